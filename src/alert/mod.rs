@@ -1,0 +1,242 @@
+//! Alerts: a [`Finding`] on an event rendered as an OCSF 1.5 Detection Finding (class 2004),
+//! one JSON object per alert. The finding uid is deterministic (rule id, identity key and the
+//! record's own id, or its bytes), so re-delivered records give the same uid.
+
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::detect::engine::Finding;
+use crate::detect::rule::Rule;
+use crate::event::AuditEvent;
+use crate::time::format_rfc3339_ms;
+
+/// nhid's version, as reported in `metadata.product.version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Deterministic finding uid: 32 hex digits of SHA-256 over rule id, identity key and the
+/// record's id (or, lacking one, its raw bytes).
+pub fn finding_uid(rule_id: &str, ev: &AuditEvent<'_>) -> String {
+    let mut h = Sha256::new();
+    h.update(rule_id.as_bytes());
+    h.update([0]);
+    h.update(ev.identity.key.as_bytes());
+    h.update([0]);
+    match &ev.record_id {
+        Some(id) => {
+            h.update(b"id:");
+            h.update(id.as_bytes());
+        }
+        None => {
+            h.update(b"raw:");
+            h.update(ev.raw);
+        }
+    }
+    let d = h.finalize();
+    d[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn opt<T: Into<Value>>(v: Option<T>) -> Value {
+    v.map(Into::into).unwrap_or(Value::Null)
+}
+
+/// Drops nulls and empty objects/arrays so alerts stay compact.
+fn prune(v: &mut Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Object(m) => {
+            m.retain(|_, x| prune(x));
+            !m.is_empty()
+        }
+        Value::Array(a) => {
+            a.retain_mut(prune);
+            !a.is_empty()
+        }
+        Value::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
+
+/// One-line explanation for the SIEM's message column.
+pub fn message(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> String {
+    let mut m = format!("{} — {} ({})", rule.title, ev.identity.name, ev.identity.key);
+    for a in &f.anomalies {
+        let base: Vec<String> = a
+            .baseline
+            .iter()
+            .take(3)
+            .map(|b| format!("{} x{}", b.value, b.count))
+            .collect();
+        m.push_str(&format!(
+            "; {} {} {:?} not in its {} baseline [{}{}]",
+            a.scope.as_str(),
+            a.feature.as_str(),
+            a.observed,
+            a.scope.as_str(),
+            base.join(", "),
+            if a.baseline_total > 3 { ", ..." } else { "" }
+        ));
+    }
+    m.push_str(&format!("; calling {}", ev.action()));
+    m
+}
+
+/// Renders the OCSF Detection Finding.
+pub fn render(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Value {
+    let uid = finding_uid(&rule.id, ev);
+    let geo = ev.geo.as_deref();
+    let location = geo.map(|g| {
+        json!({
+            "country": g.country.as_deref(),
+            "city": g.city.as_deref(),
+            "lat": g.lat,
+            "long": g.lon,
+            "provider": g.origin,
+        })
+    });
+    let asys = geo.and_then(|g| g.asn).map(|n| {
+        json!({"number": n, "name": geo.and_then(|g| g.as_org.as_deref())})
+    });
+    let attacks: Vec<Value> = rule
+        .mitre
+        .iter()
+        .map(|t| json!({"technique": {"uid": t}, "version": "v15"}))
+        .collect();
+    let anomaly_analyses: Vec<Value> = f
+        .anomalies
+        .iter()
+        .map(|a| {
+            json!({
+                "analysis_targets": [{"name": a.feature.as_str(), "type": a.scope.as_str()}],
+                "anomalies": [{
+                    "observation_parameter": a.feature.as_str(),
+                    "observation_type": "new_value",
+                    "observations": [{"value": a.observed, "count": 1}],
+                }],
+                "baselines": [{
+                    "observation_parameter": a.feature.as_str(),
+                    "observation_type": "known_values",
+                    "observations": a.baseline.iter().map(|b| json!({
+                        "value": b.value.as_ref(),
+                        "count": b.count,
+                        "timespan": {"start_time": b.first_seen, "end_time": b.last_seen},
+                    })).collect::<Vec<_>>(),
+                    "observed_pattern": format!(
+                        "{} distinct value(s) over {} event(s) since {}",
+                        a.baseline_total, a.scope_events, format_rfc3339_ms(a.scope_first_seen)
+                    ),
+                }],
+            })
+        })
+        .collect();
+    let mut evidence = Map::new();
+    evidence.insert("source".into(), ev.source.as_str().into());
+    evidence.insert("record_id".into(), opt(ev.record_id.as_deref()));
+    evidence.insert("event_time".into(), format_rfc3339_ms(ev.time_ms).into());
+    evidence.insert("action".into(), ev.action().into());
+    evidence.insert("src_ip".into(), opt(ev.src_ip.map(|i| i.to_string())));
+    evidence.insert("src_host".into(), opt(ev.src_host.as_deref()));
+    evidence.insert("user_agent".into(), ev.user_agent.as_ref().into());
+    evidence.insert("client".into(), ev.client().into());
+    evidence.insert("outcome".into(), ev.outcome.as_str().into());
+    evidence.insert("error_code".into(), opt(ev.error_code.as_deref()));
+    evidence.insert("credential".into(), opt(ev.identity.credential.as_deref()));
+    evidence.insert("session".into(), opt(ev.identity.session.as_deref()));
+    evidence.insert("invoked_by".into(), opt(ev.invoked_by.as_deref()));
+    let learning = f.learning.map(|l| {
+        json!({
+            "learning": l.learning,
+            "observations": l.observations,
+            "observed_span_hours": l.observed_span_ms as f64 / 3_600_000.0,
+        })
+    });
+    let components: Map<String, Value> = f
+        .score_components
+        .iter()
+        .map(|(k, v)| (k.to_string(), (*v).into()))
+        .collect();
+    let mut v = json!({
+        "class_uid": 2004,
+        "class_name": "Detection Finding",
+        "category_uid": 2,
+        "category_name": "Findings",
+        "activity_id": 1,
+        "activity_name": "Create",
+        "type_uid": 200401,
+        "type_name": "Detection Finding: Create",
+        "time": ev.time_ms,
+        "severity_id": f.severity.id(),
+        "severity": f.severity.caption(),
+        "status_id": 1,
+        "status": "New",
+        "message": message(rule, f, ev),
+        "metadata": {
+            "version": "1.5.0",
+            "product": {"name": "nhid", "vendor_name": "nhid", "version": VERSION},
+            "log_name": ev.source.as_str(),
+        },
+        "finding_info": {
+            "uid": uid,
+            "title": rule.title,
+            "desc": rule.description.trim(),
+            "analytic": {"uid": rule.id, "name": rule.title, "type_id": 1, "type": "Rule"},
+            "attacks": attacks,
+            "first_seen_time": ev.time_ms,
+            "last_seen_time": ev.time_ms,
+            "types": [rule.detector.kind()],
+        },
+        "actor": {
+            "user": {
+                "uid": ev.identity.key.as_ref(),
+                "name": ev.identity.name.as_ref(),
+                "type": ev.identity.kind.as_str(),
+                "credential_uid": ev.identity.credential.as_deref(),
+                "account": {"uid": ev.identity.account.as_deref()},
+            },
+            "session": ev.identity.session.as_deref().map(|s| json!({
+                "uid": s,
+                "created_time": ev.identity.session_created_ms,
+            })),
+            "invoked_by": ev.invoked_by.as_deref(),
+        },
+        "src_endpoint": {
+            "ip": ev.src_ip.map(|i| i.to_string()),
+            "hostname": ev.src_host.as_deref(),
+            "location": location,
+            "autonomous_system": asys,
+        },
+        "api": {
+            "operation": ev.operation.as_ref(),
+            "service": {"name": ev.service.as_ref()},
+            "response": {"error": ev.error_code.as_deref()},
+        },
+        "cloud": {
+            "provider": ev.source.provider(),
+            "account": {"uid": ev.identity.account.as_deref()},
+            "region": ev.region.as_deref(),
+        },
+        "resources": ev.resources.iter().map(|r| json!({"uid": r.as_ref()})).collect::<Vec<_>>(),
+        "evidences": [{"data": Value::Object(evidence)}],
+        "anomaly_analyses": anomaly_analyses,
+        "risk_score": f.risk_score,
+        "unmapped": {"nhid": {
+            "identity_class": f.class.as_str(),
+            "class_reason": ev.identity.reason.as_str(),
+            "learning_state": learning,
+            "score_components": components,
+            "rule_status": format!("{:?}", rule.status).to_lowercase(),
+            "runbook": rule.runbook.as_deref().map(str::trim),
+        }},
+    });
+    prune(&mut v);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn prune_drops_empties() {
+        let mut v = serde_json::json!({"a": null, "b": {"c": null}, "d": [], "e": 0, "f": ""});
+        super::prune(&mut v);
+        assert_eq!(v, serde_json::json!({"e": 0}));
+    }
+}

@@ -1,0 +1,426 @@
+//! Per-identity behavioural baselines, kept in memory and driven by event time.
+//!
+//! A [`Profile`] holds, per feature (country, ASN, network, client family, action, region), a
+//! bounded set of values with counts and first/last-seen times, plus per-session sub-state (the
+//! networks and clients one role session used) so that a session's credentials turning up
+//! somewhere else is visible without a long baseline.
+//!
+//! Time: an identity's clock is the latest event time it has seen and never moves backwards; a
+//! late record is still counted, but does not rewind `last_seen`. Values unseen for
+//! `forget_after` are treated as absent (and evicted first when a set is full).
+
+mod valueset;
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+pub use valueset::{ValueEntry, ValueSet};
+
+use crate::event::{network_key, network_to_string, AuditEvent, ClassReason, IdentityClass};
+use crate::time::DAY_MS;
+
+/// A behavioural feature a baseline tracks and a rule may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Feature {
+    /// Country of the source address.
+    Country,
+    /// Autonomous system of the source address.
+    Asn,
+    /// Source network (/24 or /48).
+    Network,
+    /// User-agent family.
+    Client,
+    /// `service:Operation`.
+    Action,
+    /// Region / location of the call.
+    Region,
+}
+
+impl Feature {
+    /// All features, in profile order.
+    pub const ALL: [Feature; 6] = [
+        Feature::Country,
+        Feature::Asn,
+        Feature::Network,
+        Feature::Client,
+        Feature::Action,
+        Feature::Region,
+    ];
+
+    /// Name used in rules and alerts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feature::Country => "country",
+            Feature::Asn => "asn",
+            Feature::Network => "network",
+            Feature::Client => "client",
+            Feature::Action => "action",
+            Feature::Region => "region",
+        }
+    }
+
+    /// Parses a feature name.
+    pub fn from_name(s: &str) -> Option<Feature> {
+        Feature::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// True for features that describe where/how the caller connects; calls an AWS service made
+    /// on the identity's behalf do not carry them.
+    pub fn is_caller_context(self) -> bool {
+        matches!(self, Feature::Country | Feature::Asn | Feature::Network | Feature::Client)
+    }
+
+    /// Default capacity of the value set for this feature.
+    fn capacity(self) -> usize {
+        match self {
+            Feature::Action => 512,
+            Feature::Network => 64,
+            _ => 32,
+        }
+    }
+}
+
+/// The value an event has for a feature: a hash key for lookup, and a way to render a label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeatureValue {
+    /// Lookup key.
+    pub key: u64,
+}
+
+/// Computes an event's value for a feature, or `None` if the event has none (no IP, no geo,
+/// or a call made by a cloud service on the identity's behalf for caller-context features).
+pub fn feature_value(ev: &AuditEvent<'_>, f: Feature) -> Option<FeatureValue> {
+    if f.is_caller_context() && ev.via_cloud_service() {
+        return None;
+    }
+    let key = match f {
+        Feature::Country => {
+            let c = ev.geo.as_ref()?.country.as_deref()?;
+            xxhash_rust::xxh3::xxh3_64(c.as_bytes())
+        }
+        Feature::Asn => ev.geo.as_ref()?.asn? as u64 | (1 << 40),
+        Feature::Network => {
+            let k = ev.network_key()?;
+            xxhash_rust::xxh3::xxh3_64(&k.to_le_bytes())
+        }
+        Feature::Client => {
+            let c = ev.client();
+            if c.is_empty() {
+                return None;
+            }
+            xxhash_rust::xxh3::xxh3_64(c.as_bytes())
+        }
+        Feature::Action => {
+            let h = xxhash_rust::xxh3::xxh3_64(ev.service.as_bytes());
+            h ^ xxhash_rust::xxh3::xxh3_64(ev.operation.as_bytes()).rotate_left(17)
+        }
+        Feature::Region => xxhash_rust::xxh3::xxh3_64(ev.region.as_deref()?.as_bytes()),
+    };
+    Some(FeatureValue { key })
+}
+
+/// The human-readable label of an event's feature value (allocates: only for new values and alerts).
+pub fn feature_label(ev: &AuditEvent<'_>, f: Feature) -> String {
+    match f {
+        Feature::Country => ev
+            .geo
+            .as_ref()
+            .and_then(|g| g.country.as_deref())
+            .unwrap_or("")
+            .to_string(),
+        Feature::Asn => match ev.geo.as_ref() {
+            Some(g) => match (&g.asn, &g.as_org) {
+                (Some(a), Some(o)) => format!("AS{a} {o}"),
+                (Some(a), None) => format!("AS{a}"),
+                _ => String::new(),
+            },
+            None => String::new(),
+        },
+        Feature::Network => ev.src_ip.map(|ip: IpAddr| network_to_string(network_key(ip))).unwrap_or_default(),
+        Feature::Client => ev.client().to_string(),
+        Feature::Action => ev.action(),
+        Feature::Region => ev.region.as_deref().unwrap_or("").to_string(),
+    }
+}
+
+/// Baseline settings (config `[baseline]`; rules may override the learning gate).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct BaselineConfig {
+    /// Event-time span an identity must have been observed for before novelty counts (ms).
+    pub learning_period_ms: i64,
+    /// Observations an identity needs before novelty counts.
+    pub learning_min_observations: u64,
+    /// Values unseen for this long are forgotten (ms).
+    pub forget_after_ms: i64,
+    /// A session idle for this long is closed; its credentials are presumed expired (ms).
+    pub session_idle_ms: i64,
+    /// Sessions remembered per identity.
+    pub max_sessions: usize,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        BaselineConfig {
+            learning_period_ms: 7 * DAY_MS,
+            learning_min_observations: 50,
+            forget_after_ms: 30 * DAY_MS,
+            session_idle_ms: 12 * crate::time::HOUR_MS,
+            max_sessions: 16,
+        }
+    }
+}
+
+/// Where an identity is in its learning period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LearningState {
+    /// True while the identity is still learning.
+    pub learning: bool,
+    /// Observations so far.
+    pub observations: u64,
+    /// Event-time span observed so far (ms).
+    pub observed_span_ms: i64,
+}
+
+/// Per-session state: the networks and clients one set of session credentials was used from.
+#[derive(Debug, Clone)]
+pub struct SessionState {
+    key: u64,
+    /// Session name.
+    pub name: Box<str>,
+    /// First event time.
+    pub first_seen: i64,
+    /// Latest event time.
+    pub last_seen: i64,
+    /// Events in the session.
+    pub count: u64,
+    /// Networks seen.
+    pub networks: ValueSet,
+    /// Client families seen.
+    pub clients: ValueSet,
+}
+
+/// One identity's profile.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// First event time seen.
+    pub first_seen: i64,
+    /// Latest event time seen (the identity's clock).
+    pub last_seen: i64,
+    /// Events observed.
+    pub observations: u64,
+    /// Evidence of a person, if any event carried it (sticky).
+    pub human_evidence: Option<ClassReason>,
+    features: [ValueSet; 6],
+    sessions: Vec<SessionState>,
+}
+
+impl Profile {
+    fn new(t: i64) -> Self {
+        Profile {
+            first_seen: t,
+            last_seen: t,
+            observations: 0,
+            human_evidence: None,
+            features: Feature::ALL.map(|f| ValueSet::new(f.capacity())),
+            sessions: Vec::new(),
+        }
+    }
+
+    /// The value set of a feature.
+    pub fn values(&self, f: Feature) -> &ValueSet {
+        &self.features[f.index()]
+    }
+
+    /// Learning state at event time `now`, against the given thresholds.
+    pub fn learning_state(&self, period_ms: i64, min_obs: u64) -> LearningState {
+        let span = self.last_seen - self.first_seen;
+        LearningState {
+            learning: span < period_ms || self.observations < min_obs,
+            observations: self.observations,
+            observed_span_ms: span,
+        }
+    }
+
+    /// The live session of this name at time `now`, if any.
+    pub fn session(&self, name: &str, now: i64, idle_ms: i64) -> Option<&SessionState> {
+        let k = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
+        self.sessions
+            .iter()
+            .find(|s| s.key == k && now - s.last_seen <= idle_ms)
+    }
+
+    /// Sessions currently remembered.
+    pub fn sessions(&self) -> &[SessionState] {
+        &self.sessions
+    }
+
+    /// The identity's class: human once any event has shown a person.
+    pub fn class(&self) -> IdentityClass {
+        if self.human_evidence.is_some() {
+            IdentityClass::Human
+        } else {
+            IdentityClass::NonHuman
+        }
+    }
+
+    /// Approximate heap + inline bytes used by this profile.
+    pub fn approx_bytes(&self) -> usize {
+        std::mem::size_of::<Profile>()
+            + self.features.iter().map(ValueSet::approx_heap_bytes).sum::<usize>()
+            + self
+                .sessions
+                .iter()
+                .map(|s| {
+                    std::mem::size_of::<SessionState>()
+                        + s.name.len()
+                        + s.networks.approx_heap_bytes()
+                        + s.clients.approx_heap_bytes()
+                })
+                .sum::<usize>()
+    }
+
+    fn observe(&mut self, ev: &AuditEvent<'_>, cfg: &BaselineConfig) {
+        let t = ev.time_ms;
+        self.observations += 1;
+        self.first_seen = self.first_seen.min(t);
+        self.last_seen = self.last_seen.max(t);
+        if self.human_evidence.is_none() && ev.identity.class() == IdentityClass::Human {
+            self.human_evidence = Some(ev.identity.reason);
+        }
+        let now = self.last_seen;
+        for f in Feature::ALL {
+            if let Some(v) = feature_value(ev, f) {
+                self.features[f.index()].observe(v.key, t, now, cfg.forget_after_ms, || {
+                    feature_label(ev, f)
+                });
+            }
+        }
+        if let Some(name) = ev.identity.session.as_deref() {
+            self.observe_session(ev, name, cfg);
+        }
+    }
+
+    fn observe_session(&mut self, ev: &AuditEvent<'_>, name: &str, cfg: &BaselineConfig) {
+        let t = ev.time_ms;
+        let k = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
+        let idle = cfg.session_idle_ms;
+        let pos = self.sessions.iter().position(|s| s.key == k);
+        let s = match pos {
+            Some(i) if t - self.sessions[i].last_seen <= idle => &mut self.sessions[i],
+            found => {
+                // New session, or the old one went idle past its credentials' lifetime: restart.
+                let fresh = SessionState {
+                    key: k,
+                    name: name.into(),
+                    first_seen: t,
+                    last_seen: t,
+                    count: 0,
+                    networks: ValueSet::new(8),
+                    clients: ValueSet::new(8),
+                };
+                let i = match found {
+                    Some(i) => {
+                        self.sessions[i] = fresh;
+                        i
+                    }
+                    None if self.sessions.len() < cfg.max_sessions => {
+                        self.sessions.push(fresh);
+                        self.sessions.len() - 1
+                    }
+                    None => {
+                        let (i, _) = self
+                            .sessions
+                            .iter()
+                            .enumerate()
+                            .min_by_key(|(_, s)| s.last_seen)
+                            .expect("max_sessions > 0");
+                        self.sessions[i] = fresh;
+                        i
+                    }
+                };
+                &mut self.sessions[i]
+            }
+        };
+        s.count += 1;
+        s.first_seen = s.first_seen.min(t);
+        s.last_seen = s.last_seen.max(t);
+        let now = s.last_seen;
+        if let Some(v) = feature_value(ev, Feature::Network) {
+            s.networks.observe(v.key, t, now, i64::MAX, || feature_label(ev, Feature::Network));
+        }
+        if let Some(v) = feature_value(ev, Feature::Client) {
+            s.clients.observe(v.key, t, now, i64::MAX, || feature_label(ev, Feature::Client));
+        }
+    }
+}
+
+/// All profiles, keyed by identity key.
+#[derive(Default)]
+pub struct BaselineStore {
+    profiles: FxHashMap<Box<str>, Profile>,
+    /// Settings.
+    pub config: BaselineConfig,
+}
+
+impl BaselineStore {
+    /// An empty store.
+    pub fn new(config: BaselineConfig) -> Self {
+        BaselineStore {
+            profiles: FxHashMap::default(),
+            config,
+        }
+    }
+
+    /// The profile of an identity, as it is now.
+    pub fn get(&self, key: &str) -> Option<&Profile> {
+        self.profiles.get(key)
+    }
+
+    /// Folds an event into its identity's profile (after detectors have seen the profile).
+    pub fn observe(&mut self, ev: &AuditEvent<'_>) {
+        let cfg = self.config;
+        match self.profiles.get_mut(&*ev.identity.key) {
+            Some(p) => p.observe(ev, &cfg),
+            None => {
+                let mut p = Profile::new(ev.time_ms);
+                p.observe(ev, &cfg);
+                self.profiles.insert(ev.identity.key.as_ref().into(), p);
+            }
+        }
+    }
+
+    /// Forgets an identity entirely (it relearns from scratch).
+    pub fn forget(&mut self, key: &str) -> bool {
+        self.profiles.remove(key).is_some()
+    }
+
+    /// Number of identities tracked.
+    pub fn len(&self) -> usize {
+        self.profiles.len()
+    }
+
+    /// True if no identity is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.profiles.is_empty()
+    }
+
+    /// Iterates over (identity key, profile).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Profile)> {
+        self.profiles.iter().map(|(k, v)| (&**k, v))
+    }
+
+    /// Approximate memory used by all profiles and their keys.
+    pub fn approx_bytes(&self) -> usize {
+        self.profiles
+            .iter()
+            .map(|(k, p)| k.len() + std::mem::size_of::<(Box<str>, Profile)>() + p.approx_bytes())
+            .sum()
+    }
+}

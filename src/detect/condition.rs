@@ -1,0 +1,246 @@
+//! Conditions on event fields (`match:` in a rule): equality, lists, prefixes, suffixes,
+//! substrings, regular expressions, CIDR ranges and presence, each optionally negated and
+//! case-insensitive.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use regex::Regex;
+
+use crate::event::AuditEvent;
+
+/// An event field a rule may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// `source`: cloudtrail, azure_activity, okta, github_audit.
+    Source,
+    /// `action`: `service:Operation`.
+    Action,
+    /// `service`.
+    Service,
+    /// `operation`.
+    Operation,
+    /// `identity.key`.
+    IdentityKey,
+    /// `identity.kind`.
+    IdentityKind,
+    /// `identity.class` (this event's evidence).
+    IdentityClass,
+    /// `identity.name`.
+    IdentityName,
+    /// `identity.credential`.
+    Credential,
+    /// `identity.account`.
+    Account,
+    /// `session.name`.
+    SessionName,
+    /// `session.instance`: `true` when the session is an EC2 instance profile's.
+    SessionInstance,
+    /// `user_agent` (raw).
+    UserAgent,
+    /// `client`: the user-agent family.
+    Client,
+    /// `src.ip`.
+    SrcIp,
+    /// `src.host`: a non-IP caller such as `kms.amazonaws.com`.
+    SrcHost,
+    /// `src.country`.
+    SrcCountry,
+    /// `src.asn`.
+    SrcAsn,
+    /// `src.as_org`.
+    SrcAsOrg,
+    /// `outcome`: success, failure, unknown.
+    Outcome,
+    /// `error_code`.
+    ErrorCode,
+    /// `region`.
+    Region,
+    /// `invoked_by`: the AWS service that called on the identity's behalf.
+    InvokedBy,
+    /// `read_only`: `true` / `false`.
+    ReadOnly,
+    /// `resource`: any of the resources.
+    Resource,
+}
+
+/// Field names accepted in rules, with their fields.
+pub const FIELDS: &[(&str, Field)] = &[
+    ("source", Field::Source),
+    ("action", Field::Action),
+    ("service", Field::Service),
+    ("operation", Field::Operation),
+    ("identity.key", Field::IdentityKey),
+    ("identity.kind", Field::IdentityKind),
+    ("identity.class", Field::IdentityClass),
+    ("identity.name", Field::IdentityName),
+    ("identity.credential", Field::Credential),
+    ("identity.account", Field::Account),
+    ("session.name", Field::SessionName),
+    ("session.instance", Field::SessionInstance),
+    ("user_agent", Field::UserAgent),
+    ("client", Field::Client),
+    ("src.ip", Field::SrcIp),
+    ("src.host", Field::SrcHost),
+    ("src.country", Field::SrcCountry),
+    ("src.asn", Field::SrcAsn),
+    ("src.as_org", Field::SrcAsOrg),
+    ("outcome", Field::Outcome),
+    ("error_code", Field::ErrorCode),
+    ("region", Field::Region),
+    ("invoked_by", Field::InvokedBy),
+    ("read_only", Field::ReadOnly),
+    ("resource", Field::Resource),
+];
+
+impl Field {
+    /// Looks a field name up.
+    pub fn from_name(s: &str) -> Option<Field> {
+        FIELDS.iter().find(|(n, _)| *n == s).map(|(_, f)| *f)
+    }
+
+    /// Calls `f` with each string value of the field; stops early when `f` returns true.
+    /// Returns whether any call returned true.
+    pub fn any_str(self, ev: &AuditEvent<'_>, mut f: impl FnMut(&str) -> bool) -> bool {
+        let mut buf = itoa_buf();
+        let one = |s: Option<&str>, f: &mut dyn FnMut(&str) -> bool| s.is_some_and(f);
+        match self {
+            Field::Source => f(ev.source.as_str()),
+            Field::Action => {
+                // Allocation-free `service:operation` for short actions.
+                let need = ev.service.len() + 1 + ev.operation.len();
+                if need <= 256 {
+                    let mut b = [0u8; 256];
+                    b[..ev.service.len()].copy_from_slice(ev.service.as_bytes());
+                    b[ev.service.len()] = b':';
+                    b[ev.service.len() + 1..need].copy_from_slice(ev.operation.as_bytes());
+                    match std::str::from_utf8(&b[..need]) {
+                        Ok(s) => f(s),
+                        Err(_) => false,
+                    }
+                } else {
+                    f(&ev.action())
+                }
+            }
+            Field::Service => f(&ev.service),
+            Field::Operation => f(&ev.operation),
+            Field::IdentityKey => f(&ev.identity.key),
+            Field::IdentityKind => f(ev.identity.kind.as_str()),
+            Field::IdentityClass => f(ev.identity.class().as_str()),
+            Field::IdentityName => f(&ev.identity.name),
+            Field::Credential => one(ev.identity.credential.as_deref(), &mut f),
+            Field::Account => one(ev.identity.account.as_deref(), &mut f),
+            Field::SessionName => one(ev.identity.session.as_deref(), &mut f),
+            Field::SessionInstance => f(if ev.identity.is_instance_session() { "true" } else { "false" }),
+            Field::UserAgent => f(&ev.user_agent),
+            Field::Client => f(ev.client()),
+            Field::SrcIp => match ev.src_ip {
+                Some(ip) => f(&ip.to_string()),
+                None => false,
+            },
+            Field::SrcHost => one(ev.src_host.as_deref(), &mut f),
+            Field::SrcCountry => one(ev.geo.as_ref().and_then(|g| g.country.as_deref()), &mut f),
+            Field::SrcAsn => match ev.geo.as_ref().and_then(|g| g.asn) {
+                Some(a) => f(fmt_u32(&mut buf, a)),
+                None => false,
+            },
+            Field::SrcAsOrg => one(ev.geo.as_ref().and_then(|g| g.as_org.as_deref()), &mut f),
+            Field::Outcome => f(ev.outcome.as_str()),
+            Field::ErrorCode => one(ev.error_code.as_deref(), &mut f),
+            Field::Region => one(ev.region.as_deref(), &mut f),
+            Field::InvokedBy => one(ev.invoked_by.as_deref(), &mut f),
+            Field::ReadOnly => match ev.read_only {
+                Some(b) => f(if b { "true" } else { "false" }),
+                None => false,
+            },
+            Field::Resource => ev.resources.iter().any(|r| f(r)),
+        }
+    }
+
+    /// The field's IP value, for CIDR tests.
+    pub fn ip(self, ev: &AuditEvent<'_>) -> Option<IpAddr> {
+        match self {
+            Field::SrcIp => ev.src_ip,
+            _ => None,
+        }
+    }
+}
+
+fn itoa_buf() -> [u8; 10] {
+    [0; 10]
+}
+
+fn fmt_u32(buf: &mut [u8; 10], mut v: u32) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+}
+
+/// What a condition tests.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Equal to one of the values.
+    In(Vec<String>),
+    /// Starts with one of the values.
+    Prefix(Vec<String>),
+    /// Ends with one of the values.
+    Suffix(Vec<String>),
+    /// Contains one of the values.
+    Contains(Vec<String>),
+    /// Matches the regular expression.
+    Regex(Regex),
+    /// The IP is inside one of the networks.
+    Cidr(Vec<IpNet>),
+    /// The field is present (`true`) or absent (`false`).
+    Exists(bool),
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    /// Field tested.
+    pub field: Field,
+    /// Test.
+    pub op: Op,
+    /// Negate the result.
+    pub not: bool,
+    /// Compare case-insensitively (values are stored lowercased).
+    pub nocase: bool,
+}
+
+impl Condition {
+    /// Evaluates the condition on an event.
+    pub fn matches(&self, ev: &AuditEvent<'_>) -> bool {
+        let r = match &self.op {
+            Op::Exists(want) => self.field.any_str(ev, |s| !s.is_empty()) == *want,
+            Op::Cidr(nets) => self
+                .field
+                .ip(ev)
+                .is_some_and(|ip| nets.iter().any(|n| n.contains(&ip))),
+            Op::Regex(re) => self.field.any_str(ev, |s| re.is_match(s)),
+            Op::In(vals) => self.test(ev, vals, |s, v| s == v),
+            Op::Prefix(vals) => self.test(ev, vals, |s, v| s.starts_with(v)),
+            Op::Suffix(vals) => self.test(ev, vals, |s, v| s.ends_with(v)),
+            Op::Contains(vals) => self.test(ev, vals, |s, v| s.contains(v)),
+        };
+        r != self.not
+    }
+
+    fn test(&self, ev: &AuditEvent<'_>, vals: &[String], cmp: impl Fn(&str, &str) -> bool) -> bool {
+        if self.nocase {
+            self.field.any_str(ev, |s| {
+                let low = s.to_ascii_lowercase();
+                vals.iter().any(|v| cmp(&low, v))
+            })
+        } else {
+            self.field.any_str(ev, |s| vals.iter().any(|v| cmp(s, v)))
+        }
+    }
+}

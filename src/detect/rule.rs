@@ -1,0 +1,862 @@
+//! The rule schema: the YAML a detection engineer writes ([`RuleFile`]) and the compiled form the
+//! engine runs ([`Rule`]). Compilation checks everything it can and reports every problem with the
+//! file and line, so `nhid rules check` can list them all at once.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::condition::{Condition, Field, Op};
+use crate::baseline::Feature;
+use crate::event::{IdentityClass, IdentityKind, SourceKind};
+use crate::time::parse_duration_ms;
+
+/// OCSF severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// 1.
+    Informational = 1,
+    /// 2.
+    Low = 2,
+    /// 3.
+    Medium = 3,
+    /// 4.
+    High = 4,
+    /// 5.
+    Critical = 5,
+}
+
+impl Severity {
+    /// Parses `informational|info|low|medium|high|critical`.
+    pub fn from_name(s: &str) -> Option<Severity> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "informational" | "info" => Severity::Informational,
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
+            _ => return None,
+        })
+    }
+
+    /// OCSF `severity_id`.
+    pub fn id(self) -> u8 {
+        self as u8
+    }
+
+    /// OCSF `severity` caption.
+    pub fn caption(self) -> &'static str {
+        match self {
+            Severity::Informational => "Informational",
+            Severity::Low => "Low",
+            Severity::Medium => "Medium",
+            Severity::High => "High",
+            Severity::Critical => "Critical",
+        }
+    }
+
+    /// One level up (saturating).
+    pub fn raised(self) -> Severity {
+        match self {
+            Severity::Informational => Severity::Low,
+            Severity::Low => Severity::Medium,
+            Severity::Medium => Severity::High,
+            _ => Severity::Critical,
+        }
+    }
+
+    /// One level down (saturating).
+    pub fn lowered(self) -> Severity {
+        match self {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            Severity::Medium => Severity::Low,
+            _ => Severity::Informational,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.caption())
+    }
+}
+
+/// One value or a list of values.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// A single value.
+    One(String),
+    /// A list.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// A `match:` condition as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionFile {
+    /// Field name (see [`super::condition::FIELDS`]).
+    pub field: Spanned<String>,
+    /// Equal to (one or many).
+    #[serde(default)]
+    pub eq: Option<OneOrMany>,
+    /// Starts with.
+    #[serde(default)]
+    pub prefix: Option<OneOrMany>,
+    /// Ends with.
+    #[serde(default)]
+    pub suffix: Option<OneOrMany>,
+    /// Contains.
+    #[serde(default)]
+    pub contains: Option<OneOrMany>,
+    /// Regular expression (Rust `regex` syntax).
+    #[serde(default)]
+    pub regex: Option<Spanned<String>>,
+    /// CIDR networks.
+    #[serde(default)]
+    pub cidr: Option<Spanned<OneOrMany>>,
+    /// Presence.
+    #[serde(default)]
+    pub exists: Option<bool>,
+    /// Negate.
+    #[serde(default)]
+    pub not: bool,
+    /// Case-insensitive.
+    #[serde(default)]
+    pub nocase: bool,
+}
+
+/// `identity:` scope as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityScopeFile {
+    /// `human`, `non_human` (default `[non_human]`).
+    #[serde(default)]
+    pub classes: Vec<String>,
+    /// Identity kinds (default: all that are not platform principals).
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Also apply to platform principals (AWS service principals, Okta system).
+    #[serde(default)]
+    pub include_platform: bool,
+}
+
+/// `learning:` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearningFile {
+    /// Whether the identity's learning period gates this rule (default true for `new_value`
+    /// on the identity scope).
+    #[serde(default)]
+    pub gate: Option<bool>,
+    /// Override of the learning period (`7d`).
+    #[serde(default)]
+    pub period: Option<String>,
+    /// Override of the minimum observations.
+    #[serde(default)]
+    pub min_observations: Option<u64>,
+}
+
+/// `params:` as written (which keys apply depends on `kind`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamsFile {
+    /// `new_value`: features to test.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// `new_value`: `identity` (default) or `session`.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// `new_value`: `any` (default) or `all` of the features must be new.
+    #[serde(default)]
+    pub require: Option<String>,
+    /// `new_value`: live values the baseline must already hold for the feature (default 1).
+    #[serde(default)]
+    pub min_prior_values: Option<u64>,
+    /// `new_value`: raise severity one level when every listed feature is new at once.
+    #[serde(default)]
+    pub escalate_when_all_new: Option<bool>,
+}
+
+/// `dedup:` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupFile {
+    /// Suppression window (`1h`).
+    pub window: String,
+    /// Key parts: identity, session, credential, value, src.ip, action (default identity+value).
+    #[serde(default)]
+    pub key: Vec<String>,
+}
+
+/// One record in a rule test: a raw source record, optionally repeated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestRecordFile {
+    /// The raw record (any supported source shape).
+    pub record: serde_json::Value,
+    /// Repeat the record this many times (default 1).
+    #[serde(default)]
+    pub repeat: Option<u64>,
+    /// Spacing of repeats in event time (`6h`); repeat `i` is shifted by `i * every`.
+    #[serde(default)]
+    pub every: Option<String>,
+}
+
+/// What a rule test expects from its probe events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectFile {
+    /// Number of alerts of this rule raised by the `events` (not the history).
+    pub alerts: u64,
+    /// Every alert has at least this severity.
+    #[serde(default)]
+    pub min_severity: Option<String>,
+    /// Every alert has at most this severity.
+    #[serde(default)]
+    pub max_severity: Option<String>,
+}
+
+/// An inline rule test.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestFile {
+    /// Name.
+    pub name: Spanned<String>,
+    /// Records replayed first to build baselines.
+    #[serde(default)]
+    pub history: Vec<TestRecordFile>,
+    /// Probe records.
+    pub events: Vec<TestRecordFile>,
+    /// Expectation.
+    pub expect: ExpectFile,
+}
+
+/// A rule file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// Dotted id = path.
+    pub id: Spanned<String>,
+    /// Alert title.
+    pub title: String,
+    /// What the rule detects and why it matters.
+    pub description: String,
+    /// Base severity.
+    pub severity: Spanned<String>,
+    /// stable | test | experimental.
+    #[serde(default)]
+    pub status: Option<Spanned<String>>,
+    /// Sources the rule applies to (default all).
+    #[serde(default)]
+    pub sources: Vec<Spanned<String>>,
+    /// Identity scope.
+    #[serde(default)]
+    pub identity: IdentityScopeFile,
+    /// Detector kind.
+    pub kind: Spanned<String>,
+    /// Preconditions (all must hold).
+    #[serde(default, rename = "match")]
+    pub conditions: Vec<ConditionFile>,
+    /// Detector parameters.
+    #[serde(default)]
+    pub params: ParamsFile,
+    /// Learning gate.
+    #[serde(default)]
+    pub learning: Option<LearningFile>,
+    /// Suppression.
+    #[serde(default)]
+    pub dedup: Option<DedupFile>,
+    /// MITRE ATT&CK technique ids (`T1552.005`).
+    #[serde(default)]
+    pub mitre: Vec<Spanned<String>>,
+    /// References.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// Known false positives.
+    #[serde(default)]
+    pub falsepositives: Vec<String>,
+    /// What the responder should do.
+    #[serde(default)]
+    pub runbook: Option<String>,
+    /// Inline tests.
+    #[serde(default)]
+    pub tests: Vec<TestFile>,
+}
+
+/// A problem found in a rule file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// File (relative to the rules directory).
+    pub file: String,
+    /// 1-based line (0 if unknown).
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+/// Rule maturity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Production.
+    Stable,
+    /// Being evaluated.
+    Test,
+    /// Early.
+    Experimental,
+}
+
+/// Scope of a `new_value` detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// The identity's whole baseline.
+    Identity,
+    /// One role session's credentials.
+    Session,
+}
+
+impl Scope {
+    /// Name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Identity => "identity",
+            Scope::Session => "session",
+        }
+    }
+}
+
+/// `new_value` parameters.
+#[derive(Debug, Clone)]
+pub struct NewValueParams {
+    /// Features tested.
+    pub features: Vec<Feature>,
+    /// Scope.
+    pub scope: Scope,
+    /// All features must be new (else any).
+    pub require_all: bool,
+    /// Live values the baseline must hold already.
+    pub min_prior_values: u64,
+    /// Raise severity when every feature is new.
+    pub escalate_when_all_new: bool,
+}
+
+/// The detector a rule runs.
+#[derive(Debug, Clone)]
+pub enum Detector {
+    /// Stateless: the `match` conditions alone.
+    Match,
+    /// First-seen value of a feature.
+    NewValue(NewValueParams),
+}
+
+impl Detector {
+    /// The kind name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Detector::Match => "match",
+            Detector::NewValue(_) => "new_value",
+        }
+    }
+}
+
+/// A part of a dedup key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DedupPart {
+    /// Identity key.
+    Identity,
+    /// Session name.
+    Session,
+    /// Credential handle.
+    Credential,
+    /// The anomalous value(s).
+    Value,
+    /// Source IP.
+    SrcIp,
+    /// Action.
+    Action,
+}
+
+/// Compiled learning gate.
+#[derive(Debug, Clone, Copy)]
+pub struct LearningGate {
+    /// Gate enabled.
+    pub gate: bool,
+    /// Period override (ms).
+    pub period_ms: Option<i64>,
+    /// Observations override.
+    pub min_observations: Option<u64>,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Id.
+    pub id: String,
+    /// Path the rule came from (relative).
+    pub path: String,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Base severity.
+    pub severity: Severity,
+    /// Maturity.
+    pub status: Status,
+    /// Sources (empty = all).
+    pub sources: Vec<SourceKind>,
+    /// Classes the rule applies to.
+    pub classes: Vec<IdentityClass>,
+    /// Kinds (empty = all non-platform, unless `include_platform`).
+    pub kinds: Vec<IdentityKind>,
+    /// Include platform principals.
+    pub include_platform: bool,
+    /// Preconditions.
+    pub conditions: Vec<Condition>,
+    /// Detector.
+    pub detector: Detector,
+    /// Learning gate.
+    pub learning: LearningGate,
+    /// Dedup window (ms).
+    pub dedup_window_ms: i64,
+    /// Dedup key parts.
+    pub dedup_key: Vec<DedupPart>,
+    /// MITRE techniques.
+    pub mitre: Vec<String>,
+    /// References.
+    pub references: Vec<String>,
+    /// False positives.
+    pub falsepositives: Vec<String>,
+    /// Runbook.
+    pub runbook: Option<String>,
+    /// Inline tests (kept in file form; run by [`super::ruletest`]).
+    pub tests: Vec<TestFile>,
+}
+
+const ALL_KINDS: [IdentityKind; 14] = [
+    IdentityKind::AwsRole,
+    IdentityKind::AwsIamUser,
+    IdentityKind::AwsRoot,
+    IdentityKind::AwsFederatedUser,
+    IdentityKind::AwsService,
+    IdentityKind::AwsAccount,
+    IdentityKind::AzureServicePrincipal,
+    IdentityKind::AzureManagedIdentity,
+    IdentityKind::AzureUser,
+    IdentityKind::OktaClientApp,
+    IdentityKind::OktaUser,
+    IdentityKind::OktaSystem,
+    IdentityKind::GithubUser,
+    IdentityKind::GithubApp,
+];
+
+fn line_of<T>(s: &Spanned<T>) -> u64 {
+    s.referenced.line()
+}
+
+/// The rule id a relative path implies: `aws/x.yml` -> `aws.x`.
+pub fn id_for_path(path: &str) -> String {
+    let p = path.trim_start_matches("./");
+    let p = p
+        .strip_suffix(".yml")
+        .or_else(|| p.strip_suffix(".yaml"))
+        .unwrap_or(p);
+    p.replace(['/', '\\'], ".")
+}
+
+/// Parses and compiles one rule file. Returns the rule (if it could be built at all) and every
+/// problem found.
+pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut problem = |line: u64, message: String| {
+        problems.push(Problem {
+            file: path.to_string(),
+            line,
+            message,
+        })
+    };
+    let rf: RuleFile = match serde_saphyr::from_str(text) {
+        Ok(r) => r,
+        Err(e) => {
+            let line = e.location().map(|l| l.line()).unwrap_or(0);
+            let msg = e.to_string();
+            let msg = msg.lines().next().unwrap_or("invalid YAML").to_string();
+            problem(line, format!("invalid rule file: {msg}"));
+            return (None, problems);
+        }
+    };
+
+    let want_id = id_for_path(path);
+    if rf.id.value != want_id {
+        problem(
+            line_of(&rf.id),
+            format!("id {:?} does not match its path (expected {:?})", rf.id.value, want_id),
+        );
+    }
+    let severity = Severity::from_name(&rf.severity.value).unwrap_or_else(|| {
+        problem(
+            line_of(&rf.severity),
+            format!(
+                "unknown severity {:?} (informational, low, medium, high, critical)",
+                rf.severity.value
+            ),
+        );
+        Severity::Medium
+    });
+    let status = match rf.status.as_ref().map(|s| s.value.as_str()) {
+        None | Some("stable") => Status::Stable,
+        Some("test") => Status::Test,
+        Some("experimental") => Status::Experimental,
+        Some(other) => {
+            problem(
+                rf.status.as_ref().map(line_of).unwrap_or(0),
+                format!("unknown status {other:?} (stable, test, experimental)"),
+            );
+            Status::Stable
+        }
+    };
+    let mut sources = Vec::new();
+    for s in &rf.sources {
+        match SourceKind::from_name(&s.value) {
+            Some(k) => sources.push(k),
+            None => problem(
+                line_of(s),
+                format!(
+                    "unknown source {:?} (cloudtrail, azure_activity, okta, github_audit)",
+                    s.value
+                ),
+            ),
+        }
+    }
+    let id_line = line_of(&rf.id);
+    let mut classes = Vec::new();
+    for c in &rf.identity.classes {
+        match c.as_str() {
+            "human" => classes.push(IdentityClass::Human),
+            "non_human" => classes.push(IdentityClass::NonHuman),
+            other => problem(id_line, format!("identity.classes: unknown class {other:?}")),
+        }
+    }
+    if classes.is_empty() {
+        classes.push(IdentityClass::NonHuman);
+    }
+    let mut kinds = Vec::new();
+    for k in &rf.identity.kinds {
+        match ALL_KINDS.iter().find(|x| x.as_str() == k) {
+            Some(x) => kinds.push(*x),
+            None => problem(id_line, format!("identity.kinds: unknown kind {k:?}")),
+        }
+    }
+
+    let mut conditions = Vec::new();
+    for c in &rf.conditions {
+        if let Some(cond) = compile_condition(c, &mut problem) {
+            conditions.push(cond);
+        }
+    }
+
+    let kind_line = line_of(&rf.kind);
+    let detector = match rf.kind.value.as_str() {
+        "match" => {
+            if conditions.is_empty() && rf.conditions.is_empty() {
+                problem(kind_line, "kind match needs at least one `match` condition".into());
+            }
+            Detector::Match
+        }
+        "new_value" => {
+            let p = &rf.params;
+            let mut features = Vec::new();
+            for f in &p.features {
+                match Feature::from_name(f) {
+                    Some(x) => features.push(x),
+                    None => problem(
+                        kind_line,
+                        format!(
+                            "params.features: unknown feature {f:?} (country, asn, network, client, action, region)"
+                        ),
+                    ),
+                }
+            }
+            if p.features.is_empty() {
+                problem(kind_line, "kind new_value needs params.features".into());
+            }
+            let scope = match p.scope.as_deref() {
+                None | Some("identity") => Scope::Identity,
+                Some("session") => Scope::Session,
+                Some(o) => {
+                    problem(kind_line, format!("params.scope: unknown scope {o:?} (identity, session)"));
+                    Scope::Identity
+                }
+            };
+            if scope == Scope::Session
+                && features.iter().any(|f| !matches!(f, Feature::Network | Feature::Client))
+            {
+                problem(kind_line, "params.scope session tracks only network and client".into());
+            }
+            let require_all = match p.require.as_deref() {
+                None | Some("any") => false,
+                Some("all") => true,
+                Some(o) => {
+                    problem(kind_line, format!("params.require: {o:?} is not any or all"));
+                    false
+                }
+            };
+            Detector::NewValue(NewValueParams {
+                features,
+                scope,
+                require_all,
+                min_prior_values: p.min_prior_values.unwrap_or(1),
+                escalate_when_all_new: p.escalate_when_all_new.unwrap_or(false),
+            })
+        }
+        other => {
+            problem(kind_line, format!("unknown kind {other:?} (match, new_value)"));
+            Detector::Match
+        }
+    };
+    if !matches!(detector, Detector::NewValue(_)) {
+        let p = &rf.params;
+        if !p.features.is_empty() || p.scope.is_some() || p.require.is_some() {
+            problem(kind_line, format!("params given that kind {} does not take", detector.kind()));
+        }
+    }
+
+    let default_gate = matches!(&detector, Detector::NewValue(p) if p.scope == Scope::Identity);
+    let learning = match &rf.learning {
+        None => LearningGate {
+            gate: default_gate,
+            period_ms: None,
+            min_observations: None,
+        },
+        Some(l) => LearningGate {
+            gate: l.gate.unwrap_or(default_gate),
+            period_ms: l.period.as_deref().and_then(|p| {
+                let d = parse_duration_ms(p);
+                if d.is_none() {
+                    problem(id_line, format!("learning.period: bad duration {p:?} (e.g. 7d, 12h)"));
+                }
+                d
+            }),
+            min_observations: l.min_observations,
+        },
+    };
+
+    let (dedup_window_ms, dedup_key) = match &rf.dedup {
+        None => (crate::time::HOUR_MS, vec![DedupPart::Identity, DedupPart::Value]),
+        Some(d) => {
+            let w = parse_duration_ms(&d.window).unwrap_or_else(|| {
+                problem(id_line, format!("dedup.window: bad duration {:?}", d.window));
+                crate::time::HOUR_MS
+            });
+            let mut parts = Vec::new();
+            for k in &d.key {
+                match k.as_str() {
+                    "identity" => parts.push(DedupPart::Identity),
+                    "session" => parts.push(DedupPart::Session),
+                    "credential" => parts.push(DedupPart::Credential),
+                    "value" => parts.push(DedupPart::Value),
+                    "src.ip" => parts.push(DedupPart::SrcIp),
+                    "action" => parts.push(DedupPart::Action),
+                    o => problem(id_line, format!("dedup.key: unknown part {o:?}")),
+                }
+            }
+            if parts.is_empty() {
+                parts = vec![DedupPart::Identity, DedupPart::Value];
+            }
+            (w, parts)
+        }
+    };
+
+    let mut mitre = Vec::new();
+    for m in &rf.mitre {
+        if is_technique_id(&m.value) {
+            mitre.push(m.value.clone());
+        } else {
+            problem(line_of(m), format!("mitre: {:?} is not a technique id like T1078 or T1552.005", m.value));
+        }
+    }
+    if rf.mitre.is_empty() {
+        problem(id_line, "mitre: map the rule to at least one ATT&CK technique".into());
+    }
+    if rf.title.trim().is_empty() || rf.description.trim().is_empty() {
+        problem(id_line, "title and description must not be empty".into());
+    }
+
+    // Tests: at least one that fires and one that stays quiet; records must parse.
+    let firing = rf.tests.iter().any(|t| t.expect.alerts > 0);
+    let quiet = rf.tests.iter().any(|t| t.expect.alerts == 0);
+    if !firing {
+        problem(id_line, "tests: needs at least one firing test (expect.alerts > 0)".into());
+    }
+    if !quiet {
+        problem(id_line, "tests: needs at least one quiet test (expect.alerts: 0)".into());
+    }
+    let mut names = std::collections::HashSet::new();
+    for t in &rf.tests {
+        let line = line_of(&t.name);
+        if !names.insert(t.name.value.clone()) {
+            problem(line, format!("tests: duplicate test name {:?}", t.name.value));
+        }
+        if t.events.is_empty() {
+            problem(line, format!("test {:?}: no events", t.name.value));
+        }
+        for s in [&t.expect.min_severity, &t.expect.max_severity].into_iter().flatten() {
+            if Severity::from_name(s).is_none() {
+                problem(line, format!("test {:?}: unknown severity {s:?}", t.name.value));
+            }
+        }
+        for r in t.history.iter().chain(&t.events) {
+            if let Some(e) = &r.every {
+                if parse_duration_ms(e).is_none() {
+                    problem(line, format!("test {:?}: bad duration {e:?} in every", t.name.value));
+                }
+            }
+            if r.repeat.unwrap_or(1) > 100_000 {
+                problem(line, format!("test {:?}: repeat above 100000", t.name.value));
+            }
+        }
+    }
+
+    let rule = Rule {
+        id: rf.id.value.clone(),
+        path: path.to_string(),
+        title: rf.title,
+        description: rf.description,
+        severity,
+        status,
+        sources,
+        classes,
+        kinds,
+        include_platform: rf.identity.include_platform,
+        conditions,
+        detector,
+        learning,
+        dedup_window_ms,
+        dedup_key,
+        mitre,
+        references: rf.references,
+        falsepositives: rf.falsepositives,
+        runbook: rf.runbook,
+        tests: rf.tests,
+    };
+    (Some(rule), problems)
+}
+
+fn is_technique_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    let base = b.len() >= 5 && b[0] == b'T' && b[1..5].iter().all(u8::is_ascii_digit);
+    base && (b.len() == 5 || (b.len() == 9 && b[5] == b'.' && b[6..].iter().all(u8::is_ascii_digit)))
+}
+
+fn compile_condition(c: &ConditionFile, problem: &mut impl FnMut(u64, String)) -> Option<Condition> {
+    let line = line_of(&c.field);
+    let field = match Field::from_name(&c.field.value) {
+        Some(f) => f,
+        None => {
+            let names: Vec<&str> = super::condition::FIELDS.iter().map(|(n, _)| *n).collect();
+            problem(line, format!("unknown field {:?} (one of: {})", c.field.value, names.join(", ")));
+            return None;
+        }
+    };
+    let lower = |v: Vec<String>| -> Vec<String> {
+        if c.nocase {
+            v.into_iter().map(|s| s.to_ascii_lowercase()).collect()
+        } else {
+            v
+        }
+    };
+    let mut ops = Vec::new();
+    if let Some(v) = &c.eq {
+        ops.push(Op::In(lower(v.clone().into_vec())));
+    }
+    if let Some(v) = &c.prefix {
+        ops.push(Op::Prefix(lower(v.clone().into_vec())));
+    }
+    if let Some(v) = &c.suffix {
+        ops.push(Op::Suffix(lower(v.clone().into_vec())));
+    }
+    if let Some(v) = &c.contains {
+        ops.push(Op::Contains(lower(v.clone().into_vec())));
+    }
+    if let Some(r) = &c.regex {
+        let pat = if c.nocase { format!("(?i){}", r.value) } else { r.value.clone() };
+        match regex::Regex::new(&pat) {
+            Ok(re) => ops.push(Op::Regex(re)),
+            Err(e) => {
+                let first = e.to_string().lines().last().unwrap_or("").to_string();
+                problem(line_of(r), format!("bad regex {:?}: {first}", r.value));
+                return None;
+            }
+        }
+    }
+    if let Some(cidrs) = &c.cidr {
+        if field != Field::SrcIp {
+            problem(line, "cidr applies only to field src.ip".into());
+            return None;
+        }
+        let mut nets = Vec::new();
+        for s in cidrs.value.clone().into_vec() {
+            match s.parse::<ipnet::IpNet>().or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)) {
+                Ok(n) => nets.push(n),
+                Err(_) => {
+                    problem(line_of(cidrs), format!("bad CIDR {s:?}"));
+                    return None;
+                }
+            }
+        }
+        ops.push(Op::Cidr(nets));
+    }
+    if let Some(e) = c.exists {
+        ops.push(Op::Exists(e));
+    }
+    match ops.len() {
+        1 => Some(Condition {
+            field,
+            op: ops.pop()?,
+            not: c.not,
+            nocase: c.nocase,
+        }),
+        0 => {
+            problem(line, "condition has no test (eq, prefix, suffix, contains, regex, cidr, exists)".into());
+            None
+        }
+        _ => {
+            problem(line, "condition has more than one test; write one condition per test".into());
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_techniques() {
+        assert_eq!(id_for_path("aws/session_x.yml"), "aws.session_x");
+        assert_eq!(id_for_path("standard/new_country.yaml"), "standard.new_country");
+        assert!(is_technique_id("T1078"));
+        assert!(is_technique_id("T1552.005"));
+        assert!(!is_technique_id("T15"));
+        assert!(!is_technique_id("TA0001"));
+    }
+}

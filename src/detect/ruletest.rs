@@ -1,0 +1,109 @@
+//! Runs the tests written inside rule files: replay the `history` records (building baselines),
+//! then the `events`, and compare this rule's alerts on the events with `expect`. Records go
+//! through the real parsers and enrichment (with the bundled test GeoIP networks), so a rule test
+//! also tests parsing.
+
+use std::sync::Arc;
+
+use super::engine::Engine;
+use super::rule::{Rule, Severity, TestFile, TestRecordFile};
+use crate::baseline::BaselineConfig;
+use crate::enrich::Enricher;
+use crate::geo::GeoDb;
+use crate::parsers::{Format, Parsers};
+use crate::time::parse_duration_ms;
+
+/// Result of one inline test.
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    /// Rule id.
+    pub rule: String,
+    /// Rule file.
+    pub path: String,
+    /// Test name.
+    pub test: String,
+    /// Passed?
+    pub passed: bool,
+    /// Why it failed, or a summary.
+    pub detail: String,
+}
+
+/// Runs every test of every rule.
+pub fn run_all(rules: &[Rule]) -> Vec<TestOutcome> {
+    let parsers = Parsers::default();
+    let mut out = Vec::new();
+    for rule in rules {
+        for t in &rule.tests {
+            out.push(run_one(rule, t, &parsers));
+        }
+    }
+    out
+}
+
+fn expand(r: &TestRecordFile) -> Result<Vec<(Vec<u8>, i64)>, String> {
+    let bytes = serde_json::to_vec(&r.record).map_err(|e| format!("record not serialisable: {e}"))?;
+    let every = match &r.every {
+        Some(e) => parse_duration_ms(e).ok_or_else(|| format!("bad duration {e:?}"))?,
+        None => 0,
+    };
+    let n = r.repeat.unwrap_or(1).max(1);
+    Ok((0..n).map(|i| (bytes.clone(), i as i64 * every)).collect())
+}
+
+/// Runs one test of one rule.
+pub fn run_one(rule: &Rule, t: &TestFile, parsers: &Parsers) -> TestOutcome {
+    let name = t.name.value.clone();
+    let fail = |detail: String| TestOutcome {
+        rule: rule.id.clone(),
+        path: rule.path.clone(),
+        test: name.clone(),
+        passed: false,
+        detail,
+    };
+    let mut engine = Engine::new(Arc::new(vec![rule.clone()]), BaselineConfig::default());
+    let mut enricher = Enricher::new(GeoDb::bundled_test());
+    let mut findings = Vec::new();
+    let mut severities = Vec::new();
+    for (phase, list) in [("history", &t.history), ("events", &t.events)] {
+        for (k, rec) in list.iter().enumerate() {
+            let items = match expand(rec) {
+                Ok(v) => v,
+                Err(e) => return fail(format!("{phase}[{k}]: {e}")),
+            };
+            for (bytes, shift) in items {
+                let mut ev = match parsers.parse(&bytes, Format::Auto) {
+                    Ok(ev) => ev,
+                    Err(e) => return fail(format!("{phase}[{k}]: record does not parse: {e}")),
+                };
+                ev.time_ms += shift;
+                enricher.enrich(&mut ev);
+                findings.clear();
+                engine.process(&ev, &mut findings);
+                if phase == "events" {
+                    severities.extend(findings.iter().map(|f| f.severity));
+                }
+            }
+        }
+    }
+    let got = severities.len() as u64;
+    if got != t.expect.alerts {
+        return fail(format!("expected {} alert(s), got {got}", t.expect.alerts));
+    }
+    if let Some(min) = t.expect.min_severity.as_deref().and_then(Severity::from_name) {
+        if let Some(s) = severities.iter().find(|s| **s < min) {
+            return fail(format!("alert severity {s} below expected minimum {min}"));
+        }
+    }
+    if let Some(max) = t.expect.max_severity.as_deref().and_then(Severity::from_name) {
+        if let Some(s) = severities.iter().find(|s| **s > max) {
+            return fail(format!("alert severity {s} above expected maximum {max}"));
+        }
+    }
+    TestOutcome {
+        rule: rule.id.clone(),
+        path: rule.path.clone(),
+        test: name,
+        passed: true,
+        detail: format!("{got} alert(s)"),
+    }
+}

@@ -1,0 +1,24 @@
+//! nhid: streaming detection of non-human identity (NHI) misuse in cloud and SaaS audit logs.
+//!
+//! # Layout
+//! - [`sources`]: where raw records come from (`file` for replay).
+//! - [`parsers`]: raw record bytes to [`event::AuditEvent`], one module per audit source, with
+//!   detection of the source by record shape.
+//! - [`event`]: the normalised event model, identity classes, user-agent families.
+//! - [`geo`], [`enrich`]: GeoIP and client-family enrichment.
+//! - [`baseline`]: per-identity behavioural profiles in event time.
+//! - [`detect`]: the rule schema, loader/linter, detector kinds and the engine.
+//! - [`alert`]: OCSF Detection Finding rendering and finding ids.
+//! - [`pipeline`]: the replay pipeline wiring it all together, with run statistics.
+//! - [`time`]: event-time parsing and durations.
+
+pub mod event;
+pub mod enrich;
+pub mod geo;
+pub mod parsers;
+pub mod sources;
+pub mod time;
+pub mod alert;
+pub mod baseline;
+pub mod detect;
+pub mod pipeline;

@@ -1,0 +1,252 @@
+//! `nhid` command line. See README.md and CONTRACTS for the interface:
+//! stdout carries only alert lines; logs and summaries go to stderr; exit 0 = input consumed,
+//! 1 = an input could not be read, 2 = usage or configuration error.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use nhid::baseline::BaselineConfig;
+use nhid::detect::loader::{load_dir, load_embedded, RulePack};
+use nhid::detect::ruletest;
+use nhid::geo::GeoDb;
+use nhid::parsers::Format;
+use nhid::pipeline::{Pipeline, ReplayConfig};
+use nhid::time::parse_duration_ms;
+
+#[derive(Parser)]
+#[command(name = "nhid", version, about = "Catches misuse of non-human identities in cloud and SaaS audit logs")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Replay audit records from files (or `-` for stdin) through the detectors; alerts go to
+    /// stdout (or --output) as OCSF JSON lines, the summary to stderr.
+    Replay(ReplayArgs),
+    /// Work with rule packs.
+    Rules {
+        #[command(subcommand)]
+        cmd: RulesCmd,
+    },
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// Rules directory replacing the bundled pack.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// MaxMind City or Country database (GeoLite2/GeoIP2/DB-IP MMDB).
+    #[arg(long)]
+    geoip_city: Option<PathBuf>,
+    /// MaxMind ASN database.
+    #[arg(long)]
+    geoip_asn: Option<PathBuf>,
+    /// Write alerts here instead of stdout (appends).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Write skipped records, with the reason, here as JSON lines (appends).
+    #[arg(long)]
+    dead_letter: Option<PathBuf>,
+    /// Source format: auto (detect per record), cloudtrail, azure_activity, okta, github_audit.
+    #[arg(long, default_value = "auto")]
+    format: String,
+    /// Largest record accepted, in bytes.
+    #[arg(long, default_value_t = nhid::parsers::DEFAULT_MAX_RECORD_BYTES)]
+    max_record_bytes: usize,
+    /// Learning period per identity, in its own event time (e.g. 7d).
+    #[arg(long, default_value = "7d")]
+    learning_period: String,
+    /// Observations an identity needs before novelty counts.
+    #[arg(long, default_value_t = 50)]
+    learning_min_observations: u64,
+    /// Forget baseline values unseen for this long (e.g. 30d).
+    #[arg(long, default_value = "30d")]
+    forget_after: String,
+    /// Input files (JSONL, JSON array, {"Records":[..]}, {"records":[..]}, optionally .gz), or `-`.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum RulesCmd {
+    /// Lint a rule pack (default: the bundled one); lists every problem with file and line.
+    Check {
+        /// Rules directory.
+        dir: Option<PathBuf>,
+    },
+    /// Run every inline rule test (default: the bundled pack).
+    Test {
+        /// Rules directory.
+        dir: Option<PathBuf>,
+    },
+}
+
+/// A usage or configuration error: exit 2.
+struct UsageError(String);
+
+fn load_rules(dir: Option<&Path>) -> Result<RulePack, UsageError> {
+    match dir {
+        None => Ok(load_embedded()),
+        Some(d) => load_dir(d).map_err(|e| UsageError(e.to_string())),
+    }
+}
+
+fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
+    let mut errors = Vec::new();
+    let format = Format::from_name(&a.format).unwrap_or_else(|| {
+        errors.push(format!(
+            "--format {:?}: expected auto, cloudtrail, azure_activity, okta or github_audit",
+            a.format
+        ));
+        Format::Auto
+    });
+    let mut baseline = BaselineConfig {
+        learning_min_observations: a.learning_min_observations,
+        ..BaselineConfig::default()
+    };
+    match parse_duration_ms(&a.learning_period) {
+        Some(d) => baseline.learning_period_ms = d,
+        None => errors.push(format!("--learning-period {:?}: expected a duration like 7d", a.learning_period)),
+    }
+    match parse_duration_ms(&a.forget_after) {
+        Some(d) => baseline.forget_after_ms = d,
+        None => errors.push(format!("--forget-after {:?}: expected a duration like 30d", a.forget_after)),
+    }
+    let pack = match load_rules(a.rules.as_deref()) {
+        Ok(p) => Some(p),
+        Err(UsageError(e)) => {
+            errors.push(e);
+            None
+        }
+    };
+    if let Some(p) = &pack {
+        errors.extend(p.problems.iter().map(|p| format!("rule problem: {p}")));
+    }
+    let geo = match GeoDb::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref()) {
+        Ok(g) => g,
+        Err(e) => {
+            errors.push(e.to_string());
+            GeoDb::default()
+        }
+    };
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("nhid: error: {e}");
+        }
+        return Ok(ExitCode::from(2));
+    }
+    let rules = Arc::new(pack.map(|p| p.rules).unwrap_or_default());
+    let mut out: Box<dyn Write> = match &a.output {
+        Some(p) => Box::new(BufWriter::new(
+            File::options().create(true).append(true).open(p).with_context(|| format!("cannot open --output {}", p.display()))?,
+        )),
+        None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+    };
+    let mut dl: Option<BufWriter<File>> = match &a.dead_letter {
+        Some(p) => Some(BufWriter::new(
+            File::options()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("cannot open --dead-letter {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let config = ReplayConfig {
+        format,
+        max_record_bytes: a.max_record_bytes,
+        baseline,
+        ..ReplayConfig::default()
+    };
+    let mut pipe = Pipeline::new(rules, geo, config);
+    let mut failed = false;
+    for input in &a.inputs {
+        let dlw = dl.as_mut().map(|w| w as &mut dyn Write);
+        match pipe.replay_input(input, &mut out, dlw) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                eprintln!("nhid: error: {e}");
+                failed = true;
+            }
+            Err(e) => return Err(e).context("cannot write alerts"),
+        }
+    }
+    out.flush().context("cannot write alerts")?;
+    if let Some(w) = dl.as_mut() {
+        w.flush().context("cannot write dead letters")?;
+    }
+    eprint!("{}", pipe.stats.summary());
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn rules_check(dir: Option<PathBuf>) -> ExitCode {
+    let pack = match load_rules(dir.as_deref()) {
+        Ok(p) => p,
+        Err(UsageError(e)) => {
+            eprintln!("nhid: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for p in &pack.problems {
+        println!("{p}");
+    }
+    eprintln!("{} rule(s), {} problem(s)", pack.rules.len(), pack.problems.len());
+    if pack.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn rules_test(dir: Option<PathBuf>) -> ExitCode {
+    let pack = match load_rules(dir.as_deref()) {
+        Ok(p) => p,
+        Err(UsageError(e)) => {
+            eprintln!("nhid: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for p in &pack.problems {
+        println!("{p}");
+    }
+    let results = ruletest::run_all(&pack.rules);
+    let failed = results.iter().filter(|r| !r.passed).count();
+    for r in &results {
+        println!(
+            "{} {} :: {} ({})",
+            if r.passed { "ok  " } else { "FAIL" },
+            r.rule,
+            r.test,
+            r.detail
+        );
+    }
+    println!("{} passed, {} failed", results.len() - failed, failed);
+    if failed == 0 && pack.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Replay(a) => match replay(a) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("nhid: error: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+        Cmd::Rules { cmd: RulesCmd::Check { dir } } => rules_check(dir),
+        Cmd::Rules { cmd: RulesCmd::Test { dir } } => rules_test(dir),
+    }
+}

@@ -1,0 +1,443 @@
+//! AWS CloudTrail records (one element of an S3 delivery file's `Records`, an EventBridge
+//! `detail`, or a line of a JSONL export).
+//!
+//! Identity: an assumed-role session resolves to its role (`sessionContext.sessionIssuer.arn`, or
+//! the role rebuilt from the session ARN); the access key id is the credential and the session name
+//! is kept, so an instance-profile session (`i-...`) can be tracked on its own.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::flex::{cow, FlexBool, FlexStr, FlexTime};
+use super::{parse_ip, ParseError};
+use crate::event::{
+    AuditEvent, ClassReason, EventGeo, Identity, IdentityKind, Outcome, SourceKind,
+};
+
+const SRC: SourceKind = SourceKind::Cloudtrail;
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Record<'a> {
+    #[serde(borrow, default)]
+    event_time: Option<FlexTime<'a>>,
+    #[serde(borrow, default, rename = "@timestamp")]
+    at_timestamp: Option<FlexTime<'a>>,
+    #[serde(borrow, default)]
+    event_name: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    event_source: Option<FlexStr<'a>>,
+    #[serde(borrow, default, rename = "eventID")]
+    event_id: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    event_type: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    user_identity: Option<UserIdentity<'a>>,
+    #[serde(borrow, default, rename = "sourceIPAddress")]
+    source_ip_address: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    user_agent: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    error_code: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    aws_region: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    recipient_account_id: Option<FlexStr<'a>>,
+    #[serde(default)]
+    read_only: Option<FlexBool>,
+    #[serde(default)]
+    session_credential_from_console: Option<FlexBool>,
+    #[serde(borrow, default)]
+    request_parameters: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    resources: Option<Resources<'a>>,
+    #[serde(borrow, default)]
+    additional_event_data: Option<AdditionalData<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct UserIdentity<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    principal_id: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    arn: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    account_id: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    access_key_id: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    user_name: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    invoked_by: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    identity_provider: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    session_context: Option<SessionContext<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct SessionContext<'a> {
+    #[serde(borrow, default)]
+    attributes: Option<Attributes<'a>>,
+    #[serde(borrow, default)]
+    session_issuer: Option<SessionIssuer<'a>>,
+    #[serde(borrow, default)]
+    source_identity: Option<FlexStr<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Attributes<'a> {
+    #[serde(borrow, default)]
+    creation_date: Option<FlexTime<'a>>,
+    #[serde(default)]
+    mfa_authenticated: Option<FlexBool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct SessionIssuer<'a> {
+    #[serde(borrow, default)]
+    arn: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    account_id: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
+    user_name: Option<FlexStr<'a>>,
+}
+
+/// `resources` is a list of objects in CloudTrail; some exports flatten it to a string. Anything
+/// but a list is ignored rather than failing the record.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Resources<'a> {
+    List(#[serde(borrow)] Vec<Resource<'a>>),
+    Other(serde::de::IgnoredAny),
+}
+
+#[derive(Deserialize)]
+struct Resource<'a> {
+    #[serde(borrow, default, rename = "ARN")]
+    arn: Option<FlexStr<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct AdditionalData<'a> {
+    #[serde(borrow, default, rename = "MFAUsed")]
+    mfa_used: Option<FlexStr<'a>>,
+}
+
+/// Parses one CloudTrail record.
+pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
+    let r: Record = serde_json::from_slice(raw).map_err(|e| ParseError::from_json(SRC, e))?;
+    let time = r
+        .event_time
+        .as_ref()
+        .or(r.at_timestamp.as_ref())
+        .ok_or(ParseError::MissingTime(SRC))?;
+    let time_ms = time.to_ms().map_err(|value| ParseError::BadTime { src: SRC, value })?;
+    let operation = cow(r.event_name).ok_or(ParseError::MissingAction(SRC))?;
+    let service = match cow(r.event_source) {
+        Some(Cow::Borrowed(s)) => Cow::Borrowed(s.split('.').next().unwrap_or(s)),
+        Some(Cow::Owned(s)) => Cow::Owned(s.split('.').next().unwrap_or(&s).to_owned()),
+        None => return Err(ParseError::MissingAction(SRC)),
+    };
+    let user_agent = cow(r.user_agent).unwrap_or(Cow::Borrowed(""));
+    let ui = r.user_identity.ok_or(ParseError::MissingActor(SRC))?;
+    let console = r.session_credential_from_console.is_some_and(|b| b.0);
+    let console_login = operation == "ConsoleLogin"
+        || r.event_type.as_ref().is_some_and(|t| t.0 == "AwsConsoleSignIn");
+    let mfa_login = r
+        .additional_event_data
+        .as_ref()
+        .and_then(|a| a.mfa_used.as_ref())
+        .is_some_and(|m| m.0 == "Yes");
+    let account = cow(ui.account_id.clone()).or_else(|| cow(r.recipient_account_id.clone()));
+    let hints = HumanHints {
+        console,
+        console_login,
+        mfa: mfa_login,
+        browser: user_agent.starts_with("Mozilla/"),
+    };
+    let identity = resolve_identity(ui, account, hints)?;
+
+    let (src_ip, src_host) = match cow(r.source_ip_address) {
+        Some(s) => match parse_ip(&s) {
+            Some(ip) => (Some(ip), None),
+            None => (None, Some(s)),
+        },
+        None => (None, None),
+    };
+    let error_code = cow(r.error_code);
+    let outcome = if error_code.is_some() {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    };
+    let resources = match r.resources {
+        Some(Resources::List(v)) => v.into_iter().filter_map(|x| cow(x.arn)).collect(),
+        _ => Vec::new(),
+    };
+    let invoked_by = identity.1;
+    Ok(AuditEvent {
+        source: SRC,
+        time_ms,
+        record_id: cow(r.event_id),
+        identity: identity.0,
+        service,
+        operation,
+        resources,
+        src_ip,
+        src_host,
+        user_agent,
+        ua_family: None,
+        outcome,
+        error_code,
+        region: cow(r.aws_region),
+        invoked_by,
+        read_only: r.read_only.map(|b| b.0),
+        event_geo: None::<EventGeo>,
+        geo: None,
+        request: r.request_parameters,
+        raw,
+    })
+}
+
+#[derive(Clone, Copy)]
+struct HumanHints {
+    console: bool,
+    console_login: bool,
+    mfa: bool,
+    browser: bool,
+}
+
+impl HumanHints {
+    fn reason(self) -> Option<ClassReason> {
+        if self.console_login {
+            Some(ClassReason::ConsoleLogin)
+        } else if self.console {
+            Some(ClassReason::ConsoleSession)
+        } else if self.mfa {
+            Some(ClassReason::MfaAuthenticated)
+        } else if self.browser {
+            Some(ClassReason::BrowserUserAgent)
+        } else {
+            None
+        }
+    }
+}
+
+type Resolved<'a> = (Identity<'a>, Option<Cow<'a, str>>);
+
+fn resolve_identity<'a>(
+    ui: UserIdentity<'a>,
+    account: Option<Cow<'a, str>>,
+    mut hints: HumanHints,
+) -> Result<Resolved<'a>, ParseError> {
+    let kind = cow(ui.kind);
+    let arn = cow(ui.arn);
+    let invoked_by = cow(ui.invoked_by);
+    let credential = cow(ui.access_key_id).filter(|k| !k.is_empty());
+    let ctx = ui.session_context.unwrap_or_default();
+    let attrs = ctx.attributes.unwrap_or_default();
+    hints.mfa |= attrs.mfa_authenticated.is_some_and(|b| b.0);
+    let session_created_ms = attrs.creation_date.and_then(|t| t.to_ms().ok());
+    let source_identity = cow(ctx.source_identity);
+    let issuer = ctx.session_issuer.unwrap_or_default();
+    let mk = |key: Cow<'a, str>, kind, name: Cow<'a, str>, reason, session| Identity {
+        key,
+        kind,
+        name,
+        reason,
+        credential: credential.clone(),
+        session,
+        session_created_ms,
+        account: account.clone(),
+    };
+    let id = match kind.as_deref() {
+        Some("AssumedRole") => {
+            // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
+            let arn_s = arn.unwrap_or_default();
+            let (role_name, session) = split_assumed_role(&arn_s);
+            let session = session
+                .map(|s| project(&arn_s, s))
+                .or_else(|| {
+                    // principalId is ROLEID:SESSION
+                    cow(ui.principal_id.clone()).and_then(|p| {
+                        p.split_once(':').map(|(_, s)| Cow::Owned(s.to_owned()))
+                    })
+                });
+            let issuer_name = cow(issuer.user_name).or_else(|| cow(ui.user_name.clone()));
+            let name: Cow<'a, str> = match (&issuer_name, role_name.is_empty()) {
+                (Some(n), _) => n.clone(),
+                (None, false) => project(&arn_s, role_name),
+                (None, true) => return Err(ParseError::MissingActor(SRC)),
+            };
+            let key: Cow<'a, str> = match cow(issuer.arn) {
+                Some(k) => k,
+                None => match role_arn_from_session_arn(&arn_s) {
+                    Some(k) => Cow::Owned(k),
+                    None => {
+                        let acct = cow(issuer.account_id)
+                            .or_else(|| account.clone())
+                            .unwrap_or(Cow::Borrowed("unknown"));
+                        Cow::Owned(format!("arn:aws:iam::{acct}:role/{name}"))
+                    }
+                },
+            };
+            let reason = if name.starts_with("AWSReservedSSO_") {
+                ClassReason::SsoReservedRole
+            } else if source_identity.as_deref().is_some_and(|s| s.contains('@')) {
+                ClassReason::EmailSourceIdentity
+            } else if session.as_deref().is_some_and(|s| s.contains('@')) {
+                ClassReason::EmailSessionName
+            } else {
+                hints.reason().unwrap_or(ClassReason::RoleSession)
+            };
+            mk(key, IdentityKind::AwsRole, name, reason, session)
+        }
+        Some("IAMUser") => {
+            let name = cow(ui.user_name);
+            let pid = cow(ui.principal_id.clone());
+            let key = match (arn, &account, &name, &pid) {
+                (Some(a), _, _, _) => a,
+                (None, Some(acct), Some(n), _) => Cow::Owned(format!("arn:aws:iam::{acct}:user/{n}")),
+                (None, acct, _, Some(p)) => Cow::Owned(format!(
+                    "aws:principal:{}:{p}",
+                    acct.as_deref().unwrap_or("unknown")
+                )),
+                _ => return Err(ParseError::MissingActor(SRC)),
+            };
+            let name = name.unwrap_or_else(|| Cow::Owned(key.rsplit('/').next().unwrap_or("").to_owned()));
+            let reason = hints.reason().unwrap_or(ClassReason::AccessKeyUser);
+            mk(key, IdentityKind::AwsIamUser, name, reason, None)
+        }
+        Some("Root") => {
+            let key = match (arn, &account) {
+                (Some(a), _) => a,
+                (None, Some(acct)) => Cow::Owned(format!("arn:aws:iam::{acct}:root")),
+                _ => return Err(ParseError::MissingActor(SRC)),
+            };
+            mk(key, IdentityKind::AwsRoot, Cow::Borrowed("root"), ClassReason::RootUser, None)
+        }
+        Some("FederatedUser") => {
+            let key = arn.ok_or(ParseError::MissingActor(SRC))?;
+            let session = key.rsplit('/').next().map(|s| Cow::Owned(s.to_owned()));
+            let name = cow(issuer.user_name).unwrap_or_else(|| session.clone().unwrap_or_default());
+            let reason = if session.as_deref().is_some_and(|s| s.contains('@')) {
+                ClassReason::EmailSessionName
+            } else {
+                hints.reason().unwrap_or(ClassReason::FederatedSession)
+            };
+            mk(key, IdentityKind::AwsFederatedUser, name, reason, session)
+        }
+        Some("SAMLUser") | Some("WebIdentityUser") => {
+            let saml = kind.as_deref() == Some("SAMLUser");
+            let provider = cow(ui.identity_provider).unwrap_or(Cow::Borrowed("unknown"));
+            let user = cow(ui.user_name)
+                .or_else(|| cow(ui.principal_id.clone()))
+                .ok_or(ParseError::MissingActor(SRC))?;
+            let key = Cow::Owned(format!(
+                "aws:{}:{provider}:{user}",
+                if saml { "saml" } else { "web_identity" }
+            ));
+            let reason = if saml || user.contains('@') {
+                ClassReason::SamlUser
+            } else {
+                ClassReason::WebIdentity
+            };
+            mk(key, IdentityKind::AwsFederatedUser, user, reason, None)
+        }
+        Some("AWSService") => {
+            let svc = invoked_by.clone().ok_or(ParseError::MissingActor(SRC))?;
+            let key = Cow::Owned(format!("aws:service:{svc}"));
+            mk(key, IdentityKind::AwsService, svc, ClassReason::AwsServicePrincipal, None)
+        }
+        Some("AWSAccount") => {
+            let who = cow(ui.principal_id)
+                .or_else(|| account.clone())
+                .ok_or(ParseError::MissingActor(SRC))?;
+            let key = Cow::Owned(format!("aws:account:{who}"));
+            mk(key, IdentityKind::AwsAccount, who, ClassReason::CrossAccountPrincipal, None)
+        }
+        None if invoked_by.is_some() => {
+            let svc = invoked_by.clone().unwrap_or_default();
+            let key = Cow::Owned(format!("aws:service:{svc}"));
+            mk(key, IdentityKind::AwsService, svc, ClassReason::AwsServicePrincipal, None)
+        }
+        _ => {
+            // IdentityCenterUser, Unknown and future types: keep the ARN or principal id.
+            let key = arn
+                .or_else(|| cow(ui.principal_id))
+                .ok_or(ParseError::MissingActor(SRC))?;
+            let name = cow(ui.user_name).unwrap_or_else(|| key.clone());
+            let reason = hints.reason().unwrap_or(ClassReason::AccessKeyUser);
+            mk(key, IdentityKind::AwsIamUser, name, reason, None)
+        }
+    };
+    // A service acting for the identity: mark it, unless the identity is the service itself.
+    let on_behalf = if id.kind == IdentityKind::AwsService {
+        None
+    } else {
+        invoked_by
+    };
+    Ok((id, on_behalf))
+}
+
+/// A sub-slice of a borrowed string stays borrowed; of an owned one, it is copied.
+fn project<'a>(c: &Cow<'a, str>, sub: &str) -> Cow<'a, str> {
+    match c {
+        Cow::Borrowed(s) => {
+            let start = sub.as_ptr() as usize - s.as_ptr() as usize;
+            Cow::Borrowed(&s[start..start + sub.len()])
+        }
+        Cow::Owned(_) => Cow::Owned(sub.to_owned()),
+    }
+}
+
+/// `arn:aws:sts::123:assumed-role/Role/Session` -> (`Role`, Some(`Session`)).
+fn split_assumed_role(arn: &str) -> (&str, Option<&str>) {
+    let rest = arn.split_once(":assumed-role/").map(|x| x.1).unwrap_or("");
+    match rest.split_once('/') {
+        Some((role, session)) => (role, Some(session)),
+        None => (rest, None),
+    }
+}
+
+/// Rebuilds the IAM role ARN from an assumed-role session ARN (the role path is not in it).
+fn role_arn_from_session_arn(arn: &str) -> Option<String> {
+    let mut parts = arn.splitn(6, ':');
+    let (_, partition, _, _, account) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let (role, _) = split_assumed_role(arn);
+    (!role.is_empty()).then(|| format!("arn:{partition}:iam::{account}:role/{role}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arns() {
+        let s = "arn:aws:sts::123456789012:assumed-role/my-role/i-0abc";
+        assert_eq!(split_assumed_role(s), ("my-role", Some("i-0abc")));
+        assert_eq!(
+            role_arn_from_session_arn(s).as_deref(),
+            Some("arn:aws:iam::123456789012:role/my-role")
+        );
+        assert_eq!(
+            role_arn_from_session_arn("arn:aws-cn:sts::1:assumed-role/r/s").as_deref(),
+            Some("arn:aws-cn:iam::1:role/r")
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! The replay pipeline: inputs -> framing -> parse -> enrich -> detect -> OCSF alert lines, with
+//! bad records counted, reported on stderr (rate-limited) and dead-lettered, never fatal.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::alert;
+use crate::baseline::BaselineConfig;
+use crate::detect::{Engine, Finding, Rule};
+use crate::enrich::Enricher;
+use crate::geo::GeoDb;
+use crate::parsers::{Format, Parsers};
+use crate::sources::file::{read_input, InputError, Item, ReadLimits};
+use crate::sources::Origin;
+
+/// Settings of a replay run.
+#[derive(Debug, Clone)]
+pub struct ReplayConfig {
+    /// Forced format, or auto-detection per record.
+    pub format: Format,
+    /// Largest record accepted.
+    pub max_record_bytes: usize,
+    /// Baseline settings.
+    pub baseline: BaselineConfig,
+    /// Bad records reported individually on stderr before only counting.
+    pub report_limit: u64,
+}
+
+impl Default for ReplayConfig {
+    fn default() -> Self {
+        ReplayConfig {
+            format: Format::Auto,
+            max_record_bytes: crate::parsers::DEFAULT_MAX_RECORD_BYTES,
+            baseline: BaselineConfig::default(),
+            report_limit: 20,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone)]
+pub struct RunStats {
+    /// Records framed from the inputs (including bad ones).
+    pub records_read: u64,
+    /// Records parsed into events.
+    pub parsed: u64,
+    /// Bytes of records framed.
+    pub bytes: u64,
+    /// Records skipped, by reason.
+    pub skipped: BTreeMap<&'static str, u64>,
+    /// Parsed events by source.
+    pub by_source: BTreeMap<&'static str, u64>,
+    /// Alerts by rule id.
+    pub alerts_by_rule: BTreeMap<String, u64>,
+    /// Alerts by severity.
+    pub alerts_by_severity: BTreeMap<u8, u64>,
+    /// Findings suppressed by dedup.
+    pub suppressed: u64,
+    /// Identities with a baseline at the end.
+    pub identities: usize,
+    /// Inputs that could not be opened or read.
+    pub failed_inputs: Vec<String>,
+}
+
+impl RunStats {
+    /// Total skipped records.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    /// Total alerts.
+    pub fn alerts_total(&self) -> u64 {
+        self.alerts_by_rule.values().sum()
+    }
+
+    /// The end-of-run summary printed on stderr.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "nhid replay: {} record(s) read, {} parsed, {} skipped, {} alert(s), {} suppressed, {} identities\n",
+            self.records_read,
+            self.parsed,
+            self.skipped_total(),
+            self.alerts_total(),
+            self.suppressed,
+            self.identities
+        );
+        for (k, v) in &self.by_source {
+            s.push_str(&format!("  parsed {k}: {v}\n"));
+        }
+        for (k, v) in &self.skipped {
+            s.push_str(&format!("  skipped {k}: {v}\n"));
+        }
+        for (k, v) in &self.alerts_by_rule {
+            s.push_str(&format!("  alerts {k}: {v}\n"));
+        }
+        for f in &self.failed_inputs {
+            s.push_str(&format!("  failed input: {f}\n"));
+        }
+        s
+    }
+}
+
+/// The replay pipeline.
+pub struct Pipeline {
+    parsers: Parsers,
+    enricher: Enricher,
+    engine: Engine,
+    findings: Vec<Finding>,
+    config: ReplayConfig,
+    /// Counters.
+    pub stats: RunStats,
+}
+
+impl Pipeline {
+    /// Builds the pipeline.
+    pub fn new(rules: Arc<Vec<Rule>>, geo: GeoDb, config: ReplayConfig) -> Self {
+        Pipeline {
+            parsers: Parsers::new(config.max_record_bytes),
+            enricher: Enricher::new(geo),
+            engine: Engine::new(rules, config.baseline),
+            findings: Vec::new(),
+            config,
+            stats: RunStats::default(),
+        }
+    }
+
+    /// The engine (baselines, rules).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn bad(
+        &mut self,
+        origin: &Origin<'_>,
+        reason: &'static str,
+        error: &str,
+        bytes: &[u8],
+        dead_letter: &mut Option<&mut dyn Write>,
+    ) -> io::Result<()> {
+        *self.stats.skipped.entry(reason).or_default() += 1;
+        let n = self.stats.skipped_total();
+        if n <= self.config.report_limit {
+            eprintln!("nhid: skipped {origin}: {reason}: {error}");
+        } else if n == self.config.report_limit + 1 {
+            eprintln!("nhid: further skipped records are counted, not listed (see summary)");
+        }
+        if let Some(w) = dead_letter.as_deref_mut() {
+            let keep = bytes.len().min(self.config.max_record_bytes);
+            let line = json!({
+                "input": origin.input,
+                "line": origin.line,
+                "index": origin.index,
+                "reason": reason,
+                "error": error,
+                "record_bytes": bytes.len(),
+                "record_truncated": keep < bytes.len(),
+                "record": String::from_utf8_lossy(&bytes[..keep]),
+            });
+            serde_json::to_writer(&mut *w, &line)?;
+            w.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// Processes one raw record, writing any alerts to `out`.
+    pub fn process_record(
+        &mut self,
+        raw: &[u8],
+        origin: &Origin<'_>,
+        out: &mut dyn Write,
+        dead_letter: &mut Option<&mut dyn Write>,
+    ) -> io::Result<()> {
+        self.stats.records_read += 1;
+        self.stats.bytes += raw.len() as u64;
+        let mut ev = match self.parsers.parse(raw, self.config.format) {
+            Ok(ev) => ev,
+            Err(e) => return self.bad(origin, e.reason(), &e.to_string(), raw, dead_letter),
+        };
+        self.stats.parsed += 1;
+        *self.stats.by_source.entry(ev.source.as_str()).or_default() += 1;
+        self.enricher.enrich(&mut ev);
+        self.findings.clear();
+        self.engine.process(&ev, &mut self.findings);
+        for f in &self.findings {
+            let rule = &self.engine.rules()[f.rule];
+            let v = alert::render(rule, f, &ev);
+            serde_json::to_writer(&mut *out, &v)?;
+            out.write_all(b"\n")?;
+            *self.stats.alerts_by_rule.entry(rule.id.clone()).or_default() += 1;
+            *self.stats.alerts_by_severity.entry(f.severity.id()).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    /// Replays one input. I/O errors writing alerts are returned; unreadable inputs are
+    /// returned as [`InputError`] inside `Ok(Err(..))` so the caller can go on with the next.
+    pub fn replay_input(
+        &mut self,
+        input: &str,
+        out: &mut dyn Write,
+        mut dead_letter: Option<&mut dyn Write>,
+    ) -> io::Result<Result<(), InputError>> {
+        let limits = ReadLimits {
+            max_document_bytes: ReadLimits::default().max_document_bytes.max(self.config.max_record_bytes),
+        };
+        let mut write_err: Option<io::Error> = None;
+        let res = read_input(input, limits, |item| {
+            if write_err.is_some() {
+                return;
+            }
+            let r = match item {
+                Item::Record(bytes, origin) => self.process_record(bytes, &origin, out, &mut dead_letter),
+                Item::Unframed { bytes, origin, reason, error } => {
+                    self.stats.records_read += 1;
+                    self.bad(&origin, reason, &error, bytes, &mut dead_letter)
+                }
+            };
+            if let Err(e) = r {
+                write_err = Some(e);
+            }
+        });
+        if let Some(e) = write_err {
+            return Err(e);
+        }
+        self.stats.suppressed = self.engine.stats.suppressed;
+        self.stats.identities = self.engine.store().len();
+        if let Err(e) = &res {
+            self.stats.failed_inputs.push(e.to_string());
+        }
+        Ok(res)
+    }
+}

@@ -1,0 +1,409 @@
+//! File input for replay: JSON Lines, CloudTrail S3 delivery files (`{"Records":[...]}`), Azure
+//! Event Hub / diagnostic batches (`{"records":[...]}`), JSON arrays, pretty-printed or
+//! concatenated JSON documents, any of them gzip-compressed (detected by magic bytes), from a path
+//! or `-` for stdin.
+//!
+//! JSON Lines are streamed line by line, so a bad line loses only itself and memory stays bounded
+//! by the longest line. Array and pretty-printed documents are read whole. A line that is itself a
+//! batch document is expanded into its records.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use flate2::read::MultiGzDecoder;
+use memchr::memmem;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::Origin;
+
+/// Errors that stop reading one input.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The input could not be opened.
+    #[error("cannot open {input}: {source}")]
+    Open {
+        /// Input name.
+        input: String,
+        /// Cause.
+        source: io::Error,
+    },
+    /// Reading failed part-way (I/O error, corrupt gzip stream).
+    #[error("cannot read {input}: {source}")]
+    Read {
+        /// Input name.
+        input: String,
+        /// Cause.
+        source: io::Error,
+    },
+}
+
+/// What the reader hands to its consumer.
+pub enum Item<'a> {
+    /// One raw record.
+    Record(&'a [u8], Origin<'a>),
+    /// Input that could not be framed into records (an unterminated document, a line over the
+    /// document limit). It is reported and dead-lettered like a bad record.
+    Unframed {
+        /// The bytes (possibly truncated to a prefix).
+        bytes: &'a [u8],
+        /// Where.
+        origin: Origin<'a>,
+        /// Reason label.
+        reason: &'static str,
+        /// Human-readable error.
+        error: String,
+    },
+}
+
+/// Limits for framing.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLimits {
+    /// Longest line or document that is read into memory; longer ones are skipped and reported.
+    pub max_document_bytes: usize,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            max_document_bytes: 512 << 20,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Batch<'a> {
+    #[serde(borrow, rename = "Records", alias = "records")]
+    records: Option<Vec<&'a RawValue>>,
+}
+
+/// Reads one input and calls `f` for every record (or unframed chunk) in order.
+pub fn read_input(
+    input: &str,
+    limits: ReadLimits,
+    mut f: impl FnMut(Item<'_>),
+) -> Result<(), InputError> {
+    let rerr = |source| InputError::Read {
+        input: input.to_string(),
+        source,
+    };
+    let raw: Box<dyn Read> = if input == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(File::open(Path::new(input)).map_err(|source| InputError::Open {
+            input: input.to_string(),
+            source,
+        })?)
+    };
+    let mut br = BufReader::with_capacity(1 << 20, raw);
+    let head = br.fill_buf().map_err(rerr)?;
+    let mut reader: Box<dyn BufRead> = if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(BufReader::with_capacity(1 << 20, MultiGzDecoder::new(br)))
+    } else {
+        Box::new(br)
+    };
+
+    // Skip leading whitespace, counting lines, to see the first byte.
+    let mut line_no: u64 = 1;
+    let first = loop {
+        let buf = reader.fill_buf().map_err(rerr)?;
+        if buf.is_empty() {
+            return Ok(()); // empty input: nothing to do
+        }
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(p) => {
+                line_no += memchr::memchr_iter(b'\n', &buf[..p]).count() as u64;
+                let c = buf[p];
+                reader.consume(p);
+                break c;
+            }
+            None => {
+                let n = buf.len();
+                line_no += memchr::memchr_iter(b'\n', buf).count() as u64;
+                reader.consume(n);
+            }
+        }
+    };
+
+    let mut line = Vec::with_capacity(64 << 10);
+    if first == b'[' {
+        let mut doc = Vec::new();
+        reader
+            .take(limits.max_document_bytes as u64 + 1)
+            .read_to_end(&mut doc)
+            .map_err(rerr)?;
+        document(input, line_no, &doc, limits, &mut f);
+        return Ok(());
+    }
+
+    // Line mode, unless the first line is the start of a multi-line document.
+    let mut first_line = true;
+    loop {
+        let start_line = line_no;
+        let over = read_line(&mut *reader, &mut line, limits.max_document_bytes).map_err(rerr)?;
+        if line.is_empty() && !over {
+            return Ok(());
+        }
+        line_no += 1;
+        if over {
+            f(Item::Unframed {
+                bytes: &line[..line.len().min(4096)],
+                origin: Origin { input, line: start_line, index: None },
+                reason: "too_large",
+                error: format!("line longer than {} bytes", limits.max_document_bytes),
+            });
+            first_line = false;
+            continue;
+        }
+        let body = trim(&line);
+        if body.is_empty() {
+            continue;
+        }
+        if first_line && body[0] == b'{' && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+            // A pretty-printed document: read the rest and frame it as a whole. If that fails on
+            // its very first value, fall back to lines (a JSONL file with a broken first line).
+            let mut doc = line.clone();
+            (&mut *reader)
+                .take(limits.max_document_bytes as u64)
+                .read_to_end(&mut doc)
+                .map_err(rerr)?;
+            let mut stream = serde_json::Deserializer::from_slice(&doc).into_iter::<&RawValue>();
+            if stream.next().is_some_and(|r| r.is_ok()) {
+                document(input, start_line, &doc, limits, &mut f);
+                return Ok(());
+            }
+            // Line mode over the buffered document.
+            let mut ln = start_line;
+            for l in doc.split(|&b| b == b'\n') {
+                let b = trim(l);
+                if !b.is_empty() {
+                    one_line(input, ln, b, &mut f);
+                }
+                ln += 1;
+            }
+            return Ok(());
+        }
+        first_line = false;
+        one_line(input, start_line, body, &mut f);
+    }
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let s = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let e = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(s, |e| e + 1);
+    &b[s..e.max(s)]
+}
+
+/// One line: a record, or a batch document to expand.
+fn one_line(input: &str, line: u64, body: &[u8], f: &mut impl FnMut(Item<'_>)) {
+    if body[0] == b'[' || is_batch_candidate(body) {
+        if let Some(()) = expand(input, line, body, f) {
+            return;
+        }
+    }
+    f(Item::Record(body, Origin { input, line, index: None }));
+}
+
+fn is_batch_candidate(body: &[u8]) -> bool {
+    memmem::find(body, b"\"Records\"").is_some() || memmem::find(body, b"\"records\"").is_some()
+}
+
+/// Expands an array or a `{"Records": [...]}` value into records; `None` if it is neither.
+fn expand(input: &str, line: u64, body: &[u8], f: &mut impl FnMut(Item<'_>)) -> Option<()> {
+    let list: Vec<&RawValue> = if body[0] == b'[' {
+        serde_json::from_slice(body).ok()?
+    } else {
+        serde_json::from_slice::<Batch>(body).ok()?.records?
+    };
+    for (i, r) in list.into_iter().enumerate() {
+        f(Item::Record(
+            r.get().as_bytes(),
+            Origin { input, line, index: Some(i as u64) },
+        ));
+    }
+    Some(())
+}
+
+/// Frames a whole document (array, batch, or a sequence of JSON values).
+fn document(input: &str, first_line: u64, doc: &[u8], limits: ReadLimits, f: &mut impl FnMut(Item<'_>)) {
+    if doc.len() > limits.max_document_bytes {
+        f(Item::Unframed {
+            bytes: &doc[..4096.min(doc.len())],
+            origin: Origin { input, line: first_line, index: None },
+            reason: "too_large",
+            error: format!("document longer than {} bytes", limits.max_document_bytes),
+        });
+        return;
+    }
+    let mut stream = serde_json::Deserializer::from_slice(doc).into_iter::<&RawValue>();
+    loop {
+        let offset = stream.byte_offset();
+        match stream.next() {
+            None => return,
+            Some(Ok(v)) => {
+                let line = first_line + memchr::memchr_iter(b'\n', &doc[..offset]).count() as u64;
+                let body = v.get().as_bytes();
+                let start = trim(body);
+                if start.first() == Some(&b'[') || is_batch_candidate(start) {
+                    if expand(input, line, start, f).is_some() {
+                        continue;
+                    }
+                }
+                f(Item::Record(start, Origin { input, line, index: None }));
+            }
+            Some(Err(e)) => {
+                let line = first_line + memchr::memchr_iter(b'\n', &doc[..offset]).count() as u64;
+                let rest = &doc[offset..];
+                f(Item::Unframed {
+                    bytes: &rest[..rest.len().min(4096)],
+                    origin: Origin { input, line, index: None },
+                    reason: "malformed_json",
+                    error: format!("document cannot be framed: {e}"),
+                });
+                return;
+            }
+        }
+    }
+}
+
+/// Reads one line into `buf` (without the newline). Returns true if the line was longer than
+/// `max` (the rest is consumed and discarded; `buf` keeps a prefix).
+fn read_line(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<bool> {
+    buf.clear();
+    let mut over = false;
+    loop {
+        let avail = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            return Ok(over);
+        }
+        let (chunk, done) = match memchr::memchr(b'\n', avail) {
+            Some(i) => (&avail[..i], Some(i + 1)),
+            None => (avail, None),
+        };
+        if !over {
+            if buf.len() + chunk.len() > max {
+                over = true;
+                let keep = 4096usize.saturating_sub(buf.len()).min(chunk.len());
+                buf.extend_from_slice(&chunk[..keep]);
+            } else {
+                buf.extend_from_slice(chunk);
+            }
+        }
+        let n = done.unwrap_or(avail.len());
+        r.consume(n);
+        if done.is_some() {
+            return Ok(over);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn collect(content: &[u8], gz: bool) -> Vec<(String, u64, Option<u64>, bool)> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("in");
+        let mut f = File::create(&p).unwrap();
+        if gz {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(content).unwrap();
+            f.write_all(&e.finish().unwrap()).unwrap();
+        } else {
+            f.write_all(content).unwrap();
+        }
+        drop(f);
+        let mut out = vec![];
+        read_input(p.to_str().unwrap(), ReadLimits::default(), |it| match it {
+            Item::Record(b, o) => out.push((String::from_utf8_lossy(b).into_owned(), o.line, o.index, true)),
+            Item::Unframed { bytes, origin, .. } => {
+                out.push((String::from_utf8_lossy(bytes).into_owned(), origin.line, origin.index, false))
+            }
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn jsonl_with_bad_line_and_blank_lines() {
+        let out = collect(b"{\"a\":1}\n\n{\"b\":\n{\"c\":3}\r\n", false);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0], ("{\"a\":1}".into(), 1, None, true));
+        assert_eq!(out[1], ("{\"b\":".into(), 3, None, true));
+        assert_eq!(out[2], ("{\"c\":3}".into(), 4, None, true));
+    }
+
+    #[test]
+    fn batches_arrays_and_gzip() {
+        let doc = b"{\"Records\": [\n {\"x\":1},\n {\"x\":2}\n]}\n";
+        for gz in [false, true] {
+            let out = collect(doc, gz);
+            assert_eq!(out.len(), 2, "gz={gz}");
+            assert_eq!(out[1].0, "{\"x\":2}");
+            assert_eq!(out[1].2, Some(1));
+        }
+        let out = collect(b"{\"records\":[{\"y\":1}]}\n{\"records\":[{\"y\":2},{\"y\":3}]}\n", false);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[2].1, 2);
+        let out = collect(b"[{\"z\":1}, {\"z\":2}]", true);
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn pretty_printed_documents_and_truncation() {
+        let out = collect(b"{\n  \"a\": 1\n}\n{\n  \"a\": 2\n}\n", false);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].1, 4);
+        let out = collect(b"{\n  \"Records\": [{\"a\": 1}, {\"a\": 2", false);
+        // First value cannot be framed: falls back to lines, each reported as a record.
+        assert!(out.iter().all(|o| o.3));
+        let out = collect(b"[{\"a\": 1}, {\"a\": 2", false);
+        assert_eq!(out.len(), 1);
+        assert!(!out[0].3);
+    }
+
+    #[test]
+    fn empty_and_whitespace_inputs() {
+        assert!(collect(b"", false).is_empty());
+        assert!(collect(b"\n\n   \n", false).is_empty());
+        assert!(collect(b"", true).is_empty());
+    }
+
+    #[test]
+    fn over_long_line_is_reported_not_fatal() {
+        let mut content = Vec::new();
+        content.extend_from_slice(b"{\"ok\":1}\n{\"big\":\"");
+        content.extend(std::iter::repeat_n(b'x', 5000));
+        content.extend_from_slice(b"\"}\n{\"ok\":2}\n");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("in");
+        std::fs::write(&p, &content).unwrap();
+        let mut recs = 0;
+        let mut unframed = 0;
+        read_input(
+            p.to_str().unwrap(),
+            ReadLimits { max_document_bytes: 1000 },
+            |it| match it {
+                Item::Record(..) => recs += 1,
+                Item::Unframed { reason, .. } => {
+                    assert_eq!(reason, "too_large");
+                    unframed += 1
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!((recs, unframed), (2, 1));
+    }
+
+    #[test]
+    fn missing_file_is_an_open_error() {
+        let e = read_input("/nonexistent/nhid-input.json", ReadLimits::default(), |_| {}).unwrap_err();
+        assert!(matches!(e, InputError::Open { .. }));
+    }
+}
