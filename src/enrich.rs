@@ -51,7 +51,11 @@ impl Enricher {
                 g.city = eg.city.as_deref().map(Into::into);
                 g.lat = eg.lat;
                 g.lon = eg.lon;
-                g.origin = if g.asn.is_some() { "geoip+event" } else { "event" };
+                g.origin = if g.asn.is_some() {
+                    "geoip+event"
+                } else {
+                    "event"
+                };
                 ev.geo = Some(Arc::new(g));
             }
         }

@@ -110,7 +110,10 @@ impl GeoDb {
     }
 
     /// Databases from in-memory MMDB images (e.g. the bundled test fixtures).
-    pub fn from_bytes(city: Option<Vec<u8>>, asn: Option<Vec<u8>>) -> Result<Self, maxminddb::MaxMindDbError> {
+    pub fn from_bytes(
+        city: Option<Vec<u8>>,
+        asn: Option<Vec<u8>>,
+    ) -> Result<Self, maxminddb::MaxMindDbError> {
         Ok(GeoDb {
             city: city.map(Reader::from_source).transpose()?,
             asn: asn.map(Reader::from_source).transpose()?,
@@ -141,13 +144,21 @@ impl GeoDb {
         };
         let mut found = false;
         if let Some(r) = &self.city {
-            if let Some(c) = r.lookup(ip).ok().and_then(|l| l.decode::<CityRec>().ok().flatten()) {
+            if let Some(c) = r
+                .lookup(ip)
+                .ok()
+                .and_then(|l| l.decode::<CityRec>().ok().flatten())
+            {
                 g.country = c
                     .country
                     .and_then(|c| c.iso_code)
                     .or(c.registered_country.and_then(|c| c.iso_code))
                     .map(Into::into);
-                g.city = c.city.and_then(|c| c.names).and_then(|n| n.en).map(Into::into);
+                g.city = c
+                    .city
+                    .and_then(|c| c.names)
+                    .and_then(|n| n.en)
+                    .map(Into::into);
                 if let Some(l) = c.location {
                     g.lat = l.latitude;
                     g.lon = l.longitude;
@@ -156,7 +167,11 @@ impl GeoDb {
             }
         }
         if let Some(r) = &self.asn {
-            if let Some(a) = r.lookup(ip).ok().and_then(|l| l.decode::<AsnRec>().ok().flatten()) {
+            if let Some(a) = r
+                .lookup(ip)
+                .ok()
+                .and_then(|l| l.decode::<AsnRec>().ok().flatten())
+            {
                 g.asn = a.autonomous_system_number;
                 g.as_org = a.autonomous_system_organization.map(Into::into);
                 found |= g.asn.is_some();

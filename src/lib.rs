@@ -12,13 +12,14 @@
 //! - [`pipeline`]: the replay pipeline wiring it all together, with run statistics.
 //! - [`time`]: event-time parsing and durations.
 
-pub mod event;
-pub mod enrich;
-pub mod geo;
-pub mod parsers;
-pub mod sources;
-pub mod time;
 pub mod alert;
 pub mod baseline;
 pub mod detect;
+pub mod enrich;
+pub mod event;
+pub mod geo;
+pub mod inspect;
+pub mod parsers;
 pub mod pipeline;
+pub mod sources;
+pub mod time;

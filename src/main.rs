@@ -20,7 +20,11 @@ use nhid::pipeline::{Pipeline, ReplayConfig};
 use nhid::time::parse_duration_ms;
 
 #[derive(Parser)]
-#[command(name = "nhid", version, about = "Catches misuse of non-human identities in cloud and SaaS audit logs")]
+#[command(
+    name = "nhid",
+    version,
+    about = "Catches misuse of non-human identities in cloud and SaaS audit logs"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -31,6 +35,10 @@ enum Cmd {
     /// Replay audit records from files (or `-` for stdin) through the detectors; alerts go to
     /// stdout (or --output) as OCSF JSON lines, the summary to stderr.
     Replay(ReplayArgs),
+    /// Print the normalised event of every record (JSON lines): what rules see.
+    Parse(InspectArgs),
+    /// List the distinct identities in the inputs with their human / non-human class and why (TSV).
+    Identities(InspectArgs),
     /// Work with rule packs.
     Rules {
         #[command(subcommand)]
@@ -75,6 +83,22 @@ struct ReplayArgs {
     inputs: Vec<String>,
 }
 
+#[derive(clap::Args)]
+struct InspectArgs {
+    /// MaxMind City or Country database.
+    #[arg(long)]
+    geoip_city: Option<PathBuf>,
+    /// MaxMind ASN database.
+    #[arg(long)]
+    geoip_asn: Option<PathBuf>,
+    /// Source format: auto, cloudtrail, azure_activity, okta, github_audit.
+    #[arg(long, default_value = "auto")]
+    format: String,
+    /// Input files, or `-`.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+}
+
 #[derive(Subcommand)]
 enum RulesCmd {
     /// Lint a rule pack (default: the bundled one); lists every problem with file and line.
@@ -114,11 +138,17 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
     };
     match parse_duration_ms(&a.learning_period) {
         Some(d) => baseline.learning_period_ms = d,
-        None => errors.push(format!("--learning-period {:?}: expected a duration like 7d", a.learning_period)),
+        None => errors.push(format!(
+            "--learning-period {:?}: expected a duration like 7d",
+            a.learning_period
+        )),
     }
     match parse_duration_ms(&a.forget_after) {
         Some(d) => baseline.forget_after_ms = d,
-        None => errors.push(format!("--forget-after {:?}: expected a duration like 30d", a.forget_after)),
+        None => errors.push(format!(
+            "--forget-after {:?}: expected a duration like 30d",
+            a.forget_after
+        )),
     }
     let pack = match load_rules(a.rules.as_deref()) {
         Ok(p) => Some(p),
@@ -146,7 +176,11 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
     let rules = Arc::new(pack.map(|p| p.rules).unwrap_or_default());
     let mut out: Box<dyn Write> = match &a.output {
         Some(p) => Box::new(BufWriter::new(
-            File::options().create(true).append(true).open(p).with_context(|| format!("cannot open --output {}", p.display()))?,
+            File::options()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("cannot open --output {}", p.display()))?,
         )),
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
     };
@@ -184,7 +218,11 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
         w.flush().context("cannot write dead letters")?;
     }
     eprint!("{}", pipe.stats.summary());
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn rules_check(dir: Option<PathBuf>) -> ExitCode {
@@ -198,7 +236,11 @@ fn rules_check(dir: Option<PathBuf>) -> ExitCode {
     for p in &pack.problems {
         println!("{p}");
     }
-    eprintln!("{} rule(s), {} problem(s)", pack.rules.len(), pack.problems.len());
+    eprintln!(
+        "{} rule(s), {} problem(s)",
+        pack.rules.len(),
+        pack.problems.len()
+    );
     if pack.problems.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -236,6 +278,41 @@ fn rules_test(dir: Option<PathBuf>) -> ExitCode {
     }
 }
 
+fn inspect(a: InspectArgs, identities: bool) -> ExitCode {
+    let Some(format) = Format::from_name(&a.format) else {
+        eprintln!("nhid: error: --format {:?}: expected auto, cloudtrail, azure_activity, okta or github_audit", a.format);
+        return ExitCode::from(2);
+    };
+    let geo = match GeoDb::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref()) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("nhid: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut enricher = nhid::enrich::Enricher::new(geo);
+    let mut out = BufWriter::new(io::stdout().lock());
+    let res = if identities {
+        nhid::inspect::identities(&a.inputs, format, &mut enricher).map(|m| {
+            let _ = nhid::inspect::write_identity_table(&m, &mut out);
+        })
+    } else {
+        nhid::inspect::for_each_event(&a.inputs, format, &mut enricher, |ev| {
+            let _ = serde_json::to_writer(&mut out, &ev.to_json());
+            let _ = out.write_all(b"\n");
+        })
+        .map(|_| ())
+    };
+    let _ = out.flush();
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nhid: error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
@@ -246,7 +323,13 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Cmd::Rules { cmd: RulesCmd::Check { dir } } => rules_check(dir),
-        Cmd::Rules { cmd: RulesCmd::Test { dir } } => rules_test(dir),
+        Cmd::Parse(a) => inspect(a, false),
+        Cmd::Identities(a) => inspect(a, true),
+        Cmd::Rules {
+            cmd: RulesCmd::Check { dir },
+        } => rules_check(dir),
+        Cmd::Rules {
+            cmd: RulesCmd::Test { dir },
+        } => rules_test(dir),
     }
 }

@@ -189,8 +189,16 @@ impl Pipeline {
             let v = alert::render(rule, f, &ev);
             serde_json::to_writer(&mut *out, &v)?;
             out.write_all(b"\n")?;
-            *self.stats.alerts_by_rule.entry(rule.id.clone()).or_default() += 1;
-            *self.stats.alerts_by_severity.entry(f.severity.id()).or_default() += 1;
+            *self
+                .stats
+                .alerts_by_rule
+                .entry(rule.id.clone())
+                .or_default() += 1;
+            *self
+                .stats
+                .alerts_by_severity
+                .entry(f.severity.id())
+                .or_default() += 1;
         }
         Ok(())
     }
@@ -204,7 +212,9 @@ impl Pipeline {
         mut dead_letter: Option<&mut dyn Write>,
     ) -> io::Result<Result<(), InputError>> {
         let limits = ReadLimits {
-            max_document_bytes: ReadLimits::default().max_document_bytes.max(self.config.max_record_bytes),
+            max_document_bytes: ReadLimits::default()
+                .max_document_bytes
+                .max(self.config.max_record_bytes),
         };
         let mut write_err: Option<io::Error> = None;
         let res = read_input(input, limits, |item| {
@@ -212,8 +222,15 @@ impl Pipeline {
                 return;
             }
             let r = match item {
-                Item::Record(bytes, origin) => self.process_record(bytes, &origin, out, &mut dead_letter),
-                Item::Unframed { bytes, origin, reason, error } => {
+                Item::Record(bytes, origin) => {
+                    self.process_record(bytes, &origin, out, &mut dead_letter)
+                }
+                Item::Unframed {
+                    bytes,
+                    origin,
+                    reason,
+                    error,
+                } => {
                     self.stats.records_read += 1;
                     self.bad(&origin, reason, &error, bytes, &mut dead_letter)
                 }

@@ -220,7 +220,10 @@ mod tests {
 
     #[test]
     fn epoch_numbers_and_durations() {
-        assert_eq!(epoch_number_to_ms(1_621_305_118_553.0), Some(1_621_305_118_553));
+        assert_eq!(
+            epoch_number_to_ms(1_621_305_118_553.0),
+            Some(1_621_305_118_553)
+        );
         assert_eq!(epoch_number_to_ms(1_621_305_118.0), Some(1_621_305_118_000));
         assert_eq!(epoch_number_to_ms(-5.0), None);
         assert_eq!(parse_duration_ms("7d"), Some(7 * DAY_MS));

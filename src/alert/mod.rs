@@ -58,7 +58,10 @@ fn prune(v: &mut Value) -> bool {
 
 /// One-line explanation for the SIEM's message column.
 pub fn message(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> String {
-    let mut m = format!("{} — {} ({})", rule.title, ev.identity.name, ev.identity.key);
+    let mut m = format!(
+        "{} — {} ({})",
+        rule.title, ev.identity.name, ev.identity.key
+    );
     for a in &f.anomalies {
         let base: Vec<String> = a
             .baseline
@@ -93,9 +96,9 @@ pub fn render(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Value {
             "provider": g.origin,
         })
     });
-    let asys = geo.and_then(|g| g.asn).map(|n| {
-        json!({"number": n, "name": geo.and_then(|g| g.as_org.as_deref())})
-    });
+    let asys = geo
+        .and_then(|g| g.asn)
+        .map(|n| json!({"number": n, "name": geo.and_then(|g| g.as_org.as_deref())}));
     let attacks: Vec<Value> = rule
         .mitre
         .iter()

@@ -74,7 +74,10 @@ impl Feature {
     /// True for features that describe where/how the caller connects; calls an AWS service made
     /// on the identity's behalf do not carry them.
     pub fn is_caller_context(self) -> bool {
-        matches!(self, Feature::Country | Feature::Asn | Feature::Network | Feature::Client)
+        matches!(
+            self,
+            Feature::Country | Feature::Asn | Feature::Network | Feature::Client
+        )
     }
 
     /// Default capacity of the value set for this feature.
@@ -143,7 +146,10 @@ pub fn feature_label(ev: &AuditEvent<'_>, f: Feature) -> String {
             },
             None => String::new(),
         },
-        Feature::Network => ev.src_ip.map(|ip: IpAddr| network_to_string(network_key(ip))).unwrap_or_default(),
+        Feature::Network => ev
+            .src_ip
+            .map(|ip: IpAddr| network_to_string(network_key(ip)))
+            .unwrap_or_default(),
         Feature::Client => ev.client().to_string(),
         Feature::Action => ev.action(),
         Feature::Region => ev.region.as_deref().unwrap_or("").to_string(),
@@ -273,7 +279,11 @@ impl Profile {
     /// Approximate heap + inline bytes used by this profile.
     pub fn approx_bytes(&self) -> usize {
         std::mem::size_of::<Profile>()
-            + self.features.iter().map(ValueSet::approx_heap_bytes).sum::<usize>()
+            + self
+                .features
+                .iter()
+                .map(ValueSet::approx_heap_bytes)
+                .sum::<usize>()
             + self
                 .sessions
                 .iter()
@@ -297,9 +307,8 @@ impl Profile {
         let now = self.last_seen;
         for f in Feature::ALL {
             if let Some(v) = feature_value(ev, f) {
-                self.features[f.index()].observe(v.key, t, now, cfg.forget_after_ms, || {
-                    feature_label(ev, f)
-                });
+                self.features[f.index()]
+                    .observe(v.key, t, now, cfg.forget_after_ms, || feature_label(ev, f));
             }
         }
         if let Some(name) = ev.identity.session.as_deref() {
@@ -353,10 +362,14 @@ impl Profile {
         s.last_seen = s.last_seen.max(t);
         let now = s.last_seen;
         if let Some(v) = feature_value(ev, Feature::Network) {
-            s.networks.observe(v.key, t, now, i64::MAX, || feature_label(ev, Feature::Network));
+            s.networks.observe(v.key, t, now, i64::MAX, || {
+                feature_label(ev, Feature::Network)
+            });
         }
         if let Some(v) = feature_value(ev, Feature::Client) {
-            s.clients.observe(v.key, t, now, i64::MAX, || feature_label(ev, Feature::Client));
+            s.clients.observe(v.key, t, now, i64::MAX, || {
+                feature_label(ev, Feature::Client)
+            });
         }
     }
 }

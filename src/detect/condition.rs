@@ -131,7 +131,11 @@ impl Field {
             Field::Credential => one(ev.identity.credential.as_deref(), &mut f),
             Field::Account => one(ev.identity.account.as_deref(), &mut f),
             Field::SessionName => one(ev.identity.session.as_deref(), &mut f),
-            Field::SessionInstance => f(if ev.identity.is_instance_session() { "true" } else { "false" }),
+            Field::SessionInstance => f(if ev.identity.is_instance_session() {
+                "true"
+            } else {
+                "false"
+            }),
             Field::UserAgent => f(&ev.user_agent),
             Field::Client => f(ev.client()),
             Field::SrcIp => match ev.src_ip {

@@ -174,7 +174,9 @@ fn evaluate(
     let learning = profile.map(|p| {
         p.learning_state(
             rule.learning.period_ms.unwrap_or(cfg.learning_period_ms),
-            rule.learning.min_observations.unwrap_or(cfg.learning_min_observations),
+            rule.learning
+                .min_observations
+                .unwrap_or(cfg.learning_min_observations),
         )
     });
     let mut severity = rule.severity;
@@ -218,7 +220,9 @@ fn dedup_key(rule: &Rule, ev: &AuditEvent<'_>, f: &Finding) -> u64 {
         match part {
             DedupPart::Identity => h.write(ev.identity.key.as_bytes()),
             DedupPart::Session => h.write(ev.identity.session.as_deref().unwrap_or("").as_bytes()),
-            DedupPart::Credential => h.write(ev.identity.credential.as_deref().unwrap_or("").as_bytes()),
+            DedupPart::Credential => {
+                h.write(ev.identity.credential.as_deref().unwrap_or("").as_bytes())
+            }
             DedupPart::Value => {
                 for a in &f.anomalies {
                     h.write(a.feature.as_str().as_bytes());

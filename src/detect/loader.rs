@@ -37,7 +37,11 @@ pub fn embedded_files() -> &'static [(&'static str, &'static str)] {
 
 /// Compiles the bundled pack.
 pub fn load_embedded() -> RulePack {
-    compile_all(EMBEDDED_RULES.iter().map(|(p, t)| (p.to_string(), t.to_string())))
+    compile_all(
+        EMBEDDED_RULES
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string())),
+    )
 }
 
 /// Compiles every `.yml` / `.yaml` file under `dir` (recursively, in path order).

@@ -509,7 +509,10 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
     if rf.id.value != want_id {
         problem(
             line_of(&rf.id),
-            format!("id {:?} does not match its path (expected {:?})", rf.id.value, want_id),
+            format!(
+                "id {:?} does not match its path (expected {:?})",
+                rf.id.value, want_id
+            ),
         );
     }
     let severity = Severity::from_name(&rf.severity.value).unwrap_or_else(|| {
@@ -553,7 +556,10 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
         match c.as_str() {
             "human" => classes.push(IdentityClass::Human),
             "non_human" => classes.push(IdentityClass::NonHuman),
-            other => problem(id_line, format!("identity.classes: unknown class {other:?}")),
+            other => problem(
+                id_line,
+                format!("identity.classes: unknown class {other:?}"),
+            ),
         }
     }
     if classes.is_empty() {
@@ -578,7 +584,10 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
     let detector = match rf.kind.value.as_str() {
         "match" => {
             if conditions.is_empty() && rf.conditions.is_empty() {
-                problem(kind_line, "kind match needs at least one `match` condition".into());
+                problem(
+                    kind_line,
+                    "kind match needs at least one `match` condition".into(),
+                );
             }
             Detector::Match
         }
@@ -603,20 +612,31 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
                 None | Some("identity") => Scope::Identity,
                 Some("session") => Scope::Session,
                 Some(o) => {
-                    problem(kind_line, format!("params.scope: unknown scope {o:?} (identity, session)"));
+                    problem(
+                        kind_line,
+                        format!("params.scope: unknown scope {o:?} (identity, session)"),
+                    );
                     Scope::Identity
                 }
             };
             if scope == Scope::Session
-                && features.iter().any(|f| !matches!(f, Feature::Network | Feature::Client))
+                && features
+                    .iter()
+                    .any(|f| !matches!(f, Feature::Network | Feature::Client))
             {
-                problem(kind_line, "params.scope session tracks only network and client".into());
+                problem(
+                    kind_line,
+                    "params.scope session tracks only network and client".into(),
+                );
             }
             let require_all = match p.require.as_deref() {
                 None | Some("any") => false,
                 Some("all") => true,
                 Some(o) => {
-                    problem(kind_line, format!("params.require: {o:?} is not any or all"));
+                    problem(
+                        kind_line,
+                        format!("params.require: {o:?} is not any or all"),
+                    );
                     false
                 }
             };
@@ -629,14 +649,20 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
             })
         }
         other => {
-            problem(kind_line, format!("unknown kind {other:?} (match, new_value)"));
+            problem(
+                kind_line,
+                format!("unknown kind {other:?} (match, new_value)"),
+            );
             Detector::Match
         }
     };
     if !matches!(detector, Detector::NewValue(_)) {
         let p = &rf.params;
         if !p.features.is_empty() || p.scope.is_some() || p.require.is_some() {
-            problem(kind_line, format!("params given that kind {} does not take", detector.kind()));
+            problem(
+                kind_line,
+                format!("params given that kind {} does not take", detector.kind()),
+            );
         }
     }
 
@@ -652,7 +678,10 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
             period_ms: l.period.as_deref().and_then(|p| {
                 let d = parse_duration_ms(p);
                 if d.is_none() {
-                    problem(id_line, format!("learning.period: bad duration {p:?} (e.g. 7d, 12h)"));
+                    problem(
+                        id_line,
+                        format!("learning.period: bad duration {p:?} (e.g. 7d, 12h)"),
+                    );
                 }
                 d
             }),
@@ -661,10 +690,16 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
     };
 
     let (dedup_window_ms, dedup_key) = match &rf.dedup {
-        None => (crate::time::HOUR_MS, vec![DedupPart::Identity, DedupPart::Value]),
+        None => (
+            crate::time::HOUR_MS,
+            vec![DedupPart::Identity, DedupPart::Value],
+        ),
         Some(d) => {
             let w = parse_duration_ms(&d.window).unwrap_or_else(|| {
-                problem(id_line, format!("dedup.window: bad duration {:?}", d.window));
+                problem(
+                    id_line,
+                    format!("dedup.window: bad duration {:?}", d.window),
+                );
                 crate::time::HOUR_MS
             });
             let mut parts = Vec::new();
@@ -691,11 +726,20 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
         if is_technique_id(&m.value) {
             mitre.push(m.value.clone());
         } else {
-            problem(line_of(m), format!("mitre: {:?} is not a technique id like T1078 or T1552.005", m.value));
+            problem(
+                line_of(m),
+                format!(
+                    "mitre: {:?} is not a technique id like T1078 or T1552.005",
+                    m.value
+                ),
+            );
         }
     }
     if rf.mitre.is_empty() {
-        problem(id_line, "mitre: map the rule to at least one ATT&CK technique".into());
+        problem(
+            id_line,
+            "mitre: map the rule to at least one ATT&CK technique".into(),
+        );
     }
     if rf.title.trim().is_empty() || rf.description.trim().is_empty() {
         problem(id_line, "title and description must not be empty".into());
@@ -705,33 +749,54 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
     let firing = rf.tests.iter().any(|t| t.expect.alerts > 0);
     let quiet = rf.tests.iter().any(|t| t.expect.alerts == 0);
     if !firing {
-        problem(id_line, "tests: needs at least one firing test (expect.alerts > 0)".into());
+        problem(
+            id_line,
+            "tests: needs at least one firing test (expect.alerts > 0)".into(),
+        );
     }
     if !quiet {
-        problem(id_line, "tests: needs at least one quiet test (expect.alerts: 0)".into());
+        problem(
+            id_line,
+            "tests: needs at least one quiet test (expect.alerts: 0)".into(),
+        );
     }
     let mut names = std::collections::HashSet::new();
     for t in &rf.tests {
         let line = line_of(&t.name);
         if !names.insert(t.name.value.clone()) {
-            problem(line, format!("tests: duplicate test name {:?}", t.name.value));
+            problem(
+                line,
+                format!("tests: duplicate test name {:?}", t.name.value),
+            );
         }
         if t.events.is_empty() {
             problem(line, format!("test {:?}: no events", t.name.value));
         }
-        for s in [&t.expect.min_severity, &t.expect.max_severity].into_iter().flatten() {
+        for s in [&t.expect.min_severity, &t.expect.max_severity]
+            .into_iter()
+            .flatten()
+        {
             if Severity::from_name(s).is_none() {
-                problem(line, format!("test {:?}: unknown severity {s:?}", t.name.value));
+                problem(
+                    line,
+                    format!("test {:?}: unknown severity {s:?}", t.name.value),
+                );
             }
         }
         for r in t.history.iter().chain(&t.events) {
             if let Some(e) = &r.every {
                 if parse_duration_ms(e).is_none() {
-                    problem(line, format!("test {:?}: bad duration {e:?} in every", t.name.value));
+                    problem(
+                        line,
+                        format!("test {:?}: bad duration {e:?} in every", t.name.value),
+                    );
                 }
             }
             if r.repeat.unwrap_or(1) > 100_000 {
-                problem(line, format!("test {:?}: repeat above 100000", t.name.value));
+                problem(
+                    line,
+                    format!("test {:?}: repeat above 100000", t.name.value),
+                );
             }
         }
     }
@@ -764,16 +829,27 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
 fn is_technique_id(s: &str) -> bool {
     let b = s.as_bytes();
     let base = b.len() >= 5 && b[0] == b'T' && b[1..5].iter().all(u8::is_ascii_digit);
-    base && (b.len() == 5 || (b.len() == 9 && b[5] == b'.' && b[6..].iter().all(u8::is_ascii_digit)))
+    base && (b.len() == 5
+        || (b.len() == 9 && b[5] == b'.' && b[6..].iter().all(u8::is_ascii_digit)))
 }
 
-fn compile_condition(c: &ConditionFile, problem: &mut impl FnMut(u64, String)) -> Option<Condition> {
+fn compile_condition(
+    c: &ConditionFile,
+    problem: &mut impl FnMut(u64, String),
+) -> Option<Condition> {
     let line = line_of(&c.field);
     let field = match Field::from_name(&c.field.value) {
         Some(f) => f,
         None => {
             let names: Vec<&str> = super::condition::FIELDS.iter().map(|(n, _)| *n).collect();
-            problem(line, format!("unknown field {:?} (one of: {})", c.field.value, names.join(", ")));
+            problem(
+                line,
+                format!(
+                    "unknown field {:?} (one of: {})",
+                    c.field.value,
+                    names.join(", ")
+                ),
+            );
             return None;
         }
     };
@@ -798,7 +874,11 @@ fn compile_condition(c: &ConditionFile, problem: &mut impl FnMut(u64, String)) -
         ops.push(Op::Contains(lower(v.clone().into_vec())));
     }
     if let Some(r) = &c.regex {
-        let pat = if c.nocase { format!("(?i){}", r.value) } else { r.value.clone() };
+        let pat = if c.nocase {
+            format!("(?i){}", r.value)
+        } else {
+            r.value.clone()
+        };
         match regex::Regex::new(&pat) {
             Ok(re) => ops.push(Op::Regex(re)),
             Err(e) => {
@@ -815,7 +895,10 @@ fn compile_condition(c: &ConditionFile, problem: &mut impl FnMut(u64, String)) -
         }
         let mut nets = Vec::new();
         for s in cidrs.value.clone().into_vec() {
-            match s.parse::<ipnet::IpNet>().or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)) {
+            match s
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            {
                 Ok(n) => nets.push(n),
                 Err(_) => {
                     problem(line_of(cidrs), format!("bad CIDR {s:?}"));
@@ -836,11 +919,17 @@ fn compile_condition(c: &ConditionFile, problem: &mut impl FnMut(u64, String)) -
             nocase: c.nocase,
         }),
         0 => {
-            problem(line, "condition has no test (eq, prefix, suffix, contains, regex, cidr, exists)".into());
+            problem(
+                line,
+                "condition has no test (eq, prefix, suffix, contains, regex, cidr, exists)".into(),
+            );
             None
         }
         _ => {
-            problem(line, "condition has more than one test; write one condition per test".into());
+            problem(
+                line,
+                "condition has more than one test; write one condition per test".into(),
+            );
             None
         }
     }
@@ -853,7 +942,10 @@ mod tests {
     #[test]
     fn ids_and_techniques() {
         assert_eq!(id_for_path("aws/session_x.yml"), "aws.session_x");
-        assert_eq!(id_for_path("standard/new_country.yaml"), "standard.new_country");
+        assert_eq!(
+            id_for_path("standard/new_country.yaml"),
+            "standard.new_country"
+        );
         assert!(is_technique_id("T1078"));
         assert!(is_technique_id("T1552.005"));
         assert!(!is_technique_id("T15"));

@@ -41,7 +41,8 @@ pub fn run_all(rules: &[Rule]) -> Vec<TestOutcome> {
 }
 
 fn expand(r: &TestRecordFile) -> Result<Vec<(Vec<u8>, i64)>, String> {
-    let bytes = serde_json::to_vec(&r.record).map_err(|e| format!("record not serialisable: {e}"))?;
+    let bytes =
+        serde_json::to_vec(&r.record).map_err(|e| format!("record not serialisable: {e}"))?;
     let every = match &r.every {
         Some(e) => parse_duration_ms(e).ok_or_else(|| format!("bad duration {e:?}"))?,
         None => 0,
@@ -89,12 +90,22 @@ pub fn run_one(rule: &Rule, t: &TestFile, parsers: &Parsers) -> TestOutcome {
     if got != t.expect.alerts {
         return fail(format!("expected {} alert(s), got {got}", t.expect.alerts));
     }
-    if let Some(min) = t.expect.min_severity.as_deref().and_then(Severity::from_name) {
+    if let Some(min) = t
+        .expect
+        .min_severity
+        .as_deref()
+        .and_then(Severity::from_name)
+    {
         if let Some(s) = severities.iter().find(|s| **s < min) {
             return fail(format!("alert severity {s} below expected minimum {min}"));
         }
     }
-    if let Some(max) = t.expect.max_severity.as_deref().and_then(Severity::from_name) {
+    if let Some(max) = t
+        .expect
+        .max_severity
+        .as_deref()
+        .and_then(Severity::from_name)
+    {
         if let Some(s) = severities.iter().find(|s| **s > max) {
             return fail(format!("alert severity {s} above expected maximum {max}"));
         }

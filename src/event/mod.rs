@@ -251,9 +251,18 @@ impl ClassReason {
     pub fn class(self) -> IdentityClass {
         use ClassReason::*;
         match self {
-            ConsoleLogin | ConsoleSession | MfaAuthenticated | SsoReservedRole
-            | EmailSourceIdentity | EmailSessionName | BrowserUserAgent | AzureUserPrincipal
-            | OktaUserActor | GithubUserInteractive | RootUser | SamlUser => IdentityClass::Human,
+            ConsoleLogin
+            | ConsoleSession
+            | MfaAuthenticated
+            | SsoReservedRole
+            | EmailSourceIdentity
+            | EmailSessionName
+            | BrowserUserAgent
+            | AzureUserPrincipal
+            | OktaUserActor
+            | GithubUserInteractive
+            | RootUser
+            | SamlUser => IdentityClass::Human,
             _ => IdentityClass::NonHuman,
         }
     }
@@ -440,6 +449,42 @@ pub fn network_to_string(key: u128) -> String {
     } else {
         let v4 = std::net::Ipv4Addr::from(key as u32);
         format!("{v4}/24")
+    }
+}
+
+impl AuditEvent<'_> {
+    /// The normalised event as JSON (for `nhid parse`, golden tests and debugging; not used on
+    /// the hot path).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "source": self.source.as_str(),
+            "time": crate::time::format_rfc3339_ms(self.time_ms),
+            "time_ms": self.time_ms,
+            "record_id": self.record_id.as_deref(),
+            "identity": {
+                "key": self.identity.key.as_ref(),
+                "kind": self.identity.kind.as_str(),
+                "name": self.identity.name.as_ref(),
+                "class": self.identity.class().as_str(),
+                "reason": self.identity.reason.as_str(),
+                "credential": self.identity.credential.as_deref(),
+                "session": self.identity.session.as_deref(),
+                "session_created": self.identity.session_created_ms.map(crate::time::format_rfc3339_ms),
+                "account": self.identity.account.as_deref(),
+            },
+            "action": self.action(),
+            "resources": self.resources.iter().map(|r| r.as_ref()).collect::<Vec<_>>(),
+            "src_ip": self.src_ip.map(|i| i.to_string()),
+            "src_host": self.src_host.as_deref(),
+            "user_agent": self.user_agent.as_ref(),
+            "client": self.ua_family.as_deref(),
+            "outcome": self.outcome.as_str(),
+            "error_code": self.error_code.as_deref(),
+            "region": self.region.as_deref(),
+            "invoked_by": self.invoked_by.as_deref(),
+            "read_only": self.read_only,
+            "geo": self.geo.as_deref(),
+        })
     }
 }
 

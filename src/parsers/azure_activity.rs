@@ -198,7 +198,9 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         .as_ref()
         .or(r.event_timestamp.as_ref())
         .ok_or(ParseError::MissingTime(SRC))?;
-    let time_ms = time.to_ms().map_err(|value| ParseError::BadTime { src: SRC, value })?;
+    let time_ms = time
+        .to_ms()
+        .map_err(|value| ParseError::BadTime { src: SRC, value })?;
     let op = match r.operation_name {
         Some(OperationName::Text(s)) | Some(OperationName::Object { value: s }) => s.0,
         None => return Err(ParseError::MissingAction(SRC)),
@@ -241,7 +243,10 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         None => (None, None, None),
     };
     let claims = id_claims.or(r.claims).unwrap_or_default();
-    let evidence = id_auth.or(r.authorization).and_then(|a| a.evidence).unwrap_or_default();
+    let evidence = id_auth
+        .or(r.authorization)
+        .and_then(|a| a.evidence)
+        .unwrap_or_default();
     let tenant = cow(claims.tid.clone())
         .or_else(|| cow(r.tenant_id.clone()))
         .unwrap_or(Cow::Borrowed("unknown"));
@@ -333,7 +338,11 @@ fn shared_key_identity<'a>(
         .and_then(|r| {
             let low = r.to_ascii_lowercase();
             low.find("/storageaccounts/").map(|i| {
-                r[i + "/storageaccounts/".len()..].split('/').next().unwrap_or("").to_string()
+                r[i + "/storageaccounts/".len()..]
+                    .split('/')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
             })
         })
         .filter(|a| !a.is_empty())
@@ -362,7 +371,9 @@ fn resolve_identity<'a>(
     tenant: Cow<'a, str>,
 ) -> Result<Identity<'a>, ParseError> {
     let appid = cow(claims.appid).filter(|s| !s.is_empty());
-    let oid = cow(claims.oid).or_else(|| cow(evidence.principal_id)).filter(|s| !s.is_empty());
+    let oid = cow(claims.oid)
+        .or_else(|| cow(evidence.principal_id))
+        .filter(|s| !s.is_empty());
     let upn = cow(claims.upn).filter(|s| !s.is_empty());
     let principal_type = cow(evidence.principal_type);
     let idtyp = cow(claims.idtyp);
@@ -372,15 +383,17 @@ fn resolve_identity<'a>(
         || display.as_deref().is_some_and(|n| n.contains('@'))
         || idtyp.as_deref() == Some("user")
         || principal_type.as_deref() == Some("User");
-    let id = |key: String, kind, name: Cow<'a, str>, reason, credential: Option<Cow<'a, str>>| Identity {
-        key: Cow::Owned(key),
-        kind,
-        name,
-        reason,
-        credential,
-        session: None,
-        session_created_ms: None,
-        account: Some(tenant.clone()),
+    let id = |key: String, kind, name: Cow<'a, str>, reason, credential: Option<Cow<'a, str>>| {
+        Identity {
+            key: Cow::Owned(key),
+            kind,
+            name,
+            reason,
+            credential,
+            session: None,
+            session_created_ms: None,
+            account: Some(tenant.clone()),
+        }
     };
     if let (Some(mirid), Some(app)) = (&mirid, &appid) {
         let name = mirid.rsplit('/').next().unwrap_or(mirid).to_owned();

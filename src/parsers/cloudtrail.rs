@@ -140,7 +140,9 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         .as_ref()
         .or(r.at_timestamp.as_ref())
         .ok_or(ParseError::MissingTime(SRC))?;
-    let time_ms = time.to_ms().map_err(|value| ParseError::BadTime { src: SRC, value })?;
+    let time_ms = time
+        .to_ms()
+        .map_err(|value| ParseError::BadTime { src: SRC, value })?;
     let operation = cow(r.event_name).ok_or(ParseError::MissingAction(SRC))?;
     let service = match cow(r.event_source) {
         Some(Cow::Borrowed(s)) => Cow::Borrowed(s.split('.').next().unwrap_or(s)),
@@ -151,7 +153,9 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
     let ui = r.user_identity.ok_or(ParseError::MissingActor(SRC))?;
     let console = r.session_credential_from_console.is_some_and(|b| b.0);
     let console_login = operation == "ConsoleLogin"
-        || r.event_type.as_ref().is_some_and(|t| t.0 == "AwsConsoleSignIn");
+        || r.event_type
+            .as_ref()
+            .is_some_and(|t| t.0 == "AwsConsoleSignIn");
     let mfa_login = r
         .additional_event_data
         .as_ref()
@@ -264,14 +268,11 @@ fn resolve_identity<'a>(
             // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
             let arn_s = arn.unwrap_or_default();
             let (role_name, session) = split_assumed_role(&arn_s);
-            let session = session
-                .map(|s| project(&arn_s, s))
-                .or_else(|| {
-                    // principalId is ROLEID:SESSION
-                    cow(ui.principal_id.clone()).and_then(|p| {
-                        p.split_once(':').map(|(_, s)| Cow::Owned(s.to_owned()))
-                    })
-                });
+            let session = session.map(|s| project(&arn_s, s)).or_else(|| {
+                // principalId is ROLEID:SESSION
+                cow(ui.principal_id.clone())
+                    .and_then(|p| p.split_once(':').map(|(_, s)| Cow::Owned(s.to_owned())))
+            });
             let issuer_name = cow(issuer.user_name).or_else(|| cow(ui.user_name.clone()));
             let name: Cow<'a, str> = match (&issuer_name, role_name.is_empty()) {
                 (Some(n), _) => n.clone(),
@@ -306,14 +307,17 @@ fn resolve_identity<'a>(
             let pid = cow(ui.principal_id.clone());
             let key = match (arn, &account, &name, &pid) {
                 (Some(a), _, _, _) => a,
-                (None, Some(acct), Some(n), _) => Cow::Owned(format!("arn:aws:iam::{acct}:user/{n}")),
+                (None, Some(acct), Some(n), _) => {
+                    Cow::Owned(format!("arn:aws:iam::{acct}:user/{n}"))
+                }
                 (None, acct, _, Some(p)) => Cow::Owned(format!(
                     "aws:principal:{}:{p}",
                     acct.as_deref().unwrap_or("unknown")
                 )),
                 _ => return Err(ParseError::MissingActor(SRC)),
             };
-            let name = name.unwrap_or_else(|| Cow::Owned(key.rsplit('/').next().unwrap_or("").to_owned()));
+            let name =
+                name.unwrap_or_else(|| Cow::Owned(key.rsplit('/').next().unwrap_or("").to_owned()));
             let reason = hints.reason().unwrap_or(ClassReason::AccessKeyUser);
             mk(key, IdentityKind::AwsIamUser, name, reason, None)
         }
@@ -323,7 +327,13 @@ fn resolve_identity<'a>(
                 (None, Some(acct)) => Cow::Owned(format!("arn:aws:iam::{acct}:root")),
                 _ => return Err(ParseError::MissingActor(SRC)),
             };
-            mk(key, IdentityKind::AwsRoot, Cow::Borrowed("root"), ClassReason::RootUser, None)
+            mk(
+                key,
+                IdentityKind::AwsRoot,
+                Cow::Borrowed("root"),
+                ClassReason::RootUser,
+                None,
+            )
         }
         Some("FederatedUser") => {
             let key = arn.ok_or(ParseError::MissingActor(SRC))?;
@@ -356,19 +366,37 @@ fn resolve_identity<'a>(
         Some("AWSService") => {
             let svc = invoked_by.clone().ok_or(ParseError::MissingActor(SRC))?;
             let key = Cow::Owned(format!("aws:service:{svc}"));
-            mk(key, IdentityKind::AwsService, svc, ClassReason::AwsServicePrincipal, None)
+            mk(
+                key,
+                IdentityKind::AwsService,
+                svc,
+                ClassReason::AwsServicePrincipal,
+                None,
+            )
         }
         Some("AWSAccount") => {
             let who = cow(ui.principal_id)
                 .or_else(|| account.clone())
                 .ok_or(ParseError::MissingActor(SRC))?;
             let key = Cow::Owned(format!("aws:account:{who}"));
-            mk(key, IdentityKind::AwsAccount, who, ClassReason::CrossAccountPrincipal, None)
+            mk(
+                key,
+                IdentityKind::AwsAccount,
+                who,
+                ClassReason::CrossAccountPrincipal,
+                None,
+            )
         }
         None if invoked_by.is_some() => {
             let svc = invoked_by.clone().unwrap_or_default();
             let key = Cow::Owned(format!("aws:service:{svc}"));
-            mk(key, IdentityKind::AwsService, svc, ClassReason::AwsServicePrincipal, None)
+            mk(
+                key,
+                IdentityKind::AwsService,
+                svc,
+                ClassReason::AwsServicePrincipal,
+                None,
+            )
         }
         _ => {
             // IdentityCenterUser, Unknown and future types: keep the ARN or principal id.

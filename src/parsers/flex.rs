@@ -90,7 +90,11 @@ impl FlexTime<'_> {
             FlexTime::Text(s) => {
                 let t = s.trim();
                 if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-                    if let Some(ms) = t.parse::<f64>().ok().and_then(crate::time::epoch_number_to_ms) {
+                    if let Some(ms) = t
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(crate::time::epoch_number_to_ms)
+                    {
                         return Ok(ms);
                     }
                 }

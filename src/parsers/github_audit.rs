@@ -11,7 +11,9 @@ use serde::Deserialize;
 
 use super::flex::{cow, FlexBool, FlexStr, FlexTime};
 use super::{parse_ip, ParseError};
-use crate::event::{AuditEvent, ClassReason, EventGeo, Identity, IdentityKind, Outcome, SourceKind};
+use crate::event::{
+    AuditEvent, ClassReason, EventGeo, Identity, IdentityKind, Outcome, SourceKind,
+};
 
 const SRC: SourceKind = SourceKind::GithubAudit;
 
@@ -81,11 +83,16 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
     let (kind, reason) = if bot {
         (IdentityKind::GithubApp, ClassReason::GithubBot)
     } else if access.is_some() {
-        (IdentityKind::GithubUser, ClassReason::GithubProgrammaticAccess)
+        (
+            IdentityKind::GithubUser,
+            ClassReason::GithubProgrammaticAccess,
+        )
     } else {
         (IdentityKind::GithubUser, ClassReason::GithubUserInteractive)
     };
-    let credential = cow(r.token_id).or_else(|| cow(r.hashed_token)).filter(|s| !s.is_empty());
+    let credential = cow(r.token_id)
+        .or_else(|| cow(r.hashed_token))
+        .filter(|s| !s.is_empty());
     let identity = Identity {
         key: Cow::Owned(format!("github:{actor}")),
         kind,
@@ -118,7 +125,10 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         identity,
         service: Cow::Borrowed("github"),
         operation,
-        resources: cow(r.repo).or_else(|| cow(r.repository)).into_iter().collect(),
+        resources: cow(r.repo)
+            .or_else(|| cow(r.repository))
+            .into_iter()
+            .collect(),
         src_ip,
         src_host,
         user_agent: cow(r.user_agent).unwrap_or(Cow::Borrowed("")),

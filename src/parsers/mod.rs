@@ -32,7 +32,9 @@ pub enum ParseError {
     #[error("record is not a JSON object")]
     NotObject,
     /// No known source has this shape.
-    #[error("unknown record shape: not CloudTrail, Azure Activity, Okta System Log or GitHub audit")]
+    #[error(
+        "unknown record shape: not CloudTrail, Azure Activity, Okta System Log or GitHub audit"
+    )]
     UnknownFormat,
     /// The record has no usable event time.
     #[error("{0}: no event time")]
@@ -152,7 +154,8 @@ impl Parsers {
     /// The source a record's shape points to, if any.
     pub fn detect(&self, raw: &[u8]) -> Option<SourceKind> {
         let has = |f: &Finder| f.find(raw).is_some();
-        if has(&self.ct_name) && (has(&self.ct_identity) || has(&self.ct_source) || has(&self.ct_time))
+        if has(&self.ct_name)
+            && (has(&self.ct_identity) || has(&self.ct_source) || has(&self.ct_time))
         {
             Some(SourceKind::Cloudtrail)
         } else if has(&self.az_operation) {
@@ -229,7 +232,6 @@ pub(crate) fn parse_ip(s: &str) -> Option<std::net::IpAddr> {
     None
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,7 +240,10 @@ mod tests {
     fn ip_forms() {
         assert_eq!(parse_ip("1.2.3.4").unwrap().to_string(), "1.2.3.4");
         assert_eq!(parse_ip("1.2.3.4:443").unwrap().to_string(), "1.2.3.4");
-        assert_eq!(parse_ip("[2001:db8::1]:443").unwrap().to_string(), "2001:db8::1");
+        assert_eq!(
+            parse_ip("[2001:db8::1]:443").unwrap().to_string(),
+            "2001:db8::1"
+        );
         assert_eq!(parse_ip("2001:db8::1").unwrap().to_string(), "2001:db8::1");
         assert!(parse_ip("kms.amazonaws.com").is_none());
         assert!(parse_ip("AWS Internal").is_none());
@@ -248,7 +253,10 @@ mod tests {
     fn errors_by_reason() {
         let p = Parsers::new(1000);
         let r = |b: &[u8]| p.parse(b, Format::Auto).unwrap_err().reason();
-        assert_eq!(r(b"{\"eventName\": \"X\", \"eventTime\": "), "malformed_json");
+        assert_eq!(
+            r(b"{\"eventName\": \"X\", \"eventTime\": "),
+            "malformed_json"
+        );
         assert_eq!(r(b"[1,2]"), "not_an_object");
         assert_eq!(r(b"\x00\x01\xfe\xff"), "malformed_json");
         assert_eq!(r(b"{\"hello\": 1}"), "unknown_format");

@@ -10,7 +10,9 @@ use serde::Deserialize;
 
 use super::flex::{cow, FlexStr, FlexTime, Lenient};
 use super::{parse_ip, ParseError};
-use crate::event::{AuditEvent, ClassReason, EventGeo, Identity, IdentityKind, Outcome, SourceKind};
+use crate::event::{
+    AuditEvent, ClassReason, EventGeo, Identity, IdentityKind, Outcome, SourceKind,
+};
 
 const SRC: SourceKind = SourceKind::Okta;
 
@@ -115,7 +117,6 @@ struct DebugData<'a> {
     request_api_token_id: Option<FlexStr<'a>>,
 }
 
-
 /// Parses one Okta System Log event.
 pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
     let r: Record = serde_json::from_slice(raw).map_err(|e| ParseError::from_json(SRC, e))?;
@@ -129,7 +130,9 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         .filter(|s| !s.is_empty())
         .ok_or(ParseError::MissingAction(SRC))?;
     let actor = r.actor.unwrap_or_default();
-    let actor_id = cow(actor.id).filter(|s| !s.is_empty()).ok_or(ParseError::MissingActor(SRC))?;
+    let actor_id = cow(actor.id)
+        .filter(|s| !s.is_empty())
+        .ok_or(ParseError::MissingActor(SRC))?;
     let actor_type = cow(actor.kind).unwrap_or(Cow::Borrowed(""));
     let alt = cow(actor.alternate_id);
     let display = cow(actor.display_name);
@@ -158,7 +161,11 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
             ClassReason::OktaClientApp,
             Some(actor_id.clone()),
         ),
-        _ => (IdentityKind::OktaSystem, ClassReason::OktaSystemPrincipal, None),
+        _ => (
+            IdentityKind::OktaSystem,
+            ClassReason::OktaSystemPrincipal,
+            None,
+        ),
     };
     let name = display
         .filter(|d| !d.is_empty() && kind != IdentityKind::OktaUser)

@@ -91,10 +91,12 @@ pub fn read_input(
     let raw: Box<dyn Read> = if input == "-" {
         Box::new(io::stdin().lock())
     } else {
-        Box::new(File::open(Path::new(input)).map_err(|source| InputError::Open {
-            input: input.to_string(),
-            source,
-        })?)
+        Box::new(
+            File::open(Path::new(input)).map_err(|source| InputError::Open {
+                input: input.to_string(),
+                source,
+            })?,
+        )
     };
     let mut br = BufReader::with_capacity(1 << 20, raw);
     let head = br.fill_buf().map_err(rerr)?;
@@ -141,15 +143,18 @@ pub fn read_input(
     let mut first_line = true;
     loop {
         let start_line = line_no;
-        let over = read_line(&mut *reader, &mut line, limits.max_document_bytes).map_err(rerr)?;
-        if line.is_empty() && !over {
+        let Some(over) = read_line(&mut *reader, &mut line, limits.max_document_bytes).map_err(rerr)? else {
             return Ok(());
-        }
+        };
         line_no += 1;
         if over {
             f(Item::Unframed {
                 bytes: &line[..line.len().min(4096)],
-                origin: Origin { input, line: start_line, index: None },
+                origin: Origin {
+                    input,
+                    line: start_line,
+                    index: None,
+                },
                 reason: "too_large",
                 error: format!("line longer than {} bytes", limits.max_document_bytes),
             });
@@ -160,10 +165,14 @@ pub fn read_input(
         if body.is_empty() {
             continue;
         }
-        if first_line && body[0] == b'{' && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+        if first_line
+            && body[0] == b'{'
+            && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err()
+        {
             // A pretty-printed document: read the rest and frame it as a whole. If that fails on
             // its very first value, fall back to lines (a JSONL file with a broken first line).
             let mut doc = line.clone();
+            doc.push(b'\n');
             (&mut *reader)
                 .take(limits.max_document_bytes as u64)
                 .read_to_end(&mut doc)
@@ -174,13 +183,11 @@ pub fn read_input(
                 return Ok(());
             }
             // Line mode over the buffered document.
-            let mut ln = start_line;
-            for l in doc.split(|&b| b == b'\n') {
+            for (ln, l) in (start_line..).zip(doc.split(|&b| b == b'\n')) {
                 let b = trim(l);
                 if !b.is_empty() {
                     one_line(input, ln, b, &mut f);
                 }
-                ln += 1;
             }
             return Ok(());
         }
@@ -190,8 +197,14 @@ pub fn read_input(
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let s = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let e = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(s, |e| e + 1);
+    let s = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let e = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(s, |e| e + 1);
     &b[s..e.max(s)]
 }
 
@@ -202,7 +215,14 @@ fn one_line(input: &str, line: u64, body: &[u8], f: &mut impl FnMut(Item<'_>)) {
             return;
         }
     }
-    f(Item::Record(body, Origin { input, line, index: None }));
+    f(Item::Record(
+        body,
+        Origin {
+            input,
+            line,
+            index: None,
+        },
+    ));
 }
 
 fn is_batch_candidate(body: &[u8]) -> bool {
@@ -219,18 +239,32 @@ fn expand(input: &str, line: u64, body: &[u8], f: &mut impl FnMut(Item<'_>)) -> 
     for (i, r) in list.into_iter().enumerate() {
         f(Item::Record(
             r.get().as_bytes(),
-            Origin { input, line, index: Some(i as u64) },
+            Origin {
+                input,
+                line,
+                index: Some(i as u64),
+            },
         ));
     }
     Some(())
 }
 
 /// Frames a whole document (array, batch, or a sequence of JSON values).
-fn document(input: &str, first_line: u64, doc: &[u8], limits: ReadLimits, f: &mut impl FnMut(Item<'_>)) {
+fn document(
+    input: &str,
+    first_line: u64,
+    doc: &[u8],
+    limits: ReadLimits,
+    f: &mut impl FnMut(Item<'_>),
+) {
     if doc.len() > limits.max_document_bytes {
         f(Item::Unframed {
             bytes: &doc[..4096.min(doc.len())],
-            origin: Origin { input, line: first_line, index: None },
+            origin: Origin {
+                input,
+                line: first_line,
+                index: None,
+            },
             reason: "too_large",
             error: format!("document longer than {} bytes", limits.max_document_bytes),
         });
@@ -238,26 +272,39 @@ fn document(input: &str, first_line: u64, doc: &[u8], limits: ReadLimits, f: &mu
     }
     let mut stream = serde_json::Deserializer::from_slice(doc).into_iter::<&RawValue>();
     loop {
-        let offset = stream.byte_offset();
+        let end = stream.byte_offset();
+        // The next value starts after the whitespace that follows the previous one.
+        let offset = end + doc[end..].iter().take_while(|b| b.is_ascii_whitespace()).count();
         match stream.next() {
             None => return,
             Some(Ok(v)) => {
                 let line = first_line + memchr::memchr_iter(b'\n', &doc[..offset]).count() as u64;
                 let body = v.get().as_bytes();
                 let start = trim(body);
-                if start.first() == Some(&b'[') || is_batch_candidate(start) {
-                    if expand(input, line, start, f).is_some() {
-                        continue;
-                    }
+                if (start.first() == Some(&b'[') || is_batch_candidate(start))
+                    && expand(input, line, start, f).is_some()
+                {
+                    continue;
                 }
-                f(Item::Record(start, Origin { input, line, index: None }));
+                f(Item::Record(
+                    start,
+                    Origin {
+                        input,
+                        line,
+                        index: None,
+                    },
+                ));
             }
             Some(Err(e)) => {
                 let line = first_line + memchr::memchr_iter(b'\n', &doc[..offset]).count() as u64;
                 let rest = &doc[offset..];
                 f(Item::Unframed {
                     bytes: &rest[..rest.len().min(4096)],
-                    origin: Origin { input, line, index: None },
+                    origin: Origin {
+                        input,
+                        line,
+                        index: None,
+                    },
                     reason: "malformed_json",
                     error: format!("document cannot be framed: {e}"),
                 });
@@ -267,11 +314,12 @@ fn document(input: &str, first_line: u64, doc: &[u8], limits: ReadLimits, f: &mu
     }
 }
 
-/// Reads one line into `buf` (without the newline). Returns true if the line was longer than
-/// `max` (the rest is consumed and discarded; `buf` keeps a prefix).
-fn read_line(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<bool> {
+/// Reads one line into `buf` (without the newline). Returns `None` at end of input, else whether
+/// the line was longer than `max` (the rest is consumed and discarded; `buf` keeps a prefix).
+fn read_line(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<bool>> {
     buf.clear();
     let mut over = false;
+    let mut any = false;
     loop {
         let avail = match r.fill_buf() {
             Ok(b) => b,
@@ -279,8 +327,9 @@ fn read_line(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<b
             Err(e) => return Err(e),
         };
         if avail.is_empty() {
-            return Ok(over);
+            return Ok(any.then_some(over));
         }
+        any = true;
         let (chunk, done) = match memchr::memchr(b'\n', avail) {
             Some(i) => (&avail[..i], Some(i + 1)),
             None => (avail, None),
@@ -297,7 +346,7 @@ fn read_line(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<b
         let n = done.unwrap_or(avail.len());
         r.consume(n);
         if done.is_some() {
-            return Ok(over);
+            return Ok(Some(over));
         }
     }
 }
@@ -321,10 +370,18 @@ mod tests {
         drop(f);
         let mut out = vec![];
         read_input(p.to_str().unwrap(), ReadLimits::default(), |it| match it {
-            Item::Record(b, o) => out.push((String::from_utf8_lossy(b).into_owned(), o.line, o.index, true)),
-            Item::Unframed { bytes, origin, .. } => {
-                out.push((String::from_utf8_lossy(bytes).into_owned(), origin.line, origin.index, false))
-            }
+            Item::Record(b, o) => out.push((
+                String::from_utf8_lossy(b).into_owned(),
+                o.line,
+                o.index,
+                true,
+            )),
+            Item::Unframed { bytes, origin, .. } => out.push((
+                String::from_utf8_lossy(bytes).into_owned(),
+                origin.line,
+                origin.index,
+                false,
+            )),
         })
         .unwrap();
         out
@@ -348,7 +405,10 @@ mod tests {
             assert_eq!(out[1].0, "{\"x\":2}");
             assert_eq!(out[1].2, Some(1));
         }
-        let out = collect(b"{\"records\":[{\"y\":1}]}\n{\"records\":[{\"y\":2},{\"y\":3}]}\n", false);
+        let out = collect(
+            b"{\"records\":[{\"y\":1}]}\n{\"records\":[{\"y\":2},{\"y\":3}]}\n",
+            false,
+        );
         assert_eq!(out.len(), 3);
         assert_eq!(out[2].1, 2);
         let out = collect(b"[{\"z\":1}, {\"z\":2}]", true);
@@ -388,7 +448,9 @@ mod tests {
         let mut unframed = 0;
         read_input(
             p.to_str().unwrap(),
-            ReadLimits { max_document_bytes: 1000 },
+            ReadLimits {
+                max_document_bytes: 1000,
+            },
             |it| match it {
                 Item::Record(..) => recs += 1,
                 Item::Unframed { reason, .. } => {
@@ -403,7 +465,12 @@ mod tests {
 
     #[test]
     fn missing_file_is_an_open_error() {
-        let e = read_input("/nonexistent/nhid-input.json", ReadLimits::default(), |_| {}).unwrap_err();
+        let e = read_input(
+            "/nonexistent/nhid-input.json",
+            ReadLimits::default(),
+            |_| {},
+        )
+        .unwrap_err();
         assert!(matches!(e, InputError::Open { .. }));
     }
 }

@@ -33,7 +33,9 @@ pub fn evaluate(
     match p.scope {
         Scope::Identity => {
             for &f in &p.features {
-                let Some(v) = feature_value(ev, f) else { continue };
+                let Some(v) = feature_value(ev, f) else {
+                    continue;
+                };
                 let set = profile.values(f);
                 let live = set.live_entries(now, cfg.forget_after_ms);
                 if (live.len() as u64) < p.min_prior_values {
@@ -57,7 +59,9 @@ pub fn evaluate(
             let name = ev.identity.session.as_deref()?;
             let s = profile.session(name, ev.time_ms.max(now), cfg.session_idle_ms)?;
             for &f in &p.features {
-                let Some(v) = feature_value(ev, f) else { continue };
+                let Some(v) = feature_value(ev, f) else {
+                    continue;
+                };
                 let set = match f {
                     Feature::Network => &s.networks,
                     Feature::Client => &s.clients,
@@ -87,5 +91,8 @@ pub fn evaluate(
     } else {
         !anomalies.is_empty()
     };
-    fire.then_some(NewValueHit { anomalies, compared })
+    fire.then_some(NewValueHit {
+        anomalies,
+        compared,
+    })
 }

@@ -1,0 +1,389 @@
+//! End-to-end `nhid replay` through the binary: the Invictus trail, bad input of every kind,
+//! exit codes, and the bundled rule pack's lint and inline tests.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn nhid(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nhid"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn alerts(out: &Output) -> Vec<Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("stdout carries only JSON alert lines"))
+        .collect()
+}
+
+fn invictus_files() -> Vec<String> {
+    // File order (as listed), which is not event-time order: delivery files overlap.
+    let mut v: Vec<String> = std::fs::read_dir(root().join("tests/fixtures/invictus/raw"))
+        .unwrap()
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn labels() -> std::collections::HashMap<String, String> {
+    std::fs::read_to_string(root().join("tests/fixtures/invictus/labels.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["eventID"].as_str().unwrap().to_string(),
+                v["label"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn invictus_stolen_instance_credentials_alert_and_terraform_is_quiet() {
+    let files = invictus_files();
+    let mut args = vec!["replay"];
+    args.extend(files.iter().map(String::as_str));
+    let out = nhid(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alerts = alerts(&out);
+    let labels = labels();
+    let stolen: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| {
+            let id = a["evidences"][0]["data"]["record_id"]
+                .as_str()
+                .unwrap_or("");
+            labels.get(id).map(String::as_str)
+                == Some("attack:stolen_instance_role_credentials_used_off_instance")
+        })
+        .collect();
+    assert!(
+        !stolen.is_empty(),
+        "no alert on the stolen instance credentials: {alerts:#?}"
+    );
+    let a = stolen[0];
+    assert!(a["severity_id"].as_u64().unwrap() >= 3, "Medium or above");
+    assert_eq!(a["class_uid"], 2004);
+    assert_eq!(a["type_uid"], 200401);
+    assert_eq!(a["metadata"]["version"], "1.5.0");
+    // 2023-07-10T11:57:22Z
+    assert_eq!(a["time"].as_i64().unwrap(), 1_688_990_242_000);
+    assert!(a["actor"]["user"]["uid"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:iam::"));
+    assert!(
+        a["actor"]["user"]["uid"]
+            .as_str()
+            .unwrap()
+            .contains(":role/"),
+        "role, not session"
+    );
+    assert!(a["finding_info"]["uid"].as_str().unwrap().len() == 32);
+    assert!(!a["finding_info"]["analytic"]["uid"]
+        .as_str()
+        .unwrap()
+        .is_empty());
+    // Explains itself: the observed network and the session's baseline.
+    let an = a["anomaly_analyses"].as_array().unwrap();
+    assert!(an
+        .iter()
+        .any(|x| x["analysis_targets"][0]["name"] == "network"));
+    assert!(an.iter().all(|x| !x["baselines"][0]["observations"]
+        .as_array()
+        .unwrap()
+        .is_empty()));
+    // Terraform setup / cleanup raises nothing.
+    let terraform: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| {
+            let id = a["evidences"][0]["data"]["record_id"]
+                .as_str()
+                .unwrap_or("");
+            labels.get(id).is_some_and(|l| l.starts_with("setup:"))
+        })
+        .collect();
+    assert!(
+        terraform.is_empty(),
+        "Terraform raised alerts: {terraform:#?}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2900 record(s) read, 2900 parsed, 0 skipped"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn replay_is_deterministic_and_uids_are_stable() {
+    let files = invictus_files();
+    let mut args = vec!["replay"];
+    args.extend(files.iter().map(String::as_str));
+    let a = nhid(&args);
+    let b = nhid(&args);
+    assert_eq!(a.stdout, b.stdout);
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+const GOOD: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAX","arn":"arn:aws:iam::111122223333:user/ci-deployer","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"ci-deployer"},"eventTime":"2024-03-01T00:00:00Z","eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","awsRegion":"us-east-1","sourceIPAddress":"3.5.1.10","userAgent":"aws-cli/2.15.0","eventID":"EID"}"#;
+
+fn good(n: usize) -> String {
+    GOOD.replace("EID", &format!("e-{n}"))
+}
+
+#[test]
+fn bad_records_are_counted_reported_dead_lettered_and_never_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut jsonl = Vec::new();
+    writeln!(jsonl, "{}", good(1)).unwrap();
+    writeln!(jsonl, "{}", &good(2)[..120]).unwrap(); // truncated JSON
+    writeln!(
+        jsonl,
+        "{}",
+        good(3).replace("\"2024-03-01T00:00:00Z\"", "[1,2]")
+    )
+    .unwrap(); // wrong type
+    writeln!(
+        jsonl,
+        "{}",
+        good(4).replace("2024-03-01T00:00:00Z", "yesterday")
+    )
+    .unwrap(); // bad time
+    writeln!(jsonl, "{{\"hello\":\"world\"}}").unwrap(); // unknown shape
+    writeln!(
+        jsonl,
+        "{}",
+        good(5).replace(r#""userIdentity":"#, r#""ignored":"#)
+    )
+    .unwrap(); // no actor
+    jsonl.extend_from_slice(b"\x00\x01\x02\xff\xfe garbage \x80\n"); // binary garbage
+    let mut huge = good(6).replace("\"eventID\"", "\"pad\":\"PAD\",\"eventID\"");
+    huge = huge.replace("PAD", &"x".repeat(10 << 20)); // a 10 MB record
+    writeln!(jsonl, "{huge}").unwrap();
+    writeln!(jsonl, "{}", good(7)).unwrap();
+    let input = write(dir.path(), "mixed.jsonl", &jsonl);
+    let empty = write(dir.path(), "empty.json", b"");
+    let dl = dir.path().join("dead.jsonl");
+    let out = nhid(&[
+        "replay",
+        "--dead-letter",
+        dl.to_str().unwrap(),
+        &input,
+        &empty,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "input consumed: exit 0");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("9 record(s) read, 2 parsed, 7 skipped"),
+        "{stderr}"
+    );
+    for reason in [
+        "malformed_json: 2",
+        "wrong_type: 1",
+        "bad_time: 1",
+        "unknown_format: 1",
+        "missing_actor: 1",
+        "too_large: 1",
+    ] {
+        assert!(
+            stderr.contains(&format!("skipped {reason}")),
+            "{reason} in {stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("mixed.jsonl:2: malformed_json"),
+        "file and line reported: {stderr}"
+    );
+    let dead: Vec<Value> = std::fs::read_to_string(&dl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(dead.len(), 7);
+    assert_eq!(dead[0]["line"], 2);
+    assert_eq!(dead[0]["reason"], "malformed_json");
+    let big = dead.iter().find(|d| d["reason"] == "too_large").unwrap();
+    assert!(big["record_bytes"].as_u64().unwrap() > 10 << 20);
+    assert_eq!(big["record_truncated"], true);
+}
+
+#[test]
+fn gzip_batches_and_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let batch = format!("{{\"Records\":[{},{}]}}", good(1), good(2));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(batch.as_bytes()).unwrap();
+    let p = write(dir.path(), "batch.json.gz", &gz.finish().unwrap());
+    let out = nhid(&["replay", &p]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 record(s) read, 2 parsed"));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nhid"))
+        .args(["replay", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("[{}]", good(3)).as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 record(s) read, 1 parsed"));
+}
+
+#[test]
+fn exit_codes() {
+    // Unreadable input: 1, after the readable ones were consumed.
+    let out = nhid(&[
+        "replay",
+        "tests/fixtures/otrf/ec2_proxy_s3_exfiltration_2020-09-14.normalized.jsonl",
+        "/nonexistent/x.json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("103 record(s) read"));
+    // Usage and configuration errors: 2, with every error listed.
+    let out = nhid(&[
+        "replay",
+        "--format",
+        "syslog",
+        "--learning-period",
+        "soon",
+        "x.json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("--format") && e.contains("--learning-period"),
+        "{e}"
+    );
+    assert_eq!(nhid(&["replay"]).status.code(), Some(2));
+    assert_eq!(
+        nhid(&["replay", "--geoip-city", "/nonexistent.mmdb", "x"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn bad_rule_files_are_reported_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("aws")).unwrap();
+    std::fs::write(
+        dir.path().join("aws/broken.yml"),
+        "id: aws.wrong_id\ntitle: t\ndescription: d\nseverity: urgent\nkind: match\nmatch:\n  - field: src.ip\n    cidr: [\"10.0.0.0/33\"]\n  - field: user_agent\n    regex: \"(unclosed\"\n  - field: nonsense\n    eq: x\nmitre: [X1]\nbogus: 1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("aws/typo.yml"),
+        "id: aws.typo\ntitle: t\ndescription: d\nseverity: low\nkind: match\nmatch:\n  - field: action\n    eq: s3:GetObject\nmitre: [T1078]\nbogus_key: 1\n",
+    )
+    .unwrap();
+    let out = nhid(&["rules", "check", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("aws/typo.yml:10: invalid rule file"),
+        "unknown field with line: {s}"
+    );
+    // broken.yml has `bogus` too: serde stops at the first unknown field, so it reports that.
+    assert!(s.contains("aws/broken.yml:"), "{s}");
+    // A replay with a broken pack refuses to start: exit 2.
+    let out = nhid(&["replay", "--rules", dir.path().to_str().unwrap(), "x.json"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn semantic_rule_problems_are_all_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.yml"),
+        "id: aws.wrong_id\ntitle: t\ndescription: d\nseverity: urgent\nkind: match\nmatch:\n  - field: src.ip\n    cidr: [\"10.0.0.0/33\"]\n  - field: user_agent\n    regex: \"(unclosed\"\n  - field: nonsense\n    eq: x\nmitre: [X1]\n",
+    )
+    .unwrap();
+    let out = nhid(&["rules", "check", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "broken.yml:1: id \"aws.wrong_id\" does not match its path",
+        "broken.yml:4: unknown severity",
+        "broken.yml:8: bad CIDR",
+        "broken.yml:10: bad regex",
+        "broken.yml:11: unknown field \"nonsense\"",
+        "broken.yml:13: mitre:",
+        "needs at least one firing test",
+        "needs at least one quiet test",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in:\n{s}");
+    }
+}
+
+#[test]
+fn bundled_rule_pack_is_clean_and_its_tests_pass() {
+    let out = nhid(&["rules", "check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = nhid(&["rules", "test"]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{s}");
+    assert!(s.contains(" 0 failed"), "{s}");
+}
+
+#[test]
+fn demo_command_prints_explained_alerts() {
+    let out = nhid(&[
+        "replay",
+        "--geoip-city",
+        "examples/geoip/test-city.mmdb",
+        "--geoip-asn",
+        "examples/geoip/test-asn.mmdb",
+        "examples/demo.jsonl",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alerts = alerts(&out);
+    assert!(
+        alerts.len() >= 3,
+        "demo shows several alerts, got {}",
+        alerts.len()
+    );
+    for a in &alerts {
+        assert!(a["message"].as_str().unwrap().contains("baseline"));
+        assert!(a["anomaly_analyses"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty()));
+    }
+}
