@@ -25,8 +25,16 @@ fn main() {
     let mut src = String::from("/// Bundled rule files: (path relative to detections/, text).\npub static EMBEDDED_RULES: &[(&str, &str)] = &[\n");
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
-        let rel = f.strip_prefix(&det).expect("under detections").to_string_lossy().replace('\\', "/");
-        src.push_str(&format!("    ({:?}, include_str!({:?})),\n", rel, f.display().to_string()));
+        let rel = f
+            .strip_prefix(&det)
+            .expect("under detections")
+            .to_string_lossy()
+            .replace('\\', "/");
+        src.push_str(&format!(
+            "    ({:?}, include_str!({:?})),\n",
+            rel,
+            f.display().to_string()
+        ));
     }
     src.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("out dir")).join("embedded_rules.rs");

@@ -143,7 +143,9 @@ pub fn read_input(
     let mut first_line = true;
     loop {
         let start_line = line_no;
-        let Some(over) = read_line(&mut *reader, &mut line, limits.max_document_bytes).map_err(rerr)? else {
+        let Some(over) =
+            read_line(&mut *reader, &mut line, limits.max_document_bytes).map_err(rerr)?
+        else {
             return Ok(());
         };
         line_no += 1;
@@ -274,7 +276,11 @@ fn document(
     loop {
         let end = stream.byte_offset();
         // The next value starts after the whitespace that follows the previous one.
-        let offset = end + doc[end..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let offset = end
+            + doc[end..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
         match stream.next() {
             None => return,
             Some(Ok(v)) => {
