@@ -61,6 +61,14 @@ impl ValueSet {
         self.evictions
     }
 
+    /// Number of entries seen within `forget_after_ms` of `now` (no allocation).
+    pub fn live_count(&self, now: i64, forget_after_ms: i64) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| now.saturating_sub(e.last_seen) <= forget_after_ms)
+            .count()
+    }
+
     /// Live entries at `now`, most seen first (for explanations).
     pub fn live_entries(&self, now: i64, forget_after_ms: i64) -> Vec<&ValueEntry> {
         let mut v: Vec<&ValueEntry> = self

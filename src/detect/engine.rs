@@ -179,26 +179,29 @@ fn evaluate(
                 .unwrap_or(cfg.learning_min_observations),
         )
     });
-    let mut severity = rule.severity;
-    let mut components = vec![("rule_severity", base_score(rule.severity))];
-    let anomalies = match &rule.detector {
-        Detector::Match => Vec::new(),
+    // Detect first; build the explanation only for events that fire.
+    let (anomalies, compared) = match &rule.detector {
+        Detector::Match => (Vec::new(), 0),
         Detector::NewValue(p) => {
             if rule.learning.gate && learning.is_none_or(|l| l.learning) {
                 return None;
             }
             let hit = new_value::evaluate(p, ev, profile, cfg)?;
-            let n = hit.anomalies.len() as i32;
-            if n > 1 {
-                components.push(("additional_new_features", 10 * (n - 1)));
-            }
-            if p.escalate_when_all_new && hit.compared > 1 && hit.anomalies.len() == hit.compared {
-                severity = severity.raised();
-                components.push(("all_features_new", 10));
-            }
-            hit.anomalies
+            (hit.anomalies, hit.compared)
         }
     };
+    let mut severity = rule.severity;
+    let mut components = vec![("rule_severity", base_score(rule.severity))];
+    if let Detector::NewValue(p) = &rule.detector {
+        let n = anomalies.len() as i32;
+        if n > 1 {
+            components.push(("additional_new_features", 10 * (n - 1)));
+        }
+        if p.escalate_when_all_new && compared > 1 && anomalies.len() == compared {
+            severity = severity.raised();
+            components.push(("all_features_new", 10));
+        }
+    }
     let score: i32 = components.iter().map(|c| c.1).sum();
     Some(Finding {
         rule: idx,

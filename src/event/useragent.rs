@@ -17,6 +17,9 @@ pub const EMPTY_FAMILY: &str = "none";
 /// Family of web browsers.
 pub const BROWSER_FAMILY: &str = "browser";
 
+/// The first this many markers are offensive tooling.
+const OFFENSIVE_MARKERS: usize = 12;
+
 /// Markers, most specific first: (needle, family). A needle is matched case-insensitively
 /// anywhere in the user agent.
 const MARKERS: &[(&str, &str)] = &[
@@ -46,6 +49,8 @@ const MARKERS: &[(&str, &str)] = &[
     ("kubectl", "kubectl"),
     // Consoles.
     ("signin.amazonaws.com", "aws-console"),
+    ("console.ec2.amazonaws.com", "aws-console"),
+    ("console.aws.amazon.com", "aws-console"),
     ("console.amazonaws.com", "aws-console"),
     ("console/", "aws-console"),
     ("aws-internal", "aws-internal"),
@@ -176,7 +181,9 @@ impl UaClassifier {
 
 /// True if the family is offensive / red-team tooling.
 pub fn is_offensive_family(family: &str) -> bool {
-    MARKERS[..12].iter().any(|(_, f)| *f == family)
+    MARKERS[..OFFENSIVE_MARKERS]
+        .iter()
+        .any(|(_, f)| *f == family)
 }
 
 /// The first product token, lowercased, without version: `MyTool/2.3 (linux)` -> `mytool`.
@@ -218,6 +225,7 @@ mod tests {
             ("Boto3/1.9.201 Python/2.7.12 Linux/4.15.0 Botocore/1.12.201 Pacu", "pacu"),
             ("aws-cli/1.16.0 Python/3.7 Linux/5.10.0-kali7-amd64 botocore/1.20.0", "kali"),
             ("python-requests/2.31.0", "python-requests"),
+            ("console.ec2.amazonaws.com", "aws-console"),
             ("git/2.30.2", "git"),
             ("GitHub CLI 2.40.1", "github-cli"),
             ("", "none"),

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::flex::{cow, FlexStr, FlexTime};
-use super::{parse_ip, ParseError};
+use super::ParseError;
 use crate::event::{AuditEvent, ClassReason, Identity, IdentityKind, Outcome, SourceKind};
 
 const SRC: SourceKind = SourceKind::AzureActivity;
@@ -259,14 +259,7 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
     let ip_text = cow(r.caller_ip_address)
         .or_else(|| r.http_request.and_then(|h| cow(h.client_ip_address)))
         .or_else(|| cow(claims.ipaddr));
-    let (src_ip, src_host) = match ip_text {
-        Some(s) => match parse_ip(&s) {
-            Some(ip) => (Some(ip), None),
-            None if s.is_empty() => (None, None),
-            None => (None, Some(s)),
-        },
-        None => (None, None),
-    };
+    let (src_ip, src_host) = super::split_source(ip_text);
     let status = cow(r.result_type).or_else(|| r.status.and_then(StatusField::value));
     let outcome = match status.as_deref().map(str::to_ascii_lowercase).as_deref() {
         Some("success" | "succeeded" | "start" | "started" | "accept" | "accepted" | "active") => {

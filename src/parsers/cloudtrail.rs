@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::flex::{cow, FlexBool, FlexStr, FlexTime};
-use super::{parse_ip, ParseError};
+use super::ParseError;
 use crate::event::{
     AuditEvent, ClassReason, EventGeo, Identity, IdentityKind, Outcome, SourceKind,
 };
@@ -170,13 +170,7 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
     };
     let identity = resolve_identity(ui, account, hints)?;
 
-    let (src_ip, src_host) = match cow(r.source_ip_address) {
-        Some(s) => match parse_ip(&s) {
-            Some(ip) => (Some(ip), None),
-            None => (None, Some(s)),
-        },
-        None => (None, None),
-    };
+    let (src_ip, src_host) = super::split_source(cow(r.source_ip_address));
     let error_code = cow(r.error_code);
     let outcome = if error_code.is_some() {
         Outcome::Failure

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::flex::{cow, FlexBool, FlexStr, FlexTime};
-use super::{parse_ip, ParseError};
+use super::ParseError;
 use crate::event::{
     AuditEvent, ClassReason, EventGeo, Identity, IdentityKind, Outcome, SourceKind,
 };
@@ -103,14 +103,7 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         session_created_ms: None,
         account: cow(r.org).or_else(|| cow(r.business)),
     };
-    let (src_ip, src_host) = match cow(r.actor_ip) {
-        Some(s) => match parse_ip(&s) {
-            Some(ip) => (Some(ip), None),
-            None if s.is_empty() => (None, None),
-            None => (None, Some(s)),
-        },
-        None => (None, None),
-    };
+    let (src_ip, src_host) = super::split_source(cow(r.actor_ip));
     let event_geo = r
         .actor_location
         .and_then(|l| cow(l.country_code))

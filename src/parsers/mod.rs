@@ -219,7 +219,24 @@ impl Parsers {
 }
 
 /// Parses a textual IP, tolerating an IPv4 `:port` suffix and IPv6 brackets.
-pub(crate) fn parse_ip(s: &str) -> Option<std::net::IpAddr> {
+/// Splits a caller field into an IP address or, when it is not one, a host name (such as
+/// `kms.amazonaws.com`). Empty, `null` and unspecified addresses give neither.
+pub(crate) fn split_source(
+    s: Option<std::borrow::Cow<'_, str>>,
+) -> (Option<std::net::IpAddr>, Option<std::borrow::Cow<'_, str>>) {
+    match s {
+        Some(s) => match parse_ip_any(&s) {
+            Some(ip) if ip.is_unspecified() => (None, None),
+            Some(ip) => (Some(ip), None),
+            None if s.trim().is_empty() || s == "null" => (None, None),
+            None => (None, Some(s)),
+        },
+        None => (None, None),
+    }
+}
+
+/// Parses a textual IP, tolerating an IPv4 `:port` suffix and IPv6 brackets.
+fn parse_ip_any(s: &str) -> Option<std::net::IpAddr> {
     let s = s.trim();
     if let Ok(ip) = s.parse() {
         return Some(ip);
@@ -247,6 +264,7 @@ mod tests {
         assert_eq!(parse_ip("2001:db8::1").unwrap().to_string(), "2001:db8::1");
         assert!(parse_ip("kms.amazonaws.com").is_none());
         assert!(parse_ip("AWS Internal").is_none());
+        assert!(parse_ip("0.0.0.0").is_none());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::flex::{cow, FlexStr, FlexTime, Lenient};
-use super::{parse_ip, ParseError};
+use super::ParseError;
 use crate::event::{
     AuditEvent, ClassReason, EventGeo, Identity, IdentityKind, Outcome, SourceKind,
 };
@@ -181,14 +181,7 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         session_created_ms: None,
         account: None,
     };
-    let (src_ip, src_host) = match cow(client.ip_address) {
-        Some(s) => match parse_ip(&s) {
-            Some(ip) => (Some(ip), None),
-            None if s.is_empty() || s == "null" => (None, None),
-            None => (None, Some(s)),
-        },
-        None => (None, None),
-    };
+    let (src_ip, src_host) = super::split_source(cow(client.ip_address));
     let event_geo = client.geographical_context.map(|g| {
         let pt = g.geolocation.unwrap_or_default();
         EventGeo {

@@ -37,12 +37,12 @@ pub fn evaluate(
                     continue;
                 };
                 let set = profile.values(f);
-                let live = set.live_entries(now, cfg.forget_after_ms);
-                if (live.len() as u64) < p.min_prior_values {
+                if (set.live_count(now, cfg.forget_after_ms) as u64) < p.min_prior_values {
                     continue;
                 }
                 compared += 1;
                 if set.get_live(v.key, now, cfg.forget_after_ms).is_none() {
+                    let live = set.live_entries(now, cfg.forget_after_ms);
                     anomalies.push(Anomaly {
                         feature: f,
                         scope: Scope::Identity,
