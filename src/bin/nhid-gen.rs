@@ -95,7 +95,9 @@ impl Sm {
         (self.next() % n.max(1) as u64) as usize
     }
     fn chars(&mut self, alpha: &[u8], n: usize) -> String {
-        (0..n).map(|_| alpha[self.below(alpha.len())] as char).collect()
+        (0..n)
+            .map(|_| alpha[self.below(alpha.len())] as char)
+            .collect()
     }
 }
 
@@ -107,7 +109,9 @@ const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 fn rstr<R: Rng>(rng: &mut R, alpha: &[u8], n: usize) -> String {
-    (0..n).map(|_| alpha[rng.random_range(0..alpha.len())] as char).collect()
+    (0..n)
+        .map(|_| alpha[rng.random_range(0..alpha.len())] as char)
+        .collect()
 }
 
 fn uuid<R: Rng>(rng: &mut R) -> String {
@@ -137,12 +141,6 @@ fn uuid_from(h: u64) -> String {
         (b >> 48) & 0xfff,
         b & 0xffff_ffff_ffff
     )
-}
-
-fn b64_pad<R: Rng>(rng: &mut R, n: usize) -> String {
-    let mut s = rstr(rng, B64, n);
-    s.push('=');
-    s
 }
 
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -256,14 +254,18 @@ impl<'a> O<'a> {
     }
     fn o(&mut self, k: &str, f: impl FnOnce(&mut O)) -> &mut Self {
         self.k(k);
-        let mut c = O::new(&mut *self.b);
-        f(&mut c);
+        {
+            let mut c = O::new(&mut *self.b);
+            f(&mut c);
+        }
         self
     }
     fn a(&mut self, k: &str, f: impl FnOnce(&mut A)) -> &mut Self {
         self.k(k);
-        let mut c = A::new(&mut *self.b);
-        f(&mut c);
+        {
+            let mut c = A::new(&mut *self.b);
+            f(&mut c);
+        }
         self
     }
 }
@@ -298,8 +300,10 @@ impl<'a> A<'a> {
     }
     fn o(&mut self, f: impl FnOnce(&mut O)) -> &mut Self {
         self.sep();
-        let mut c = O::new(&mut *self.b);
-        f(&mut c);
+        {
+            let mut c = O::new(&mut *self.b);
+            f(&mut c);
+        }
         self
     }
 }
@@ -449,14 +453,13 @@ enum Kind {
 impl Kind {
     fn src(self) -> Src {
         match self {
-            Kind::Ec2Role | Kind::LambdaRole | Kind::CiRole | Kind::IamUser | Kind::AwsHuman => Src::CloudTrail,
+            Kind::Ec2Role | Kind::LambdaRole | Kind::CiRole | Kind::IamUser | Kind::AwsHuman => {
+                Src::CloudTrail
+            }
             Kind::AzureSp | Kind::AzureMi => Src::Azure,
             Kind::OktaApp | Kind::OktaHuman => Src::Okta,
             Kind::GhBot | Kind::GhPat | Kind::GhHuman => Src::GitHub,
         }
-    }
-    fn human(self) -> bool {
-        matches!(self, Kind::AwsHuman | Kind::OktaHuman | Kind::GhHuman)
     }
     /// Catalog tag bit of this kind.
     fn tag(self) -> u8 {
@@ -478,7 +481,9 @@ impl Kind {
     /// Home networks (weighted by repetition).
     fn nets(self) -> &'static [usize] {
         match self {
-            Kind::Ec2Role | Kind::LambdaRole => &[N_AWS_USE, N_AWS_USE, N_AWS_USE, N_AWS_USW, N_AWS_USW, N_AWS_JP, N_AWS_GB],
+            Kind::Ec2Role | Kind::LambdaRole => &[
+                N_AWS_USE, N_AWS_USE, N_AWS_USE, N_AWS_USW, N_AWS_USW, N_AWS_JP, N_AWS_GB,
+            ],
             Kind::CiRole => &[N_AZ_US, N_AZ_US, N_AZ_IE, N_AWS_USE],
             Kind::IamUser => &[N_CORP, N_CORP, N_GCP, N_GCP, N_AWS_USE, N_RESI],
             Kind::AwsHuman | Kind::OktaHuman | Kind::GhHuman => &[N_RESI, N_RESI, N_CORP],
@@ -618,7 +623,9 @@ static AWS: &[(&str, &str, bool, bool, u8)] = &[
 ];
 
 fn aws_act(name: &str) -> usize {
-    AWS.iter().position(|a| a.1 == name).expect("known AWS action")
+    AWS.iter()
+        .position(|a| a.1 == name)
+        .expect("known AWS action")
 }
 
 /// Azure operations: (operationName, kinds using it habitually).
@@ -659,7 +666,10 @@ static AZURE: &[(&str, u8)] = &[
 ];
 
 fn az_act(op: &str) -> usize {
-    AZURE.iter().position(|a| a.0 == op).expect("known Azure operation")
+    AZURE
+        .iter()
+        .position(|a| a.0 == op)
+        .expect("known Azure operation")
 }
 
 /// Okta System Log event types: (eventType, displayMessage, kinds, harmless/read-like).
@@ -740,19 +750,45 @@ enum Client {
 impl Client {
     fn versions(self) -> &'static [&'static str] {
         match self {
-            Client::Boto3 => &["1.34.12", "1.34.34", "1.34.51", "1.34.69", "1.34.84", "1.34.101", "1.34.113"],
-            Client::AwsCli => &["2.15.10", "2.15.17", "2.15.30", "2.15.38", "2.15.45", "2.15.57"],
+            Client::Boto3 => &[
+                "1.34.12", "1.34.34", "1.34.51", "1.34.69", "1.34.84", "1.34.101", "1.34.113",
+            ],
+            Client::AwsCli => &[
+                "2.15.10", "2.15.17", "2.15.30", "2.15.38", "2.15.45", "2.15.57",
+            ],
             Client::GoV2 => &["1.24.0", "1.24.1", "1.25.0", "1.25.2", "1.26.0", "1.26.1"],
-            Client::Java => &["2.21.46", "2.23.10", "2.24.13", "2.25.6", "2.25.16", "2.25.40"],
+            Client::Java => &[
+                "2.21.46", "2.23.10", "2.24.13", "2.25.6", "2.25.16", "2.25.40",
+            ],
             Client::Terraform => &["1.6.6", "1.7.3", "1.7.4", "1.7.5", "1.8.0", "1.8.2"],
-            Client::NodeJs => &["3.490.0", "3.509.0", "3.525.0", "3.540.0", "3.554.0", "3.565.0"],
-            Client::SsmAgent => &["3.2.2016.0", "3.2.2143.0", "3.2.2222.0", "3.3.40.0", "3.3.131.0"],
-            Client::Chrome => &["120.0.0.0", "121.0.0.0", "122.0.0.0", "123.0.0.0", "124.0.0.0"],
+            Client::NodeJs => &[
+                "3.490.0", "3.509.0", "3.525.0", "3.540.0", "3.554.0", "3.565.0",
+            ],
+            Client::SsmAgent => &[
+                "3.2.2016.0",
+                "3.2.2143.0",
+                "3.2.2222.0",
+                "3.3.40.0",
+                "3.3.131.0",
+            ],
+            Client::Chrome => &[
+                "120.0.0.0",
+                "121.0.0.0",
+                "122.0.0.0",
+                "123.0.0.0",
+                "124.0.0.0",
+            ],
             Client::Firefox => &["121.0", "122.0", "123.0", "124.0", "125.0"],
             Client::OktaJava => &["8.2.3", "8.2.5", "10.0.0", "10.2.0", "11.0.0"],
             Client::OktaPython => &["2.9.2", "2.9.5", "2.9.6", "2.9.7", "2.9.8"],
             Client::PyRequests => &["2.28.2", "2.31.0", "2.32.0", "2.32.2", "2.32.3"],
-            Client::OkHttp => &["4.10.0", "4.11.0", "4.12.0", "5.0.0-alpha.12", "5.0.0-alpha.14"],
+            Client::OkHttp => &[
+                "4.10.0",
+                "4.11.0",
+                "4.12.0",
+                "5.0.0-alpha.12",
+                "5.0.0-alpha.14",
+            ],
             Client::OktaNode => &["7.0.1", "7.1.0", "7.1.1", "7.2.0", "7.3.0"],
             Client::GoHttp => &["1.1", "1.1", "2.0", "2.0", "2.0"],
             Client::Git => &["2.39.3", "2.40.1", "2.43.0", "2.43.2", "2.44.0", "2.45.0"],
@@ -763,13 +799,34 @@ impl Client {
     }
     fn families(kind: Kind) -> &'static [Client] {
         match kind {
-            Kind::Ec2Role => &[Client::Boto3, Client::Boto3, Client::Java, Client::GoV2, Client::AwsCli],
+            Kind::Ec2Role => &[
+                Client::Boto3,
+                Client::Boto3,
+                Client::Java,
+                Client::GoV2,
+                Client::AwsCli,
+            ],
             Kind::LambdaRole => &[Client::Boto3, Client::NodeJs, Client::Java],
             Kind::CiRole => &[Client::AwsCli, Client::Terraform, Client::Terraform],
-            Kind::IamUser => &[Client::Boto3, Client::GoV2, Client::Java, Client::AwsCli, Client::Terraform],
-            Kind::AwsHuman | Kind::OktaHuman | Kind::GhHuman => &[Client::Chrome, Client::Chrome, Client::Firefox],
+            Kind::IamUser => &[
+                Client::Boto3,
+                Client::GoV2,
+                Client::Java,
+                Client::AwsCli,
+                Client::Terraform,
+            ],
+            Kind::AwsHuman | Kind::OktaHuman | Kind::GhHuman => {
+                &[Client::Chrome, Client::Chrome, Client::Firefox]
+            }
             Kind::AzureSp | Kind::AzureMi => &[Client::GoHttp],
-            Kind::OktaApp => &[Client::OktaJava, Client::OktaPython, Client::PyRequests, Client::OkHttp, Client::OktaNode, Client::GoHttp],
+            Kind::OktaApp => &[
+                Client::OktaJava,
+                Client::OktaPython,
+                Client::PyRequests,
+                Client::OkHttp,
+                Client::OktaNode,
+                Client::GoHttp,
+            ],
             Kind::GhBot => &[Client::Octokit, Client::Git, Client::GoHttp],
             Kind::GhPat => &[Client::Git, Client::Git, Client::GhCli, Client::PyGithub],
         }
@@ -777,29 +834,78 @@ impl Client {
 }
 
 static APPS: &[&str] = &[
-    "billing", "checkout", "search", "ingest", "etl", "analytics", "payments", "catalog", "auth", "notify",
-    "reporting", "mltrain", "inventory", "gateway", "web", "batch", "scheduler", "backup", "monitor", "events",
-    "orders", "ledger", "pricing", "media", "export", "sync", "crm", "fraud", "recs", "audit",
+    "billing",
+    "checkout",
+    "search",
+    "ingest",
+    "etl",
+    "analytics",
+    "payments",
+    "catalog",
+    "auth",
+    "notify",
+    "reporting",
+    "mltrain",
+    "inventory",
+    "gateway",
+    "web",
+    "batch",
+    "scheduler",
+    "backup",
+    "monitor",
+    "events",
+    "orders",
+    "ledger",
+    "pricing",
+    "media",
+    "export",
+    "sync",
+    "crm",
+    "fraud",
+    "recs",
+    "audit",
 ];
 static ENVS: &[&str] = &["prod", "prod", "prod", "staging", "dev"];
 static FN_VERBS: &[&str] = &[
-    "processor", "handler", "exporter", "resizer", "consumer", "rotator", "cleanup", "webhook", "indexer", "notifier",
+    "processor",
+    "handler",
+    "exporter",
+    "resizer",
+    "consumer",
+    "rotator",
+    "cleanup",
+    "webhook",
+    "indexer",
+    "notifier",
 ];
 static FIRST: &[&str] = &[
-    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj",
-    "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "yuki", "priya", "omar", "chen", "fatima",
+    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
+    "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "yuki", "priya",
+    "omar", "chen", "fatima",
 ];
 static LAST: &[&str] = &[
-    "smith", "jones", "garcia", "chen", "kumar", "nakamura", "okafor", "muller", "rossi", "novak", "silva",
-    "kim", "patel", "ahmed", "schmidt",
+    "smith", "jones", "garcia", "chen", "kumar", "nakamura", "okafor", "muller", "rossi", "novak",
+    "silva", "kim", "patel", "ahmed", "schmidt",
 ];
 static REPO_SUFFIX: &[&str] = &[
-    "service", "api", "infra", "terraform", "web", "worker", "lib", "deploy", "config", "docs", "sdk", "cli",
-    "charts", "pipelines", "frontend",
+    "service",
+    "api",
+    "infra",
+    "terraform",
+    "web",
+    "worker",
+    "lib",
+    "deploy",
+    "config",
+    "docs",
+    "sdk",
+    "cli",
+    "charts",
+    "pipelines",
+    "frontend",
 ];
 const COMPANY: &str = "acme";
 const EMAIL_DOMAIN: &str = "acme-corp.example";
-const OKTA_HOST: &str = "acme.okta.com";
 const GH_ORG: &str = "acme-corp";
 const GH_BUSINESS: &str = "acme";
 
@@ -895,7 +1001,13 @@ fn kind_counts(n: usize) -> Vec<(Kind, usize)> {
         .collect();
     let mut left = n - counts.iter().map(|c| c.1).sum::<usize>();
     let mut order: Vec<usize> = (0..counts.len()).collect();
-    order.sort_by(|&a, &b| counts[b].2.partial_cmp(&counts[a].2).unwrap().then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        counts[b]
+            .2
+            .partial_cmp(&counts[a].2)
+            .unwrap()
+            .then(a.cmp(&b))
+    });
     for &i in order.iter().cycle() {
         if left == 0 {
             break;
@@ -908,7 +1020,9 @@ fn kind_counts(n: usize) -> Vec<(Kind, usize)> {
         for need in [Kind::Ec2Role, Kind::AzureSp, Kind::OktaApp, Kind::GhPat] {
             let i = counts.iter().position(|c| c.0 == need).unwrap();
             if counts[i].1 == 0 {
-                let j = (0..counts.len()).max_by_key(|&j| (counts[j].1, usize::MAX - j)).unwrap();
+                let j = (0..counts.len())
+                    .max_by_key(|&j| (counts[j].1, usize::MAX - j))
+                    .unwrap();
                 counts[j].1 -= 1;
                 counts[i].1 += 1;
             }
@@ -960,7 +1074,14 @@ fn unique_bot(used: &mut std::collections::HashSet<String>, base: &str) -> Strin
 
 fn build_world(cli: &Cli, start_day: i64) -> World {
     let mut rng = ChaCha8Rng::seed_from_u64(cli.seed);
-    let accounts: Vec<String> = (0..4).map(|_| format!("{:012}", rng.random_range(100_000_000_000u64..999_999_999_999))).collect();
+    let accounts: Vec<String> = (0..4)
+        .map(|_| {
+            format!(
+                "{:012}",
+                rng.random_range(100_000_000_000u64..999_999_999_999)
+            )
+        })
+        .collect();
     let subs: Vec<String> = (0..3).map(|_| uuid(&mut rng)).collect();
     let tenant = uuid(&mut rng);
     let auth_servers = vec![
@@ -984,7 +1105,14 @@ fn build_world(cli: &Cli, start_day: i64) -> World {
     let days = cli.days.max(1);
     for (kind, count) in kind_counts(cli.identities) {
         for _ in 0..count {
-            ids.push(new_ident(kind, &mut rng, &mut names, days, ids.len(), &repos));
+            ids.push(new_ident(
+                kind,
+                &mut rng,
+                &mut names,
+                days,
+                ids.len(),
+                &repos,
+            ));
         }
     }
     let mut w = World {
@@ -1026,17 +1154,35 @@ fn new_ident(
     let human_name = |rng: &mut ChaCha8Rng| format!("{}.{}", pick(rng, FIRST), pick(rng, LAST));
     let (name, pid, oid) = match kind {
         Kind::Ec2Role => (
-            unique(names, format!("{app}-{env}-{}", pick(rng, &["ec2-role", "instance-role", "node-role", "worker-role"]))),
+            unique(
+                names,
+                format!(
+                    "{app}-{env}-{}",
+                    pick(
+                        rng,
+                        &["ec2-role", "instance-role", "node-role", "worker-role"]
+                    )
+                ),
+            ),
             format!("AROA{}", rstr(rng, UPPER_ALNUM, 17)),
             String::new(),
         ),
         Kind::LambdaRole => (
-            unique(names, format!("{app}-{env}-{}-lambda-role", pick(rng, FN_VERBS))),
+            unique(
+                names,
+                format!("{app}-{env}-{}-lambda-role", pick(rng, FN_VERBS)),
+            ),
             format!("AROA{}", rstr(rng, UPPER_ALNUM, 17)),
             String::new(),
         ),
         Kind::CiRole => (
-            unique(names, format!("gha-{app}-{}-{env}", pick(rng, &["deploy", "terraform", "release", "build"]))),
+            unique(
+                names,
+                format!(
+                    "gha-{app}-{}-{env}",
+                    pick(rng, &["deploy", "terraform", "release", "build"])
+                ),
+            ),
             format!("AROA{}", rstr(rng, UPPER_ALNUM, 17)),
             String::new(),
         ),
@@ -1045,14 +1191,32 @@ fn new_ident(
                 0 => format!("svc-{app}-{env}"),
                 1 => format!("{app}-{env}-integration"),
                 2 => format!("jenkins-{env}"),
-                3 => format!("{}-integration", pick(rng, &["datadog", "snowflake", "fivetran", "pagerduty", "splunk"])),
+                3 => format!(
+                    "{}-integration",
+                    pick(
+                        rng,
+                        &["datadog", "snowflake", "fivetran", "pagerduty", "splunk"]
+                    )
+                ),
                 _ => format!("terraform-{env}"),
             };
-            (unique(names, base), format!("AIDA{}", rstr(rng, UPPER_ALNUM, 17)), String::new())
+            (
+                unique(names, base),
+                format!("AIDA{}", rstr(rng, UPPER_ALNUM, 17)),
+                String::new(),
+            )
         }
         Kind::AwsHuman => {
             let person = unique(names, human_name(rng));
-            let perm = pick(rng, &["AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess", "DeveloperAccess"]);
+            let perm = pick(
+                rng,
+                &[
+                    "AdministratorAccess",
+                    "PowerUserAccess",
+                    "ReadOnlyAccess",
+                    "DeveloperAccess",
+                ],
+            );
             (
                 format!("AWSReservedSSO_{perm}_{}", rstr(rng, HEX, 16)),
                 format!("AROA{}", rstr(rng, UPPER_ALNUM, 17)),
@@ -1060,19 +1224,39 @@ fn new_ident(
             )
         }
         Kind::AzureSp => (
-            unique(names, format!("sp-{app}-{env}-{}", pick(rng, &["automation", "deploy", "backup", "sync", "reader"]))),
+            unique(
+                names,
+                format!(
+                    "sp-{app}-{env}-{}",
+                    pick(rng, &["automation", "deploy", "backup", "sync", "reader"])
+                ),
+            ),
             uuid(rng),
             uuid(rng),
         ),
-        Kind::AzureMi => (unique(names, format!("id-{app}-{env}")), uuid(rng), uuid(rng)),
+        Kind::AzureMi => (
+            unique(names, format!("id-{app}-{env}")),
+            uuid(rng),
+            uuid(rng),
+        ),
         Kind::OktaApp => (
-            unique(names, format!("{app}-{env}-{}", pick(rng, &["service", "sync", "scim", "worker", "integration"]))),
+            unique(
+                names,
+                format!(
+                    "{app}-{env}-{}",
+                    pick(rng, &["service", "sync", "scim", "worker", "integration"])
+                ),
+            ),
             format!("0oa{}", rstr(rng, ALNUM, 17)),
             String::new(),
         ),
         Kind::OktaHuman => {
             let person = unique(names, human_name(rng));
-            (person.clone(), format!("00u{}", rstr(rng, ALNUM, 17)), format!("{person}@{EMAIL_DOMAIN}"))
+            (
+                person.clone(),
+                format!("00u{}", rstr(rng, ALNUM, 17)),
+                format!("{person}@{EMAIL_DOMAIN}"),
+            )
         }
         Kind::GhBot => {
             let base = match rng.random_range(0..6) {
@@ -1083,7 +1267,11 @@ fn new_ident(
                 4 => format!("{COMPANY}-{app}-app[bot]"),
                 _ => format!("{app}-release-bot[bot]"),
             };
-            (unique_bot(names, &base), rng.random_range(10_000_000u64..190_000_000).to_string(), String::new())
+            (
+                unique_bot(names, &base),
+                rng.random_range(10_000_000u64..190_000_000).to_string(),
+                String::new(),
+            )
         }
         Kind::GhPat => {
             let base = match rng.random_range(0..3) {
@@ -1098,8 +1286,15 @@ fn new_ident(
             )
         }
         Kind::GhHuman => {
-            let login = unique(names, format!("{}{}-{COMPANY}", pick(rng, FIRST), pick(rng, LAST)));
-            (login, rng.random_range(1_000_000u64..150_000_000).to_string(), String::new())
+            let login = unique(
+                names,
+                format!("{}{}-{COMPANY}", pick(rng, FIRST), pick(rng, LAST)),
+            );
+            (
+                login,
+                rng.random_range(1_000_000u64..150_000_000).to_string(),
+                String::new(),
+            )
         }
     };
 
@@ -1119,7 +1314,10 @@ fn new_ident(
         }
     }
     let sessions: Vec<String> = match kind {
-        Kind::Ec2Role => ips.iter().map(|_| format!("i-{}", rstr(rng, HEX, 17))).collect(),
+        Kind::Ec2Role => ips
+            .iter()
+            .map(|_| format!("i-{}", rstr(rng, HEX, 17)))
+            .collect(),
         Kind::LambdaRole => {
             let f = format!("{app}-{env}-{}", pick(rng, FN_VERBS));
             vec![f]
@@ -1130,7 +1328,11 @@ fn new_ident(
         let d = rng.random_range(2..days);
         let mut ip = ip_in(&NETS[net], rng);
         ip[0] = first[0];
-        let s = if kind == Kind::Ec2Role { format!("i-{}", rstr(rng, HEX, 17)) } else { String::new() };
+        let s = if kind == Kind::Ec2Role {
+            format!("i-{}", rstr(rng, HEX, 17))
+        } else {
+            String::new()
+        };
         Some((d, ip, s))
     } else {
         None
@@ -1146,15 +1348,31 @@ fn new_ident(
         }
     }
     let ver = rng.random_range(0..3);
-    let bump_day = if days > 2 && rng.random_bool(0.4) { rng.random_range(1..days) } else { u32::MAX };
+    let bump_day = if days > 2 && rng.random_bool(0.4) {
+        rng.random_range(1..days)
+    } else {
+        u32::MAX
+    };
 
     // Habitual actions: 5-40 of the kind's pool, Zipf-weighted.
     let tag = kind.tag();
     let pool: Vec<u16> = match kind.src() {
-        Src::CloudTrail => (0..AWS.len()).filter(|&i| AWS[i].4 & tag != 0).map(|i| i as u16).collect(),
-        Src::Azure => (0..AZURE.len()).filter(|&i| AZURE[i].1 & tag != 0).map(|i| i as u16).collect(),
-        Src::Okta => (0..OKTA.len()).filter(|&i| OKTA[i].2 & tag != 0).map(|i| i as u16).collect(),
-        Src::GitHub => (0..GITHUB.len()).filter(|&i| GITHUB[i].2 & tag != 0).map(|i| i as u16).collect(),
+        Src::CloudTrail => (0..AWS.len())
+            .filter(|&i| AWS[i].4 & tag != 0)
+            .map(|i| i as u16)
+            .collect(),
+        Src::Azure => (0..AZURE.len())
+            .filter(|&i| AZURE[i].1 & tag != 0)
+            .map(|i| i as u16)
+            .collect(),
+        Src::Okta => (0..OKTA.len())
+            .filter(|&i| OKTA[i].2 & tag != 0)
+            .map(|i| i as u16)
+            .collect(),
+        Src::GitHub => (0..GITHUB.len())
+            .filter(|&i| GITHUB[i].2 & tag != 0)
+            .map(|i| i as u16)
+            .collect(),
     };
     let k = rng.random_range(5.min(pool.len())..=40.min(pool.len()));
     // Popular actions (early in the catalog) are more likely to be picked and to rank high.
@@ -1180,7 +1398,7 @@ fn new_ident(
     let mut cum = Vec::with_capacity(actions.len());
     let mut acc = 0.0;
     for r in 0..actions.len() {
-        acc += 1.0 / ((r + 1) as f64).powf(1.1);
+        acc += 1.0 / ((r + 1) as f64).powf(0.9);
         cum.push(acc);
     }
     let read_like = |a: u16| match kind.src() {
@@ -1189,7 +1407,11 @@ fn new_ident(
         Src::Okta => OKTA[a as usize].3,
         Src::GitHub => GITHUB[a as usize].3,
     };
-    let spare: Vec<u16> = pool.iter().copied().filter(|a| !actions.contains(a) && read_like(*a)).collect();
+    let spare: Vec<u16> = pool
+        .iter()
+        .copied()
+        .filter(|a| !actions.contains(a) && read_like(*a))
+        .collect();
     let drift_action = if days > 3 && !spare.is_empty() && rng.random_bool(0.3) {
         Some((rng.random_range(2..days), *pick(rng, &spare)))
     } else {
@@ -1237,7 +1459,11 @@ fn new_ident(
         _ => 1.0,
     };
     let weight = kind.rate() * (normal(rng) * 0.9).exp();
-    let start_day = if days > 4 && rng.random_bool(0.08) { rng.random_range(1..days / 2 + 1) } else { 0 };
+    let start_day = if days > 4 && rng.random_bool(0.08) {
+        rng.random_range(1..days / 2 + 1)
+    } else {
+        0
+    };
     let region = match kind.src() {
         Src::Azure => NETS[net].az_loc,
         _ => NETS[net].aws_region,
@@ -1255,7 +1481,11 @@ fn new_ident(
     } else {
         Vec::new()
     };
-    let rotate_day = if kind == Kind::IamUser && days > 3 && rng.random_bool(0.1) { rng.random_range(2..days) } else { u32::MAX };
+    let rotate_day = if kind == Kind::IamUser && days > 3 && rng.random_bool(0.1) {
+        rng.random_range(2..days)
+    } else {
+        u32::MAX
+    };
     Ident {
         kind,
         h,
@@ -1340,10 +1570,27 @@ fn plan_attacks(w: &mut World, rng: &mut ChaCha8Rng) {
         // Victims: identities of the kind with at least 8 days of history before the attack day
         // and an ordinary-or-better rate (so the history is real), busiest half first.
         let mut cands: Vec<usize> = (0..w.ids.len())
-            .filter(|&i| kinds.contains(&w.ids[i].kind) && w.ids[i].start_day + 8 < w.days && !taken.contains(&i))
+            .filter(|&i| {
+                kinds.contains(&w.ids[i].kind)
+                    && w.ids[i].start_day + 8 < w.days
+                    && !taken.contains(&i)
+            })
             .collect();
-        cands.sort_by(|&a, &b| w.ids[b].weight.partial_cmp(&w.ids[a].weight).unwrap().then(a.cmp(&b)));
+        cands.sort_by(|&a, &b| {
+            w.ids[b]
+                .weight
+                .partial_cmp(&w.ids[a].weight)
+                .unwrap()
+                .then(a.cmp(&b))
+        });
         cands.truncate(cands.len().div_ceil(2).max(1));
+        if cands.is_empty() {
+            eprintln!(
+                "nhid-gen: warning: no identity eligible for attack {} (needs one of {:?} with 8 days of history)",
+                kind.name(),
+                kinds
+            );
+        }
         for _ in 0..count {
             if cands.is_empty() {
                 break;
@@ -1353,14 +1600,23 @@ fn plan_attacks(w: &mut World, rng: &mut ChaCha8Rng) {
             let id = &w.ids[victim];
             let day = rng.random_range(id.start_day + 8..w.days);
             let sod = rng.random_range(3600..86_400 - 3 * 3600) as i64;
-            let start = (w.start_day + day as i64) * 86_400_000 + sod * 1000 + rng.random_range(0..1000);
+            let start =
+                (w.start_day + day as i64) * 86_400_000 + sod * 1000 + rng.random_range(0..1000);
             let atk = build_attack(kind, victim, id, day, start, w, rng);
             w.attacks.push(atk);
         }
     }
 }
 
-fn build_attack(kind: AtkKind, victim: usize, id: &Ident, day: u32, start: i64, w: &World, rng: &mut ChaCha8Rng) -> Attack {
+fn build_attack(
+    kind: AtkKind,
+    victim: usize,
+    id: &Ident,
+    day: u32,
+    start: i64,
+    w: &World,
+    rng: &mut ChaCha8Rng,
+) -> Attack {
     let mut steps = Vec::new();
     let mut t = start;
     let mut gap = |rng: &mut ChaCha8Rng, lo: i64, hi: i64| {
@@ -1369,29 +1625,51 @@ fn build_attack(kind: AtkKind, victim: usize, id: &Ident, day: u32, start: i64, 
     };
     let (net, ua) = match kind {
         AtkKind::StolenInstanceCreds => {
-            let net = if rng.random_bool(0.5) { N_ATK_DE } else { N_ATK_RU };
+            let net = if rng.random_bool(0.5) {
+                N_ATK_DE
+            } else {
+                N_ATK_RU
+            };
             let ua = if rng.random_bool(0.7) {
                 "aws-cli/2.15.0 Python/3.11.6 Linux/6.5.0-kali3-amd64 exe/x86_64.kali.2023 prompt/off".to_string()
             } else {
                 "Boto3/1.28.62 md/Botocore#1.31.62 ua/2.0 os/linux#6.5.0-kali3-amd64 md/arch#x86_64 lang/python#3.11.6 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.31.62 Pacu".to_string()
             };
             let home = id.region;
-            let mut push = |rng: &mut ChaCha8Rng, name: &str, region: &'static str, denied: bool, arg: usize| {
+            let mut push = |rng: &mut ChaCha8Rng,
+                            name: &str,
+                            region: &'static str,
+                            denied: bool,
+                            arg: usize| {
                 let at = gap(rng, 2_000, 45_000);
-                steps.push(Step { at, act: aws_act(name) as u16, region, denied, arg });
+                steps.push(Step {
+                    at,
+                    act: aws_act(name) as u16,
+                    region,
+                    denied,
+                    arg,
+                });
             };
             push(rng, "GetCallerIdentity", home, false, 0);
             push(rng, "ListBuckets", home, false, 0);
             push(rng, "GetAccountAuthorizationDetails", home, true, 0);
             push(rng, "ListUsers", home, true, 0);
-            push(rng, "ListRoles", home, rng.random_bool(0.5), 0);
+            let denied = rng.random_bool(0.5);
+            push(rng, "ListRoles", home, denied, 0);
             push(rng, "ListSecrets", home, false, 0);
             for k in 0..rng.random_range(1..5) {
                 push(rng, "GetSecretValue", home, false, k + 3);
             }
-            let regions = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1", "sa-east-1"];
+            let regions = [
+                "us-east-1",
+                "us-west-2",
+                "eu-west-1",
+                "eu-central-1",
+                "ap-southeast-1",
+                "sa-east-1",
+            ];
             for r in regions.iter().take(rng.random_range(3..=6)) {
-                push(rng, "DescribeInstances", r, false, 0);
+                push(rng, "DescribeInstances", *r, false, 0);
             }
             for k in 0..rng.random_range(2..8) {
                 push(rng, "ListObjects", home, false, k);
@@ -1409,13 +1687,31 @@ fn build_attack(kind: AtkKind, victim: usize, id: &Ident, day: u32, start: i64, 
             };
             for _ in 0..rng.random_range(2..5) {
                 let at = gap(rng, 5_000, 120_000);
-                steps.push(Step { at, act: 0, region: "", denied: false, arg: 0 });
+                steps.push(Step {
+                    at,
+                    act: 0,
+                    region: "",
+                    denied: false,
+                    arg: 0,
+                });
             }
             if rng.random_bool(0.6) {
                 let at = gap(rng, 20_000, 90_000);
-                steps.push(Step { at, act: 2, region: "", denied: false, arg: 0 });
+                steps.push(Step {
+                    at,
+                    act: 2,
+                    region: "",
+                    denied: false,
+                    arg: 0,
+                });
                 let at = gap(rng, 2_000, 10_000);
-                steps.push(Step { at, act: 6, region: "", denied: false, arg: 0 });
+                steps.push(Step {
+                    at,
+                    act: 6,
+                    region: "",
+                    denied: false,
+                    arg: 0,
+                });
             }
             (N_ATK_RU_OKTA, ua)
         }
@@ -1427,23 +1723,49 @@ fn build_attack(kind: AtkKind, victim: usize, id: &Ident, day: u32, start: i64, 
             }
             for &r in order.iter().take(n) {
                 let at = gap(rng, 1_000, 15_000);
-                steps.push(Step { at, act: 0, region: "", denied: false, arg: r });
+                steps.push(Step {
+                    at,
+                    act: 0,
+                    region: "",
+                    denied: false,
+                    arg: r,
+                });
             }
             for &r in order.iter().take(rng.random_range(2..6)) {
                 let at = gap(rng, 2_000, 20_000);
-                steps.push(Step { at, act: 3, region: "", denied: false, arg: r });
+                steps.push(Step {
+                    at,
+                    act: 3,
+                    region: "",
+                    denied: false,
+                    arg: r,
+                });
             }
             (N_ATK_SG, "git/2.34.1".to_string())
         }
         AtkKind::AzureListKeys => {
             let mut push = |rng: &mut ChaCha8Rng, op: &str, arg: usize| {
                 let at = gap(rng, 3_000, 60_000);
-                steps.push(Step { at, act: az_act(op) as u16, region: "", denied: false, arg });
+                steps.push(Step {
+                    at,
+                    act: az_act(op) as u16,
+                    region: "",
+                    denied: false,
+                    arg,
+                });
             };
-            push(rng, "Microsoft.Resources/subscriptions/resourceGroups/read", 0);
+            push(
+                rng,
+                "Microsoft.Resources/subscriptions/resourceGroups/read",
+                0,
+            );
             push(rng, "Microsoft.Storage/storageAccounts/read", 0);
             for v in 0..rng.random_range(3..9) {
-                push(rng, "Microsoft.Storage/storageAccounts/listKeys/action", 10 + v);
+                push(
+                    rng,
+                    "Microsoft.Storage/storageAccounts/listKeys/action",
+                    10 + v,
+                );
             }
             for v in 0..rng.random_range(2..6) {
                 push(rng, "Microsoft.KeyVault/vaults/secrets/read", 10 + v);
@@ -1455,7 +1777,16 @@ fn build_attack(kind: AtkKind, victim: usize, id: &Ident, day: u32, start: i64, 
         }
     };
     let ip = ip_in(&NETS[net], rng);
-    Attack { kind, victim, day, start, net, ip, ua, steps }
+    Attack {
+        kind,
+        victim,
+        day,
+        start,
+        net,
+        ip,
+        ua,
+        steps,
+    }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1515,33 +1846,60 @@ struct Ctx<'a> {
     net: &'a Net,
     /// EC2 instance / Lambda function index into `sessions` (or the drift session).
     session: String,
+    /// Execution environment (host, container, runner) holding the session credentials: each
+    /// has its own temporary credentials.
+    env: u64,
     act: u16,
     attack: Option<(&'a Attack, &'a Step)>,
 }
 
 impl World {
     fn home_ctx<'a>(&'a self, id: &'a Ident, t: i64, day: u32, rng: &mut ChaCha8Rng) -> Ctx<'a> {
-        let mut ipi = if id.ips.len() > 1 && rng.random_bool(0.3) { 1 } else { 0 };
+        let ipi = if id.ips.len() > 1 && rng.random_bool(0.3) {
+            1
+        } else {
+            0
+        };
         let mut ip = id.ips[ipi];
-        let mut session = id.sessions.get(ipi).or(id.sessions.first()).cloned().unwrap_or_default();
+        let mut env = ipi as u64;
+        let mut session = id
+            .sessions
+            .get(ipi)
+            .or(id.sessions.first())
+            .cloned()
+            .unwrap_or_default();
         if let Some((d, dip, ds)) = &id.drift_ip {
             if day >= *d && rng.random_bool(0.5) {
                 ip = *dip;
-                ipi = usize::MAX;
+                env = 7;
                 if !ds.is_empty() {
                     session = ds.clone();
                 }
             }
         }
-        let _ = ipi;
         let act = match id.drift_action {
             Some((d, a)) if day >= d && rng.random_bool(0.03) => a,
             _ => id.actions[sample_cum(&id.cum, rng.random())],
         };
-        Ctx { t, day, ip, net: &NETS[id.net], session, act, attack: None }
+        Ctx {
+            t,
+            day,
+            ip,
+            net: &NETS[id.net],
+            session,
+            env,
+            act,
+            attack: None,
+        }
     }
 
-    fn render(&self, ev: &Ev, day: u32, rng: &mut ChaCha8Rng, b: &mut String) -> (usize, Option<String>) {
+    fn render(
+        &self,
+        ev: &Ev,
+        day: u32,
+        rng: &mut ChaCha8Rng,
+        b: &mut String,
+    ) -> (usize, Option<String>) {
         let id = &self.ids[ev.id as usize];
         let ctx = if ev.atk == BENIGN {
             self.home_ctx(id, ev.t, day, rng)
@@ -1549,7 +1907,16 @@ impl World {
             let a = &self.attacks[(ev.atk >> 16) as usize];
             let s = &a.steps[(ev.atk & 0xffff) as usize];
             let session = id.sessions.first().cloned().unwrap_or_default();
-            Ctx { t: ev.t, day, ip: a.ip, net: &NETS[a.net], session, act: s.act, attack: Some((a, s)) }
+            Ctx {
+                t: ev.t,
+                day,
+                ip: a.ip,
+                net: &NETS[a.net],
+                session,
+                env: 0,
+                act: s.act,
+                attack: Some((a, s)),
+            }
         };
         let src = id.kind.src();
         let eid = match src {
@@ -1578,13 +1945,23 @@ impl World {
             }
             return a.ua.clone();
         }
-        if id.kind == Kind::Ec2Role && (name == "UpdateInstanceInformation" || name == "ListInstanceAssociations") {
+        if id.kind == Kind::Ec2Role
+            && (name == "UpdateInstanceInformation" || name == "ListInstanceAssociations")
+        {
             let v = self.ua_version(id, Client::SsmAgent, ctx.day);
             return format!("aws-sdk-go/1.50.10 (go1.21.6; linux; amd64) amazon-ssm-agent/{v}");
         }
-        let c = if id.clients.len() > 1 && rng.random_bool(0.3) { id.clients[1] } else { id.clients[0] };
+        let c = if id.clients.len() > 1 && rng.random_bool(0.3) {
+            id.clients[1]
+        } else {
+            id.clients[0]
+        };
         let v = self.ua_version(id, c, ctx.day);
-        let kern = ["5.10.205-195.807.amzn2.x86_64", "6.1.77-99.164.amzn2023.x86_64", "5.15.0-1053-aws"][(id.h % 3) as usize];
+        let kern = [
+            "5.10.205-195.807.amzn2.x86_64",
+            "6.1.77-99.164.amzn2023.x86_64",
+            "5.15.0-1053-aws",
+        ][(id.h % 3) as usize];
         let lambda = id.kind == Kind::LambdaRole;
         match c {
             Client::Boto3 => {
@@ -1640,7 +2017,7 @@ impl World {
             Some((a, _)) => a.start,
             None => ctx.t,
         };
-        let phase = (mix(id.h, 7) % period as u64) as i64;
+        let phase = (mix(id.h, 7 + ctx.env) % period as u64) as i64;
         let bucket = (key_t - phase).div_euclid(period);
         let session_start = bucket * period + phase;
         let session_name = match id.kind {
@@ -1649,14 +2026,19 @@ impl World {
             Kind::AwsHuman => id.oid.clone(),
             _ => String::new(),
         };
-        let mut key_seed = Sm::new(mix3(id.h, bucket as u64, splitmix(session_name.len() as u64 ^ hash_str(&session_name))));
+        let mut key_seed = Sm::new(mix3(
+            id.h,
+            bucket as u64,
+            splitmix(ctx.env ^ hash_str(&session_name)),
+        ));
         let session_key = format!("ASIA{}", key_seed.chars(BASE32, 16));
 
-        let ip = if svc == "kms" && ctx.attack.is_none() && name == "Decrypt" && rng.random_bool(0.4) {
-            None // called by Secrets Manager on the identity's behalf
-        } else {
-            Some(ip_str(ctx.ip))
-        };
+        let ip =
+            if svc == "kms" && ctx.attack.is_none() && name == "Decrypt" && rng.random_bool(0.4) {
+                None // called by Secrets Manager on the identity's behalf
+            } else {
+                Some(ip_str(ctx.ip))
+            };
         let err: Option<(&str, String)> = if let Some((_, s)) = ctx.attack {
             s.denied.then(|| {
                 let code = if svc == "ec2" { "Client.UnauthorizedOperation" } else { "AccessDenied" };
@@ -1668,8 +2050,14 @@ impl World {
         } else if rng.random_bool(0.006) {
             Some(match svc {
                 "s3" => ("NoSuchKey", "The specified key does not exist.".to_string()),
-                "secretsmanager" => ("ResourceNotFoundException", "Secrets Manager can't find the specified secret.".to_string()),
-                "ec2" => ("Client.RequestLimitExceeded", "Request limit exceeded.".to_string()),
+                "secretsmanager" => (
+                    "ResourceNotFoundException",
+                    "Secrets Manager can't find the specified secret.".to_string(),
+                ),
+                "ec2" => (
+                    "Client.RequestLimitExceeded",
+                    "Request limit exceeded.".to_string(),
+                ),
                 _ => ("ThrottlingException", "Rate exceeded".to_string()),
             })
         } else {
@@ -1733,9 +2121,6 @@ impl World {
                     });
             }
         });
-        if ip.is_none() {
-            // The identity record of a call made on the identity's behalf by a service.
-        }
         o.s("eventTime", &ts(ctx.t, 0, 0))
             .s("eventSource", &format!("{svc}.amazonaws.com"))
             .s("eventName", name)
@@ -1745,22 +2130,30 @@ impl World {
                 o.s("sourceIPAddress", ip).s("userAgent", &ua);
             }
             None => {
-                o.s("sourceIPAddress", "secretsmanager.amazonaws.com").s("userAgent", "secretsmanager.amazonaws.com");
+                o.s("sourceIPAddress", "secretsmanager.amazonaws.com")
+                    .s("userAgent", "secretsmanager.amazonaws.com");
             }
         }
         if let Some((code, msg)) = &err {
             o.s("errorCode", code).s("errorMessage", msg);
         }
-        o.raw("requestParameters", &d.req).raw("responseElements", &d.resp);
+        o.raw("requestParameters", &d.req)
+            .raw("responseElements", &d.resp);
         if let Some(add) = &d.add {
             o.raw("additionalEventData", add);
         }
-        let rid = if svc == "s3" { rstr(rng, UPPER_ALNUM, 16) } else { uuid(rng) };
+        let rid = if svc == "s3" {
+            rstr(rng, UPPER_ALNUM, 16)
+        } else {
+            uuid(rng)
+        };
         o.s("requestID", &rid).s("eventID", &eid).n("readOnly", ro);
         if let Some(res) = &d.res {
             o.raw("resources", res);
         }
-        o.s("eventType", "AwsApiCall").n("managementEvent", !data).s("recipientAccountId", acct);
+        o.s("eventType", "AwsApiCall")
+            .n("managementEvent", !data)
+            .s("recipientAccountId", acct);
         if ip.is_none() {
             o.s("sharedEventID", &uuid(rng));
         }
@@ -1768,9 +2161,11 @@ impl World {
         if ip.is_some() {
             o.o("tlsDetails", |t| {
                 if tls13 {
-                    t.s("tlsVersion", "TLSv1.3").s("cipherSuite", "TLS_AES_128_GCM_SHA256");
+                    t.s("tlsVersion", "TLSv1.3")
+                        .s("cipherSuite", "TLS_AES_128_GCM_SHA256");
                 } else {
-                    t.s("tlsVersion", "TLSv1.2").s("cipherSuite", "ECDHE-RSA-AES128-GCM-SHA256");
+                    t.s("tlsVersion", "TLSv1.2")
+                        .s("cipherSuite", "ECDHE-RSA-AES128-GCM-SHA256");
                 }
                 t.s("clientProvidedHostHeader", &host);
             });
@@ -1796,32 +2191,109 @@ impl World {
     ) -> Detail {
         let app = id.app;
         let env = id.env;
-        let arg = ctx.attack.map(|(_, s)| s.arg).unwrap_or_else(|| rng.random_range(0..3));
+        let arg = ctx
+            .attack
+            .map(|(_, s)| s.arg)
+            .unwrap_or_else(|| rng.random_range(0..3));
         let bucket = {
-            let kinds = ["artifacts", "data", "logs", "exports", "backups", "reports", "uploads", "terraform-state"];
-            let k = if ctx.attack.is_some() { arg % kinds.len() } else { (id.h as usize >> 3).wrapping_add(arg % 2) % kinds.len() };
+            let kinds = [
+                "artifacts",
+                "data",
+                "logs",
+                "exports",
+                "backups",
+                "reports",
+                "uploads",
+                "terraform-state",
+            ];
+            let k = if ctx.attack.is_some() {
+                arg % kinds.len()
+            } else {
+                (id.h as usize >> 3).wrapping_add(arg % 2) % kinds.len()
+            };
             format!("{COMPANY}-{app}-{env}-{}", kinds[k])
         };
         let secret = {
-            let xs = ["db-credentials", "api-key", "stripe-key", "oauth-client-secret", "jwt-signing-key", "smtp-password", "github-token"];
-            let k = if ctx.attack.is_some() { arg % xs.len() } else { (id.h as usize >> 5).wrapping_add(arg % 2) % xs.len() };
+            let xs = [
+                "db-credentials",
+                "api-key",
+                "stripe-key",
+                "oauth-client-secret",
+                "jwt-signing-key",
+                "smtp-password",
+                "github-token",
+            ];
+            let k = if ctx.attack.is_some() {
+                arg % xs.len()
+            } else {
+                (id.h as usize >> 5).wrapping_add(arg % 2) % xs.len()
+            };
             format!("{env}/{app}/{}", xs[k])
         };
-        let secret_arn = format!("arn:aws:secretsmanager:{region}:{acct}:secret:{secret}-{}", Sm::new(hash_str(&secret)).chars(ALNUM, 6));
+        let secret_arn = format!(
+            "arn:aws:secretsmanager:{region}:{acct}:secret:{secret}-{}",
+            Sm::new(hash_str(&secret)).chars(ALNUM, 6)
+        );
         let kms_key = uuid_from(mix(id.h, 31));
         let kms_arn = format!("arn:aws:kms:{region}:{acct}:key/{kms_key}");
-        let param = format!("/{env}/{app}/{}", ["db_host", "db_user", "feature_flags", "endpoint", "queue_url", "log_level"][(id.h as usize >> 7).wrapping_add(arg) % 6]);
-        let table = format!("{app}-{env}-{}", ["sessions", "orders", "events", "state", "locks"][(id.h as usize >> 9) % 5]);
-        let queue = format!("{app}-{env}-{}", ["jobs", "events", "dlq", "ingest"][(id.h as usize >> 11) % 4]);
-        let function = id.sessions.first().filter(|_| id.kind == Kind::LambdaRole).cloned().unwrap_or_else(|| format!("{app}-{env}-{}", FN_VERBS[(id.h as usize >> 13) % FN_VERBS.len()]));
-        let instance = if id.kind == Kind::Ec2Role { ctx.session.clone() } else { format!("i-{}", Sm::new(mix(id.h, 41 + arg as u64)).chars(HEX, 17)) };
+        let param = format!(
+            "/{env}/{app}/{}",
+            [
+                "db_host",
+                "db_user",
+                "feature_flags",
+                "endpoint",
+                "queue_url",
+                "log_level"
+            ][(id.h as usize >> 7).wrapping_add(arg) % 6]
+        );
+        let table = format!(
+            "{app}-{env}-{}",
+            ["sessions", "orders", "events", "state", "locks"][(id.h as usize >> 9) % 5]
+        );
+        let queue = format!(
+            "{app}-{env}-{}",
+            ["jobs", "events", "dlq", "ingest"][(id.h as usize >> 11) % 4]
+        );
+        let function = id
+            .sessions
+            .first()
+            .filter(|_| id.kind == Kind::LambdaRole)
+            .cloned()
+            .unwrap_or_else(|| {
+                format!(
+                    "{app}-{env}-{}",
+                    FN_VERBS[(id.h as usize >> 13) % FN_VERBS.len()]
+                )
+            });
+        let instance = if id.kind == Kind::Ec2Role {
+            ctx.session.clone()
+        } else {
+            format!("i-{}", Sm::new(mix(id.h, 41 + arg as u64)).chars(HEX, 17))
+        };
         let cluster = format!("{app}-{env}");
         let object_key = || {
             let (y, m, d) = civil_from_days(ctx.t.div_euclid(86_400_000));
-            let prefix = ["incoming", "exports", "reports", "raw", "processed", "artifacts/builds"][(id.h as usize >> 15) % 6];
-            format!("{prefix}/{y:04}/{m:02}/{d:02}/{}.json.gz", Sm::new(mix(ctx.t as u64, id.h)).chars(HEX, 16))
+            let prefix = [
+                "incoming",
+                "exports",
+                "reports",
+                "raw",
+                "processed",
+                "artifacts/builds",
+            ][(id.h as usize >> 15) % 6];
+            format!(
+                "{prefix}/{y:04}/{m:02}/{d:02}/{}.json.gz",
+                Sm::new(mix(ctx.t as u64, id.h)).chars(HEX, 16)
+            )
         };
-        let mut det = Detail { req: "null".into(), resp: "null".into(), add: None, res: None, bucket: None };
+        let mut det = Detail {
+            req: "null".into(),
+            resp: "null".into(),
+            add: None,
+            res: None,
+            bucket: None,
+        };
         let s3_add = |rng: &mut ChaCha8Rng, bin: u64, bout: u64| {
             let amz = format!("{}/{}", rstr(rng, B64, 40), rstr(rng, B64, 35));
             obj(|a| {
@@ -1850,7 +2322,8 @@ impl World {
                 det.req = obj(|o| {
                     o.s("bucketName", &bucket).s("Host", &host).s("key", &key);
                     if name == "PutObject" {
-                        o.s("x-amz-server-side-encryption", "aws:kms").s("x-amz-server-side-encryption-aws-kms-key-id", &kms_arn);
+                        o.s("x-amz-server-side-encryption", "aws:kms")
+                            .s("x-amz-server-side-encryption-aws-kms-key-id", &kms_arn);
                     }
                 });
                 if name == "PutObject" && !failed {
@@ -1871,10 +2344,13 @@ impl World {
                 {
                     let mut a = A::new(&mut s);
                     a.o(|r| {
-                        r.s("type", "AWS::S3::Object").s("ARN", &format!("arn:aws:s3:::{bucket}/{key}"));
+                        r.s("type", "AWS::S3::Object")
+                            .s("ARN", &format!("arn:aws:s3:::{bucket}/{key}"));
                     });
                     a.o(|r| {
-                        r.s("accountId", acct).s("type", "AWS::S3::Bucket").s("ARN", &format!("arn:aws:s3:::{bucket}"));
+                        r.s("accountId", acct)
+                            .s("type", "AWS::S3::Bucket")
+                            .s("ARN", &format!("arn:aws:s3:::{bucket}"));
                     });
                 }
                 det.res = Some(s);
@@ -1883,9 +2359,15 @@ impl World {
             ("s3", "ListObjects") => {
                 let host = format!("{bucket}.s3.{region}.amazonaws.com");
                 det.req = obj(|o| {
-                    o.s("list-type", "2").s("bucketName", &bucket).s("encoding-type", "url").s("max-keys", "1000").s("prefix", ["incoming/", "exports/", "", "reports/"][arg % 4]).s("Host", &host);
+                    o.s("list-type", "2")
+                        .s("bucketName", &bucket)
+                        .s("encoding-type", "url")
+                        .s("max-keys", "1000")
+                        .s("prefix", ["incoming/", "exports/", "", "reports/"][arg % 4])
+                        .s("Host", &host);
                 });
-                det.add = Some(s3_add(rng, 0, rng.random_range(500..90_000)));
+                let out = rng.random_range(500..90_000);
+                det.add = Some(s3_add(rng, 0, out));
                 det.res = Some(res1("AWS::S3::Bucket", &format!("arn:aws:s3:::{bucket}")));
                 det.bucket = Some(bucket);
             }
@@ -1893,14 +2375,23 @@ impl World {
                 det.req = obj(|o| {
                     o.s("Host", &format!("s3.{region}.amazonaws.com"));
                 });
-                det.add = Some(s3_add(rng, 0, rng.random_range(2_000..20_000)));
+                let out = rng.random_range(2_000..20_000);
+                det.add = Some(s3_add(rng, 0, out));
             }
             ("s3", "GetBucketLocation" | "GetBucketPolicy") => {
                 let host = format!("{bucket}.s3.{region}.amazonaws.com");
                 det.req = obj(|o| {
-                    o.s("bucketName", &bucket).s("Host", &host).s(if name == "GetBucketPolicy" { "policy" } else { "location" }, "");
+                    o.s("bucketName", &bucket).s("Host", &host).s(
+                        if name == "GetBucketPolicy" {
+                            "policy"
+                        } else {
+                            "location"
+                        },
+                        "",
+                    );
                 });
-                det.add = Some(s3_add(rng, 0, rng.random_range(100..3_000)));
+                let out = rng.random_range(100..3_000);
+                det.add = Some(s3_add(rng, 0, out));
                 det.res = Some(res1("AWS::S3::Bucket", &format!("arn:aws:s3:::{bucket}")));
                 det.bucket = Some(bucket);
             }
@@ -1919,12 +2410,19 @@ impl World {
                 });
             }
             ("kms", "Decrypt") => {
-                let ctxv = if rng.random_bool(0.5) { uuid(rng) } else { String::new() };
+                let ctxv = if rng.random_bool(0.5) {
+                    uuid(rng)
+                } else {
+                    String::new()
+                };
                 det.req = obj(|o| {
                     o.s("encryptionAlgorithm", "SYMMETRIC_DEFAULT");
                     o.o("encryptionContext", |e| {
                         if ctxv.is_empty() {
-                            e.s("aws:lambda:FunctionArn", &format!("arn:aws:lambda:{region}:{acct}:function:{function}"));
+                            e.s(
+                                "aws:lambda:FunctionArn",
+                                &format!("arn:aws:lambda:{region}:{acct}:function:{function}"),
+                            );
                         } else {
                             e.s("SecretARN", &secret_arn).s("SecretVersionId", &ctxv);
                         }
@@ -1953,19 +2451,28 @@ impl World {
             ("ssm", "GetParameters") => {
                 det.req = obj(|o| {
                     o.a("names", |a| {
-                        a.s(&param).s(&format!("/{env}/{app}/db_password")).s(&format!("/{env}/shared/datadog_api_key"));
+                        a.s(&param)
+                            .s(&format!("/{env}/{app}/db_password"))
+                            .s(&format!("/{env}/shared/datadog_api_key"));
                     })
                     .n("withDecryption", true);
                 });
             }
             ("ssm", "GetParametersByPath") => {
                 det.req = obj(|o| {
-                    o.s("path", &format!("/{env}/{app}/")).n("recursive", true).n("withDecryption", true);
+                    o.s("path", &format!("/{env}/{app}/"))
+                        .n("recursive", true)
+                        .n("withDecryption", true);
                 });
             }
             ("ssm", "UpdateInstanceInformation") => {
                 let v = self.ua_version(id, Client::SsmAgent, ctx.day);
-                let pip = format!("10.{}.{}.{}", (id.h >> 16) as u8, (id.h >> 24) as u8, (hash_str(&instance) as u8).max(4));
+                let pip = format!(
+                    "10.{}.{}.{}",
+                    (id.h >> 16) as u8,
+                    (id.h >> 24) as u8,
+                    (hash_str(&instance) as u8).max(4)
+                );
                 det.req = obj(|o| {
                     o.s("instanceId", &instance)
                         .s("agentVersion", v)
@@ -1974,10 +2481,13 @@ impl World {
                         .s("platformName", "Amazon Linux")
                         .s("platformVersion", "2023")
                         .s("iPAddress", &pip)
-                        .s("computerName", &format!("ip-{}.{region}.compute.internal", pip.replace('.', "-")))
+                        .s(
+                            "computerName",
+                            &format!("ip-{}.{region}.compute.internal", pip.replace('.', "-")),
+                        )
                         .s("agentName", "amazon-ssm-agent")
                         .s("availabilityZone", &format!("{region}a"))
-                        .s("availabilityZoneId", &format!("{}-az1", &region[..region.len().min(4)]));
+                        .s("availabilityZoneId", &az_id(region, id.h >> 5));
                 });
             }
             ("ssm", "ListInstanceAssociations") => {
@@ -1987,10 +2497,15 @@ impl World {
             }
             ("ssm", "PutParameter") => {
                 det.req = obj(|o| {
-                    o.s("name", &param).s("type", "SecureString").n("overwrite", true).s("keyId", "alias/aws/ssm").s("value", "HIDDEN_DUE_TO_SECURITY_REASONS");
+                    o.s("name", &param)
+                        .s("type", "SecureString")
+                        .n("overwrite", true)
+                        .s("keyId", "alias/aws/ssm")
+                        .s("value", "HIDDEN_DUE_TO_SECURITY_REASONS");
                 });
                 det.resp = obj(|o| {
-                    o.n("version", rng.random_range(2..40)).s("tier", "Standard");
+                    o.n("version", rng.random_range(2..40))
+                        .s("tier", "Standard");
                 });
             }
             ("ec2", "DescribeInstances") => {
@@ -2022,7 +2537,11 @@ impl World {
                 });
             }
             ("ec2", "DescribeTags" | "DescribeVolumes" | "DescribeNetworkInterfaces") => {
-                let fname = if name == "DescribeTags" { "resource-id" } else { "attachment.instance-id" };
+                let fname = if name == "DescribeTags" {
+                    "resource-id"
+                } else {
+                    "attachment.instance-id"
+                };
                 det.req = obj(|o| {
                     match name {
                         "DescribeVolumes" => {
@@ -2048,18 +2567,32 @@ impl World {
                     });
                 });
             }
-            ("ec2", "DescribeSecurityGroups" | "DescribeSubnets" | "DescribeVpcs" | "DescribeSnapshots" | "DescribeRegions") => {
+            (
+                "ec2",
+                "DescribeSecurityGroups"
+                | "DescribeSubnets"
+                | "DescribeVpcs"
+                | "DescribeSnapshots"
+                | "DescribeRegions",
+            ) => {
                 let vpc = format!("vpc-{}", Sm::new(mix(id.h, 51)).chars(HEX, 17));
                 det.req = obj(|o| match name {
                     "DescribeSecurityGroups" => {
-                        o.o("securityGroupSet", |_| {}).o("securityGroupIdSet", |s| {
-                            s.a("items", |a| {
-                                a.o(|i| {
-                                    i.s("groupId", &format!("sg-{}", Sm::new(mix(id.h, 52)).chars(HEX, 17)));
+                        o.o("securityGroupSet", |_| {})
+                            .o("securityGroupIdSet", |s| {
+                                s.a("items", |a| {
+                                    a.o(|i| {
+                                        i.s(
+                                            "groupId",
+                                            &format!(
+                                                "sg-{}",
+                                                Sm::new(mix(id.h, 52)).chars(HEX, 17)
+                                            ),
+                                        );
+                                    });
                                 });
-                            });
-                        })
-                        .o("filterSet", |_| {});
+                            })
+                            .o("filterSet", |_| {});
                     }
                     "DescribeSubnets" => {
                         o.o("subnetSet", |_| {}).o("filterSet", |f| {
@@ -2080,15 +2613,16 @@ impl World {
                         o.o("vpcSet", |_| {}).o("filterSet", |_| {});
                     }
                     "DescribeSnapshots" => {
-                        o.o("snapshotSet", |_| {}).o("ownersSet", |s| {
-                            s.a("items", |a| {
-                                a.o(|i| {
-                                    i.s("owner", "self");
+                        o.o("snapshotSet", |_| {})
+                            .o("ownersSet", |s| {
+                                s.a("items", |a| {
+                                    a.o(|i| {
+                                        i.s("owner", "self");
+                                    });
                                 });
-                            });
-                        })
-                        .o("sharedUsersSet", |_| {})
-                        .o("filterSet", |_| {});
+                            })
+                            .o("sharedUsersSet", |_| {})
+                            .o("filterSet", |_| {});
                     }
                     _ => {
                         o.o("regionSet", |_| {});
@@ -2098,7 +2632,8 @@ impl World {
             ("ec2", "CreateSnapshot") => {
                 let vol = format!("vol-{}", Sm::new(mix(id.h, 53)).chars(HEX, 17));
                 det.req = obj(|o| {
-                    o.s("volumeId", &vol).s("description", &format!("{app}-{env} nightly backup"));
+                    o.s("volumeId", &vol)
+                        .s("description", &format!("{app}-{env} nightly backup"));
                 });
                 if !failed {
                     det.resp = obj(|o| {
@@ -2142,7 +2677,12 @@ impl World {
                     o.o("instancesSet", |s| {
                         s.a("items", |a| {
                             a.o(|i| {
-                                i.s("imageId", &format!("ami-{}", Sm::new(mix(id.h, 61)).chars(HEX, 17))).n("minCount", 1).n("maxCount", 1);
+                                i.s(
+                                    "imageId",
+                                    &format!("ami-{}", Sm::new(mix(id.h, 61)).chars(HEX, 17)),
+                                )
+                                .n("minCount", 1)
+                                .n("maxCount", 1);
                             });
                         });
                     })
@@ -2155,7 +2695,10 @@ impl World {
                     .n("disableApiStop", false)
                     .s("clientToken", &format!("terraform-{}", rstr(rng, HEX, 26)))
                     .o("iamInstanceProfile", |p| {
-                        p.s("arn", &format!("arn:aws:iam::{acct}:instance-profile/{app}-{env}-profile"));
+                        p.s(
+                            "arn",
+                            &format!("arn:aws:iam::{acct}:instance-profile/{app}-{env}-profile"),
+                        );
                     });
                 });
                 if !failed {
@@ -2171,7 +2714,14 @@ impl World {
                                             .o("instanceState", |st| {
                                                 st.n("code", 0).s("name", "pending");
                                             })
-                                            .s("privateDnsName", &format!("ip-10-0-{}-{}.{region}.compute.internal", rng.random_range(0..255), rng.random_range(4..250)))
+                                            .s(
+                                                "privateDnsName",
+                                                &format!(
+                                                    "ip-10-0-{}-{}.{region}.compute.internal",
+                                                    rng.random_range(0..255),
+                                                    rng.random_range(4..250)
+                                                ),
+                                            )
                                             .n("amiLaunchIndex", 0)
                                             .s("instanceType", "m6i.large")
                                             .n("launchTime", ctx.t);
@@ -2182,23 +2732,42 @@ impl World {
                 }
             }
             ("sts", "AssumeRole") => {
-                let target = format!("{app}-{env}-{}", ["deployer", "cross-account-reader", "terraform", "audit"][(id.h as usize >> 17) % 4]);
-                let target_acct = &self.accounts[(id.acct + 1 + (id.h as usize >> 19) % 3) % self.accounts.len()];
-                let sess = format!("{}-{}", id.name.chars().take(20).collect::<String>(), ctx.t / 1000);
+                let target = format!(
+                    "{app}-{env}-{}",
+                    ["deployer", "cross-account-reader", "terraform", "audit"]
+                        [(id.h as usize >> 17) % 4]
+                );
+                let target_acct =
+                    &self.accounts[(id.acct + 1 + (id.h as usize >> 19) % 3) % self.accounts.len()];
+                let sess = format!(
+                    "{}-{}",
+                    id.name.chars().take(20).collect::<String>(),
+                    ctx.t / 1000
+                );
                 let role_arn = format!("arn:aws:iam::{target_acct}:role/{target}");
                 det.req = obj(|o| {
-                    o.s("roleArn", &role_arn).s("roleSessionName", &sess).n("durationSeconds", 3600);
+                    o.s("roleArn", &role_arn)
+                        .s("roleSessionName", &sess)
+                        .n("durationSeconds", 3600);
                 });
                 if !failed {
                     let key = format!("ASIA{}", rstr(rng, BASE32, 16));
                     let tok = format!("IQoJb3JpZ2luX2Vj{}", rstr(rng, B64, 420));
-                    let aroa = format!("AROA{}", Sm::new(hash_str(&role_arn)).chars(UPPER_ALNUM, 17));
+                    let aroa = format!(
+                        "AROA{}",
+                        Sm::new(hash_str(&role_arn)).chars(UPPER_ALNUM, 17)
+                    );
                     det.resp = obj(|o| {
                         o.o("credentials", |c| {
-                            c.s("accessKeyId", &key).s("sessionToken", &tok).s("expiration", &ts_ct_resp(ctx.t + 3600_000));
+                            c.s("accessKeyId", &key)
+                                .s("sessionToken", &tok)
+                                .s("expiration", &ts_ct_resp(ctx.t + 3600_000));
                         })
                         .o("assumedRoleUser", |u| {
-                            u.s("assumedRoleId", &format!("{aroa}:{sess}")).s("arn", &format!("arn:aws:sts::{target_acct}:assumed-role/{target}/{sess}"));
+                            u.s("assumedRoleId", &format!("{aroa}:{sess}")).s(
+                                "arn",
+                                &format!("arn:aws:sts::{target_acct}:assumed-role/{target}/{sess}"),
+                            );
                         });
                     });
                 }
@@ -2206,7 +2775,9 @@ impl World {
                 {
                     let mut a = A::new(&mut s);
                     a.o(|r| {
-                        r.s("accountId", target_acct).s("type", "AWS::IAM::Role").s("ARN", &role_arn);
+                        r.s("accountId", target_acct)
+                            .s("type", "AWS::IAM::Role")
+                            .s("ARN", &role_arn);
                     });
                 }
                 det.res = Some(s);
@@ -2220,7 +2791,9 @@ impl World {
                     let tok = format!("IQoJb3JpZ2luX2Vj{}", rstr(rng, B64, 380));
                     det.resp = obj(|o| {
                         o.o("credentials", |c| {
-                            c.s("accessKeyId", &key).s("sessionToken", &tok).s("expiration", &ts_ct_resp(ctx.t + 43_200_000));
+                            c.s("accessKeyId", &key)
+                                .s("sessionToken", &tok)
+                                .s("expiration", &ts_ct_resp(ctx.t + 43_200_000));
                         });
                     });
                 }
@@ -2228,10 +2801,19 @@ impl World {
             ("iam", _) => {
                 det.req = obj(|o| match name {
                     "GetRole" | "ListAttachedRolePolicies" => {
-                        o.s("roleName", &format!("{app}-{env}-{}", ["ec2-role", "lambda-role", "deployer"][arg % 3]));
+                        o.s(
+                            "roleName",
+                            &format!(
+                                "{app}-{env}-{}",
+                                ["ec2-role", "lambda-role", "deployer"][arg % 3]
+                            ),
+                        );
                     }
                     "GetPolicy" | "GetPolicyVersion" => {
-                        o.s("policyArn", &format!("arn:aws:iam::{acct}:policy/{app}-{env}-access"));
+                        o.s(
+                            "policyArn",
+                            &format!("arn:aws:iam::{acct}:policy/{app}-{env}-access"),
+                        );
                         if name == "GetPolicyVersion" {
                             o.s("versionId", &format!("v{}", 1 + (id.h >> 21) % 7));
                         }
@@ -2242,7 +2824,10 @@ impl World {
                         }
                     }
                     "CreateUser" => {
-                        o.s("userName", &format!("{}-support", ["aws", "backup", "sys"][arg % 3]));
+                        o.s(
+                            "userName",
+                            &format!("{}-support", ["aws", "backup", "sys"][arg % 3]),
+                        );
                     }
                     "CreateAccessKey" => {
                         o.s("userName", &format!("svc-{app}-{env}"));
@@ -2268,7 +2853,13 @@ impl World {
                         o.s("functionName", &function);
                     }
                     if name == "UpdateFunctionCode20150331v2" {
-                        o.s("s3Bucket", &bucket).s("s3Key", &format!("lambda/{function}/{}.zip", rstr(rng, HEX, 40))).n("publish", true).n("dryRun", false);
+                        o.s("s3Bucket", &bucket)
+                            .s(
+                                "s3Key",
+                                &format!("lambda/{function}/{}.zip", rstr(rng, HEX, 40)),
+                            )
+                            .n("publish", true)
+                            .n("dryRun", false);
                     }
                 });
                 if name == "UpdateFunctionCode20150331v2" && !failed {
@@ -2277,7 +2868,10 @@ impl World {
                         o.s("functionName", &function)
                             .s("functionArn", &farn)
                             .s("runtime", "python3.12")
-                            .s("role", &format!("arn:aws:iam::{acct}:role/{function}-lambda-role"))
+                            .s(
+                                "role",
+                                &format!("arn:aws:iam::{acct}:role/{function}-lambda-role"),
+                            )
                             .s("handler", "app.handler")
                             .n("codeSize", rng.random_range(10_000..40_000_000))
                             .s("description", "")
@@ -2305,7 +2899,10 @@ impl World {
             ("logs", "CreateLogStream") => {
                 let (y, m, d) = civil_from_days(ctx.t.div_euclid(86_400_000));
                 det.req = obj(|o| {
-                    o.s("logGroupName", &format!("/aws/lambda/{function}")).s("logStreamName", &format!("{y:04}/{m:02}/{d:02}/[$LATEST]{}", rstr(rng, HEX, 32)));
+                    o.s("logGroupName", &format!("/aws/lambda/{function}")).s(
+                        "logStreamName",
+                        &format!("{y:04}/{m:02}/{d:02}/[$LATEST]{}", rstr(rng, HEX, 32)),
+                    );
                 });
             }
             ("logs", "DescribeLogGroups") => {
@@ -2320,8 +2917,13 @@ impl World {
             }
             ("sqs", "GetQueueAttributes") => {
                 det.req = obj(|o| {
-                    o.s("queueUrl", &format!("https://sqs.{region}.amazonaws.com/{acct}/{queue}")).a("attributeNames", |a| {
-                        a.s("ApproximateNumberOfMessages").s("ApproximateNumberOfMessagesNotVisible");
+                    o.s(
+                        "queueUrl",
+                        &format!("https://sqs.{region}.amazonaws.com/{acct}/{queue}"),
+                    )
+                    .a("attributeNames", |a| {
+                        a.s("ApproximateNumberOfMessages")
+                            .s("ApproximateNumberOfMessagesNotVisible");
                     });
                 });
             }
@@ -2330,8 +2932,14 @@ impl World {
                     o.s("queueNamePrefix", &format!("{app}-{env}"));
                 });
             }
-            ("ecr", "BatchGetImage" | "GetDownloadUrlForLayer" | "PutImage" | "InitiateLayerUpload") => {
-                let repo = format!("{app}/{}", ["api", "worker", "web", "jobs"][(id.h as usize >> 23) % 4]);
+            (
+                "ecr",
+                "BatchGetImage" | "GetDownloadUrlForLayer" | "PutImage" | "InitiateLayerUpload",
+            ) => {
+                let repo = format!(
+                    "{app}/{}",
+                    ["api", "worker", "web", "jobs"][(id.h as usize >> 23) % 4]
+                );
                 det.req = obj(|o| {
                     o.s("repositoryName", &repo).s("registryId", acct);
                     match name {
@@ -2342,14 +2950,18 @@ impl World {
                                 });
                             })
                             .a("acceptedMediaTypes", |a| {
-                                a.s("application/vnd.docker.distribution.manifest.v2+json").s("application/vnd.oci.image.manifest.v1+json");
+                                a.s("application/vnd.docker.distribution.manifest.v2+json")
+                                    .s("application/vnd.oci.image.manifest.v1+json");
                             });
                         }
                         "GetDownloadUrlForLayer" => {
                             o.s("layerDigest", &format!("sha256:{}", rstr(rng, HEX, 64)));
                         }
                         "PutImage" => {
-                            o.s("imageTag", &format!("{env}-{}", rstr(rng, HEX, 7))).s("imageManifestMediaType", "application/vnd.docker.distribution.manifest.v2+json");
+                            o.s("imageTag", &format!("{env}-{}", rstr(rng, HEX, 7))).s(
+                                "imageManifestMediaType",
+                                "application/vnd.docker.distribution.manifest.v2+json",
+                            );
                         }
                         _ => {}
                     }
@@ -2359,27 +2971,43 @@ impl World {
                         o.s("uploadId", &uuid(rng)).n("partSize", 10_485_760);
                     });
                 }
-                det.res = Some(res1("AWS::ECR::Repository", &format!("arn:aws:ecr:{region}:{acct}:repository/{repo}")));
+                det.res = Some(res1(
+                    "AWS::ECR::Repository",
+                    &format!("arn:aws:ecr:{region}:{acct}:repository/{repo}"),
+                ));
             }
             ("cloudformation", _) => {
                 let stack = format!("{app}-{env}-stack");
                 det.req = obj(|o| {
                     o.s("stackName", &stack);
                     if name == "UpdateStack" {
-                        o.s("templateURL", &format!("https://s3.{region}.amazonaws.com/{bucket}/cfn/{}.yaml", rstr(rng, HEX, 12)))
-                            .a("capabilities", |a| {
-                                a.s("CAPABILITY_IAM").s("CAPABILITY_NAMED_IAM");
-                            })
-                            .a("parameters", |a| {
-                                a.o(|p| {
-                                    p.s("parameterKey", "ImageTag").s("parameterValue", &format!("{env}-{}", rstr(rng, HEX, 7)));
-                                });
+                        o.s(
+                            "templateURL",
+                            &format!(
+                                "https://s3.{region}.amazonaws.com/{bucket}/cfn/{}.yaml",
+                                rstr(rng, HEX, 12)
+                            ),
+                        )
+                        .a("capabilities", |a| {
+                            a.s("CAPABILITY_IAM").s("CAPABILITY_NAMED_IAM");
+                        })
+                        .a("parameters", |a| {
+                            a.o(|p| {
+                                p.s("parameterKey", "ImageTag")
+                                    .s("parameterValue", &format!("{env}-{}", rstr(rng, HEX, 7)));
                             });
+                        });
                     }
                 });
                 if name == "UpdateStack" && !failed {
                     det.resp = obj(|o| {
-                        o.s("stackId", &format!("arn:aws:cloudformation:{region}:{acct}:stack/{stack}/{}", uuid_from(mix(id.h, 71))));
+                        o.s(
+                            "stackId",
+                            &format!(
+                                "arn:aws:cloudformation:{region}:{acct}:stack/{stack}/{}",
+                                uuid_from(mix(id.h, 71))
+                            ),
+                        );
                     });
                 }
             }
@@ -2394,11 +3022,13 @@ impl World {
                         a.o(|q| {
                             q.s("id", "m1").o("metricStat", |m| {
                                 m.o("metric", |mm| {
-                                    mm.s("namespace", "AWS/EC2").s("metricName", "CPUUtilization").a("dimensions", |d| {
-                                        d.o(|x| {
-                                            x.s("name", "InstanceId").s("value", &instance);
+                                    mm.s("namespace", "AWS/EC2")
+                                        .s("metricName", "CPUUtilization")
+                                        .a("dimensions", |d| {
+                                            d.o(|x| {
+                                                x.s("name", "InstanceId").s("value", &instance);
+                                            });
                                         });
-                                    });
                                 })
                                 .n("period", 300)
                                 .s("stat", "Average");
@@ -2423,11 +3053,26 @@ impl World {
                         c.a("changes", |a| {
                             a.o(|ch| {
                                 ch.s("action", "UPSERT").o("resourceRecordSet", |r| {
-                                    r.s("name", &format!("{app}.{env}.{COMPANY}-internal.example.")).s("type", "CNAME").n("tTL", 300).a("resourceRecords", |rr| {
-                                        rr.o(|v| {
-                                            v.s("value", &format!("{app}-{env}-{}.{region}.elb.amazonaws.com", rstr(rng, LOWER_ALNUM, 10)));
-                                        });
-                                    });
+                                    r.s(
+                                        "name",
+                                        &format!("{app}.{env}.{COMPANY}-internal.example."),
+                                    )
+                                    .s("type", "CNAME")
+                                    .n("tTL", 300)
+                                    .a(
+                                        "resourceRecords",
+                                        |rr| {
+                                            rr.o(|v| {
+                                                v.s(
+                                                    "value",
+                                                    &format!(
+                                                        "{app}-{env}-{}.{region}.elb.amazonaws.com",
+                                                        rstr(rng, LOWER_ALNUM, 10)
+                                                    ),
+                                                );
+                                            });
+                                        },
+                                    );
                                 });
                             });
                         });
@@ -2436,14 +3081,18 @@ impl World {
                 if !failed {
                     det.resp = obj(|o| {
                         o.o("changeInfo", |c| {
-                            c.s("id", &format!("/change/C{}", rstr(rng, UPPER_ALNUM, 20))).s("status", "PENDING").s("submittedAt", &ts_ct_resp(ctx.t));
+                            c.s("id", &format!("/change/C{}", rstr(rng, UPPER_ALNUM, 20)))
+                                .s("status", "PENDING")
+                                .s("submittedAt", &ts_ct_resp(ctx.t));
                         });
                     });
                 }
             }
             ("cloudtrail", "LookupEvents") => {
                 det.req = obj(|o| {
-                    o.s("startTime", &ts_ct_resp(ctx.t - 86_400_000)).s("endTime", &ts_ct_resp(ctx.t)).n("maxResults", 50);
+                    o.s("startTime", &ts_ct_resp(ctx.t - 86_400_000))
+                        .s("endTime", &ts_ct_resp(ctx.t))
+                        .n("maxResults", 50);
                 });
             }
             ("rds", "DescribeDBInstances") => {
@@ -2462,7 +3111,10 @@ impl World {
 
     fn az_name(&self, id: &Ident, typ: &str, variant: usize) -> String {
         let (app, env) = if variant >= 14 {
-            (APPS[(id.h as usize + variant) % APPS.len()], ENVS[variant % ENVS.len()])
+            (
+                APPS[(id.h as usize + variant) % APPS.len()],
+                ENVS[variant % ENVS.len()],
+            )
         } else {
             (id.app, id.env)
         };
@@ -2474,21 +3126,37 @@ impl World {
                 s
             }
             "vaults" => format!("kv-{app}-{env}-{v}"),
-            "secrets" => ["db-password", "api-key", "storage-conn", "client-secret", "sp-cert-thumbprint"][variant % 5].to_string(),
+            "secrets" => [
+                "db-password",
+                "api-key",
+                "storage-conn",
+                "client-secret",
+                "sp-cert-thumbprint",
+            ][variant % 5]
+                .to_string(),
             "virtualMachines" => format!("vm-{app}-{env}-{v:02}"),
-            "disks" => format!("vm-{app}-{env}-{v:02}_OsDisk_1_{}", Sm::new(mix(id.h, variant as u64)).chars(HEX, 32)),
+            "disks" => format!(
+                "vm-{app}-{env}-{v:02}_OsDisk_1_{}",
+                Sm::new(mix(id.h, variant as u64)).chars(HEX, 32)
+            ),
             "sites" => format!("app-{app}-{env}-{v}"),
             "managedClusters" => format!("aks-{app}-{env}"),
             "servers" => format!("sql-{app}-{env}"),
             "databases" => format!("{app}db"),
             "registries" => format!("acr{app}{env}"),
             "workspaces" => format!("log-{app}-{env}"),
-            "deployments" => format!("{app}-{env}-{}", Sm::new(mix(id.h, 900 + variant as u64)).chars(LOWER_ALNUM, 8)),
+            "deployments" => format!(
+                "{app}-{env}-{}",
+                Sm::new(mix(id.h, 900 + variant as u64)).chars(LOWER_ALNUM, 8)
+            ),
             "containers" => ["uploads", "exports", "backups", "tfstate"][variant % 4].to_string(),
             "blobServices" => "default".to_string(),
             "tags" | "config" => "default".to_string(),
             "firewallRules" => format!("allow-{app}-{v}"),
-            _ => format!("{}-{app}-{env}-{v}", typ.chars().take(4).collect::<String>().to_lowercase()),
+            _ => format!(
+                "{}-{app}-{env}-{v}",
+                typ.chars().take(4).collect::<String>().to_lowercase()
+            ),
         }
     }
 
@@ -2498,12 +3166,19 @@ impl World {
         let segs: Vec<&str> = op.split('/').collect();
         let provider = segs[0];
         let n = segs.len();
-        let types: &[&str] = if segs[n - 1] == "action" { &segs[1..n - 2] } else { &segs[1..n - 1] };
+        let types: &[&str] = if segs[n - 1] == "action" {
+            &segs[1..n - 2]
+        } else {
+            &segs[1..n - 1]
+        };
         let mut rid = format!("/subscriptions/{sub}/resourceGroups/{rg}");
         if provider == "Microsoft.Resources" && types.first() == Some(&"subscriptions") {
             // .../resourceGroups/read: the resource group itself
         } else if provider == "Microsoft.Authorization" {
-            rid = format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments/{}", uuid_from(mix(id.h, variant as u64)));
+            rid = format!(
+                "/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments/{}",
+                uuid_from(mix(id.h, variant as u64))
+            );
         } else {
             rid.push_str(&format!("/providers/{provider}"));
             for t in types {
@@ -2537,19 +3212,46 @@ impl World {
         let failed = ctx.attack.is_none() && rng.random_bool(0.004);
         let oid_nodash = id.oid.replace('-', "");
         let role = match id.kind {
-            Kind::AzureMi => ["Storage Blob Data Reader", "Key Vault Secrets User", "Reader"][(id.h as usize >> 3) % 3],
+            Kind::AzureMi => [
+                "Storage Blob Data Reader",
+                "Key Vault Secrets User",
+                "Reader",
+            ][(id.h as usize >> 3) % 3],
             _ => ["Contributor", "Contributor", "Owner", "Reader"][(id.h as usize >> 3) % 4],
         };
         let read = op.ends_with("/read");
-        let status = if failed { "Forbidden" } else if read { "OK" } else if op.ends_with("/write") { "Created" } else { "OK" };
-        let appidacr = if ctx.attack.is_some() { "1" } else if id.cert || id.kind == Kind::AzureMi { "2" } else { "1" };
+        let status = if failed {
+            "Forbidden"
+        } else if read {
+            "OK"
+        } else if op.ends_with("/write") {
+            "Created"
+        } else {
+            "OK"
+        };
+        let appidacr = if ctx.attack.is_some() {
+            "1"
+        } else if id.cert || id.kind == Kind::AzureMi {
+            "2"
+        } else {
+            "1"
+        };
         let mut o = O::new(b);
         o.s("time", &ts(ctx.t, 7, rng.random_range(0..10_000)))
             .s("resourceId", &rid)
             .s("operationName", op)
             .s("category", "Administrative")
             .s("resultType", if failed { "Failure" } else { "Success" })
-            .s("resultSignature", if failed { "Failed.Forbidden" } else if status == "Created" { "Succeeded.Created" } else { "Succeeded.OK" })
+            .s(
+                "resultSignature",
+                if failed {
+                    "Failed.Forbidden"
+                } else if status == "Created" {
+                    "Succeeded.Created"
+                } else {
+                    "Succeeded.OK"
+                },
+            )
             .s("durationMs", &rng.random_range(8..2400).to_string())
             .s("callerIpAddress", &ip_str(ctx.ip))
             .s("correlationId", &corr);
@@ -2595,9 +3297,13 @@ impl World {
         o.s("level", if failed { "Error" } else { "Information" })
             .s("location", id.region)
             .o("properties", |p| {
-                p.s("statusCode", status)
-                    .s("serviceRequestId", &if read { uuid(rng) } else { String::new() })
-                    .s("eventCategory", "Administrative")
+                p.s("statusCode", status);
+                if read {
+                    p.s("serviceRequestId", &uuid(rng));
+                } else {
+                    p.null("serviceRequestId");
+                }
+                p.s("eventCategory", "Administrative")
                     .s("entity", &rid)
                     .s("message", op)
                     .s("hierarchy", &format!("{tenant}/mg-{COMPANY}-root/{sub}"));
@@ -2618,7 +3324,11 @@ impl World {
         let ua = match ctx.attack {
             Some((a, _)) => a.ua.clone(),
             None => {
-                let c = if id.clients.len() > 1 && rng.random_bool(0.3) { id.clients[1] } else { id.clients[0] };
+                let c = if id.clients.len() > 1 && rng.random_bool(0.3) {
+                    id.clients[1]
+                } else {
+                    id.clients[0]
+                };
                 let v = self.ua_version(id, c, ctx.day);
                 match c {
                     Client::OktaJava => format!("okta-sdk-java/{v} java/17.0.9 Linux/5.15.0-1053-azure"),
@@ -2634,7 +3344,11 @@ impl World {
         };
         let browser = ua.starts_with("Mozilla/");
         let (os, br) = if browser {
-            if ua.contains("Firefox") { ("Windows 10", "FIREFOX") } else { ("Mac OS X", "CHROME") }
+            if ua.contains("Firefox") {
+                ("Windows 10", "FIREFOX")
+            } else {
+                ("Mac OS X", "CHROME")
+            }
         } else {
             ("Unknown", "UNKNOWN")
         };
@@ -2644,16 +3358,13 @@ impl World {
         let (aus, aus_name) = &self.auth_servers[(id.h as usize >> 4) % self.auth_servers.len()];
         let org_as = etype == "app.oauth2.token.grant.access_token";
         let token_grant = etype.starts_with("app.oauth2") && etype.contains("token.grant");
-        let geo = |g: &mut O| {
-            g.s("city", net.city).s("state", net.state).s("country", net.country).s("postalCode", net.postal).o("geolocation", |l| {
-                l.n("lat", net.lat).n("lon", net.lon);
-            });
-        };
         let mut o = O::new(b);
         o.o("actor", |a| {
-            a.s("id", &id.pid).s("type", if human { "User" } else { "PublicClientApp" });
+            a.s("id", &id.pid)
+                .s("type", if human { "User" } else { "PublicClientApp" });
             if human {
-                a.s("alternateId", &id.oid).s("displayName", &title_name(&id.name));
+                a.s("alternateId", &id.oid)
+                    .s("displayName", &title_name(&id.name));
             } else {
                 a.s("alternateId", &id.name).s("displayName", &id.name);
             }
@@ -2670,16 +3381,35 @@ impl World {
             } else {
                 c.s("id", &id.pid);
             }
-            c.s("ipAddress", &ip).o("geographicalContext", geo);
+            c.s("ipAddress", &ip)
+                .o("geographicalContext", |g| okta_geo(g, net));
         });
         o.null("device");
         o.o("authenticationContext", |a| {
-            a.null("authenticationProvider").null("credentialProvider").null("credentialType").null("issuer").null("interface").n("authenticationStep", 0);
+            a.null("authenticationProvider")
+                .null("credentialProvider")
+                .null("credentialType")
+                .null("issuer")
+                .null("interface")
+                .n("authenticationStep", 0);
             if human {
-                a.s("rootSessionId", &format!("102{}", Sm::new(mix(id.h, (ctx.t / 36_000_000) as u64)).chars(ALNUM, 22)))
-                    .s("externalSessionId", &format!("102{}", Sm::new(mix(id.h, (ctx.t / 36_000_000) as u64)).chars(ALNUM, 22)));
+                a.s(
+                    "rootSessionId",
+                    &format!(
+                        "102{}",
+                        Sm::new(mix(id.h, (ctx.t / 36_000_000) as u64)).chars(ALNUM, 22)
+                    ),
+                )
+                .s(
+                    "externalSessionId",
+                    &format!(
+                        "102{}",
+                        Sm::new(mix(id.h, (ctx.t / 36_000_000) as u64)).chars(ALNUM, 22)
+                    ),
+                );
             } else {
-                a.s("rootSessionId", "unknown").s("externalSessionId", "unknown");
+                a.s("rootSessionId", "unknown")
+                    .s("externalSessionId", "unknown");
             }
         });
         o.s("displayMessage", msg).s("eventType", etype);
@@ -2688,25 +3418,53 @@ impl World {
         });
         o.s("published", &ts(ctx.t, 3, 0));
         o.o("securityContext", |s| {
-            s.n("asNumber", net.asn).s("asOrg", net.org).s("isp", net.org).s("domain", net.domain).n("isProxy", false);
+            s.n("asNumber", net.asn)
+                .s("asOrg", net.org)
+                .s("isp", net.org)
+                .s("domain", net.domain)
+                .n("isProxy", false);
         });
-        o.s("severity", if etype.contains("rate_limit") { "WARN" } else { "INFO" });
+        o.s(
+            "severity",
+            if etype.contains("rate_limit") {
+                "WARN"
+            } else {
+                "INFO"
+            },
+        );
         o.o("debugContext", |d| {
             d.o("debugData", |dd| {
                 dd.s("requestId", &req_id);
                 if token_grant {
-                    let uri = if org_as { "/oauth2/v1/token".to_string() } else { format!("/oauth2/{aus}/v1/token") };
+                    let uri = if org_as {
+                        "/oauth2/v1/token".to_string()
+                    } else {
+                        format!("/oauth2/{aus}/v1/token")
+                    };
                     dd.s("dtHash", &rstr(rng, HEX, 64)).s("requestUri", &uri);
                     if human {
-                        dd.s("grantType", "authorization_code").s("grantedScopes", "openid profile email");
+                        dd.s("grantType", "authorization_code")
+                            .s("grantedScopes", "openid profile email");
                     } else {
-                        dd.s("grantedScopes", if org_as { "okta.users.manage okta.groups.manage" } else { "api:read api:write" }).s("grantType", "client_credentials");
+                        dd.s(
+                            "grantedScopes",
+                            if org_as {
+                                "okta.users.manage okta.groups.manage"
+                            } else {
+                                "api:read api:write"
+                            },
+                        )
+                        .s("grantType", "client_credentials");
                     }
-                    dd.s("traceId", &format!("{}", uuid(rng))).s("url", &format!("{uri}?"));
+                    dd.s("traceId", &format!("{}", uuid(rng)))
+                        .s("url", &format!("{uri}?"));
                 } else if human {
-                    dd.s("requestUri", "/app/okta_org2org/exk/sso/saml").s("url", "/app/okta_org2org/exk/sso/saml?");
+                    dd.s("requestUri", "/app/okta_org2org/exk/sso/saml")
+                        .s("url", "/app/okta_org2org/exk/sso/saml?");
                 } else {
-                    dd.s("requestUri", "/api/v1/users").s("url", "/api/v1/users?activate=true").s("traceId", &uuid(rng));
+                    dd.s("requestUri", "/api/v1/users")
+                        .s("url", "/api/v1/users?activate=true")
+                        .s("traceId", &uuid(rng));
                 }
             });
         });
@@ -2718,7 +3476,10 @@ impl World {
         o.o("request", |r| {
             r.a("ipChain", |a| {
                 a.o(|c| {
-                    c.s("ip", &ip).o("geographicalContext", geo).s("version", "V4").null("source");
+                    c.s("ip", &ip)
+                        .o("geographicalContext", |g| okta_geo(g, net))
+                        .s("version", "V4")
+                        .null("source");
                 });
             });
         });
@@ -2726,11 +3487,19 @@ impl World {
             if token_grant {
                 if org_as {
                     a.o(|t| {
-                        t.s("id", &format!("aus{}", Sm::new(7).chars(ALNUM, 17))).s("type", "AuthorizationServer").s("alternateId", "Okta Org Authorization Server").s("displayName", "Okta Org Authorization Server").null("detailEntry");
+                        t.s("id", &format!("aus{}", Sm::new(7).chars(ALNUM, 17)))
+                            .s("type", "AuthorizationServer")
+                            .s("alternateId", "Okta Org Authorization Server")
+                            .s("displayName", "Okta Org Authorization Server")
+                            .null("detailEntry");
                     });
                 } else {
                     a.o(|t| {
-                        t.s("id", aus).s("type", "AuthorizationServer").s("alternateId", aus_name).s("displayName", aus_name).null("detailEntry");
+                        t.s("id", aus)
+                            .s("type", "AuthorizationServer")
+                            .s("alternateId", aus_name)
+                            .s("displayName", aus_name)
+                            .null("detailEntry");
                     });
                 }
                 let exp = ts(ctx.t + 3_600_000, 3, 0);
@@ -2746,16 +3515,38 @@ impl World {
                 });
             } else if human {
                 a.o(|t| {
-                    t.s("id", &format!("0oa{}", Sm::new(mix(id.h, 5)).chars(ALNUM, 17))).s("type", "AppInstance").s("alternateId", "Salesforce").s("displayName", "Salesforce.com").null("detailEntry");
+                    t.s(
+                        "id",
+                        &format!("0oa{}", Sm::new(mix(id.h, 5)).chars(ALNUM, 17)),
+                    )
+                    .s("type", "AppInstance")
+                    .s("alternateId", "Salesforce")
+                    .s("displayName", "Salesforce.com")
+                    .null("detailEntry");
                 });
             } else {
-                let person = format!("{}.{}", FIRST[rng.random_range(0..FIRST.len())], LAST[rng.random_range(0..LAST.len())]);
+                let person = format!(
+                    "{}.{}",
+                    FIRST[rng.random_range(0..FIRST.len())],
+                    LAST[rng.random_range(0..LAST.len())]
+                );
                 a.o(|t| {
-                    t.s("id", &format!("00u{}", rstr(rng, ALNUM, 17))).s("type", "User").s("alternateId", &format!("{person}@{EMAIL_DOMAIN}")).s("displayName", &title_name(&person)).null("detailEntry");
+                    t.s("id", &format!("00u{}", rstr(rng, ALNUM, 17)))
+                        .s("type", "User")
+                        .s("alternateId", &format!("{person}@{EMAIL_DOMAIN}"))
+                        .s("displayName", &title_name(&person))
+                        .null("detailEntry");
                 });
                 if etype.starts_with("group.") || etype.starts_with("application.") {
                     a.o(|t| {
-                        t.s("id", &format!("00g{}", Sm::new(mix(id.h, 9)).chars(ALNUM, 17))).s("type", "UserGroup").s("alternateId", "unknown").s("displayName", &format!("{}-{}-users", id.app, id.env)).null("detailEntry");
+                        t.s(
+                            "id",
+                            &format!("00g{}", Sm::new(mix(id.h, 9)).chars(ALNUM, 17)),
+                        )
+                        .s("type", "UserGroup")
+                        .s("alternateId", "unknown")
+                        .s("displayName", &format!("{}-{}-users", id.app, id.env))
+                        .null("detailEntry");
                     });
                 }
             }
@@ -2806,11 +3597,19 @@ impl World {
         };
         let doc = rstr(rng, ALNUM, 22);
         let mut o = O::new(b);
-        o.n("@timestamp", ctx.t).s("_document_id", &doc).s("action", action).s("actor", &id.name).n("actor_id", &id.pid).s("actor_ip", &ip_str(ctx.ip)).n("actor_is_bot", id.kind == Kind::GhBot);
+        o.n("@timestamp", ctx.t)
+            .s("_document_id", &doc)
+            .s("action", action)
+            .s("actor", &id.name)
+            .n("actor_id", &id.pid)
+            .s("actor_ip", &ip_str(ctx.ip))
+            .n("actor_is_bot", id.kind == Kind::GhBot);
         o.o("actor_location", |l| {
             l.s("country_code", ctx.net.cc);
         });
-        o.s("business", GH_BUSINESS).n("business_id", self.business_id).n("created_at", ctx.t);
+        o.s("business", GH_BUSINESS)
+            .n("business_id", self.business_id)
+            .n("created_at", ctx.t);
         match id.kind {
             Kind::GhBot => {
                 // Installation tokens expire after an hour.
@@ -2828,17 +3627,32 @@ impl World {
             }
             _ => {}
         }
-        o.s("operation_type", optype).s("org", GH_ORG).n("org_id", self.org_id);
+        o.s("operation_type", optype)
+            .s("org", GH_ORG)
+            .n("org_id", self.org_id);
         match id.kind {
             Kind::GhBot => {
-                o.s("programmatic_access_type", "GitHub App server-to-server token");
+                o.s(
+                    "programmatic_access_type",
+                    "GitHub App server-to-server token",
+                );
             }
             Kind::GhPat => {
-                o.s("programmatic_access_type", if id.h % 3 == 0 { "Personal access token (classic)" } else { "Fine-grained personal access token" });
+                o.s(
+                    "programmatic_access_type",
+                    if id.h % 3 == 0 {
+                        "Personal access token (classic)"
+                    } else {
+                        "Fine-grained personal access token"
+                    },
+                );
             }
             _ => {}
         }
-        o.s("repo", &repo).n("repo_id", repo_id).s("repository", &repo).n("repository_public", false);
+        o.s("repo", &repo)
+            .n("repo_id", repo_id)
+            .s("repository", &repo)
+            .n("repository_public", false);
         if id.kind == Kind::GhPat {
             o.n("token_id", &id.oid);
             if id.h % 3 == 0 {
@@ -2846,21 +3660,46 @@ impl World {
             }
         }
         if git || action == "repo.download_zip" {
-            o.n("transport_protocol", 1).s("transport_protocol_name", "http");
+            o.n("transport_protocol", 1)
+                .s("transport_protocol_name", "http");
         }
         if action.starts_with("workflows.") {
-            let wf = ["ci.yml", "deploy.yml", "release.yml", "nightly.yml"][(id.h as usize + repo_idx) % 4];
-            o.s("workflow_run_id", &rng.random_range(8_000_000_000u64..9_000_000_000).to_string())
-                .s("name", wf.trim_end_matches(".yml"))
-                .s("head_branch", "main")
-                .s("head_sha", &rstr(rng, HEX, 40))
-                .s("event", ["push", "pull_request", "schedule", "workflow_dispatch"][(id.h as usize >> 2) % 4])
-                .s("trigger_id", &rng.random_range(100_000_000u64..999_999_999).to_string());
+            let wf = ["ci.yml", "deploy.yml", "release.yml", "nightly.yml"]
+                [(id.h as usize + repo_idx) % 4];
+            o.n(
+                "workflow_run_id",
+                rng.random_range(8_000_000_000u64..9_000_000_000),
+            )
+            .s("name", wf.trim_end_matches(".yml"))
+            .s("head_branch", "main")
+            .s("head_sha", &rstr(rng, HEX, 40))
+            .s(
+                "event",
+                ["push", "pull_request", "schedule", "workflow_dispatch"][(id.h as usize >> 2) % 4],
+            )
+            .n("trigger_id", rng.random_range(100_000_000u64..999_999_999));
         }
         if action.starts_with("pull_request") {
-            o.n("pull_request_id", rng.random_range(1_500_000_000u64..1_900_000_000)).s("pull_request_title", &format!("Bump dependencies in {}", self.repos[repo_idx]));
+            o.n(
+                "pull_request_id",
+                rng.random_range(1_500_000_000u64..1_900_000_000),
+            )
+            .s(
+                "pull_request_title",
+                &format!("Bump dependencies in {}", self.repos[repo_idx]),
+            );
         }
-        o.s("request_id", &format!("{}:{}:{}:{}:{}", rstr(rng, HEX, 4).to_uppercase(), rstr(rng, HEX, 5).to_uppercase(), rstr(rng, HEX, 6).to_uppercase(), rstr(rng, HEX, 7).to_uppercase(), rstr(rng, HEX, 8).to_uppercase()));
+        o.s(
+            "request_id",
+            &format!(
+                "{}:{}:{}:{}:{}",
+                rstr(rng, HEX, 4).to_uppercase(),
+                rstr(rng, HEX, 5).to_uppercase(),
+                rstr(rng, HEX, 6).to_uppercase(),
+                rstr(rng, HEX, 7).to_uppercase(),
+                rstr(rng, HEX, 8).to_uppercase()
+            ),
+        );
         o.s("user_agent", &ua);
         drop(o);
         doc
@@ -2875,8 +3714,38 @@ struct Detail {
     bucket: Option<String>,
 }
 
+fn okta_geo(g: &mut O, net: &Net) {
+    g.s("city", net.city)
+        .s("state", net.state)
+        .s("country", net.country)
+        .s("postalCode", net.postal)
+        .o("geolocation", |l| {
+            l.n("lat", net.lat).n("lon", net.lon);
+        });
+}
+
+/// `us-east-1` -> `use1-az2`.
+fn az_id(region: &str, n: u64) -> String {
+    let p: Vec<&str> = region.split('-').collect();
+    if p.len() == 3 {
+        let dir: String = p[1]
+            .chars()
+            .take(if p[1].contains("north") || p[1].contains("south") {
+                2
+            } else {
+                1
+            })
+            .collect();
+        format!("{}{}{}-az{}", p[0], dir, p[2], n % 4 + 1)
+    } else {
+        format!("{region}-az1")
+    }
+}
+
 fn hash_str(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// CloudTrail response element times: `Mar 1, 2024, 1:00:00 PM`.
@@ -2885,7 +3754,9 @@ fn ts_ct_resp(ms: i64) -> String {
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
     let (h, mi, s) = (sod / 3600, (sod % 3600) / 60, sod % 60);
-    let mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][mo as usize - 1];
+    let mon = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][mo as usize - 1];
     let (h12, ampm) = match h {
         0 => (12, "AM"),
         1..=11 => (h, "AM"),
@@ -2937,7 +3808,11 @@ struct SizeHist {
 
 impl SizeHist {
     fn new() -> Self {
-        SizeHist { counts: vec![vec![0; 1 << 16]; 4], records: [0; 4], bytes: [0; 4] }
+        SizeHist {
+            counts: vec![vec![0; 1 << 16]; 4],
+            records: [0; 4],
+            bytes: [0; 4],
+        }
     }
     fn add(&mut self, src: usize, len: usize) {
         self.counts[src][len.min((1 << 16) - 1)] += 1;
@@ -2979,7 +3854,9 @@ fn main() -> Result<()> {
     let out: Box<dyn Write> = if cli.output == "-" {
         Box::new(io::stdout().lock())
     } else {
-        Box::new(File::create(&cli.output).with_context(|| format!("cannot create {}", cli.output))?)
+        Box::new(
+            File::create(&cli.output).with_context(|| format!("cannot create {}", cli.output))?,
+        )
     };
     let mut out = BufWriter::with_capacity(1 << 20, out);
     let labels_path = cli.labels.clone().unwrap_or_else(|| {
@@ -2990,9 +3867,9 @@ fn main() -> Result<()> {
         }
     });
     let mut labels = if cli.attacks {
-        Some(BufWriter::new(
-            File::create(&labels_path).with_context(|| format!("cannot create {}", labels_path.display()))?,
-        ))
+        Some(BufWriter::new(File::create(&labels_path).with_context(
+            || format!("cannot create {}", labels_path.display()),
+        )?))
     } else {
         None
     };
@@ -3034,7 +3911,12 @@ fn main() -> Result<()> {
                 let id = &world.ids[i];
                 let sod = sample_sod(id.sched, NETS[id.net].tz, &mut rng);
                 let t = day_start + sod * 1000 + rng.random_range(0..1000);
-                evs.push(Ev { t, id: i as u32, seq: j as u32, atk: BENIGN });
+                evs.push(Ev {
+                    t,
+                    id: i as u32,
+                    seq: j as u32,
+                    atk: BENIGN,
+                });
             }
         }
         let mut seq = n as u32;
@@ -3043,7 +3925,12 @@ fn main() -> Result<()> {
                 continue;
             }
             for (si, s) in a.steps.iter().enumerate() {
-                evs.push(Ev { t: s.at, id: a.victim as u32, seq, atk: ((ai as u32) << 16) | si as u32 });
+                evs.push(Ev {
+                    t: s.at,
+                    id: a.victim as u32,
+                    seq,
+                    atk: ((ai as u32) << 16) | si as u32,
+                });
                 seq += 1;
             }
         }
@@ -3053,7 +3940,7 @@ fn main() -> Result<()> {
         for ev in &evs {
             buf.clear();
             let (src, eid) = world.render(ev, day, &mut rrng, &mut buf);
-            hist.add(src, buf.len() + 1);
+            hist.add(src, buf.len());
             buf.push('\n');
             out.write_all(buf.as_bytes())?;
             if let (Some(eid), Some(l)) = (eid, labels.as_mut()) {
