@@ -1669,7 +1669,7 @@ fn build_attack(
                 "sa-east-1",
             ];
             for r in regions.iter().take(rng.random_range(3..=6)) {
-                push(rng, "DescribeInstances", *r, false, 0);
+                push(rng, "DescribeInstances", r, false, 0);
             }
             for k in 0..rng.random_range(2..8) {
                 push(rng, "ListObjects", home, false, k);
@@ -2008,10 +2008,10 @@ impl World {
         // Session: instance role credentials rotate about every 6 h, Lambda containers every
         // few hours, CI jobs are short, console sessions last a working day.
         let period: i64 = match id.kind {
-            Kind::Ec2Role => 6 * 3600_000,
-            Kind::LambdaRole => 3 * 3600_000,
-            Kind::CiRole => 3600_000,
-            _ => 10 * 3600_000,
+            Kind::Ec2Role => 6 * 3_600_000,
+            Kind::LambdaRole => 3 * 3_600_000,
+            Kind::CiRole => 3_600_000,
+            _ => 10 * 3_600_000,
         };
         let key_t = match ctx.attack {
             Some((a, _)) => a.start,
@@ -2761,7 +2761,7 @@ impl World {
                         o.o("credentials", |c| {
                             c.s("accessKeyId", &key)
                                 .s("sessionToken", &tok)
-                                .s("expiration", &ts_ct_resp(ctx.t + 3600_000));
+                                .s("expiration", &ts_ct_resp(ctx.t + 3_600_000));
                         })
                         .o("assumedRoleUser", |u| {
                             u.s("assumedRoleId", &format!("{aroa}:{sess}")).s(
@@ -2818,10 +2818,8 @@ impl World {
                             o.s("versionId", &format!("v{}", 1 + (id.h >> 21) % 7));
                         }
                     }
-                    "GetUser" | "ListAccessKeys" => {
-                        if id.kind == Kind::IamUser {
-                            o.s("userName", &id.name);
-                        }
+                    "GetUser" | "ListAccessKeys" if id.kind == Kind::IamUser => {
+                        o.s("userName", &id.name);
                     }
                     "CreateUser" => {
                         o.s(
@@ -3035,7 +3033,7 @@ impl World {
                             });
                         });
                     })
-                    .s("startTime", &ts_ct_resp(ctx.t - 3600_000))
+                    .s("startTime", &ts_ct_resp(ctx.t - 3_600_000))
                     .s("endTime", &ts_ct_resp(ctx.t));
                 });
             }
@@ -3456,7 +3454,7 @@ impl World {
                         )
                         .s("grantType", "client_credentials");
                     }
-                    dd.s("traceId", &format!("{}", uuid(rng)))
+                    dd.s("traceId", &uuid(rng).to_string())
                         .s("url", &format!("{uri}?"));
                 } else if human {
                     dd.s("requestUri", "/app/okta_org2org/exk/sso/saml")
