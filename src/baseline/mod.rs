@@ -194,6 +194,23 @@ pub struct LearningState {
     pub observed_span_ms: i64,
 }
 
+/// The key of the session an event belongs to. An EC2 instance-profile session is the instance
+/// (every credential it is issued comes from that one machine); any other role session is its
+/// name *and* its credential, since one session name is reused by concurrent workloads (Lambda
+/// execution environments, CI jobs) holding different keys.
+pub fn session_key(ev: &AuditEvent<'_>) -> Option<u64> {
+    let name = ev.identity.session.as_deref()?;
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(name.as_bytes());
+    if !ev.identity.is_instance_session() {
+        if let Some(c) = ev.identity.credential.as_deref() {
+            h.update(b"\0");
+            h.update(c.as_bytes());
+        }
+    }
+    Some(h.digest())
+}
+
 /// Per-session state: the networks and clients one set of session credentials was used from.
 #[derive(Debug, Clone)]
 pub struct SessionState {
@@ -254,12 +271,11 @@ impl Profile {
         }
     }
 
-    /// The live session of this name at time `now`, if any.
-    pub fn session(&self, name: &str, now: i64, idle_ms: i64) -> Option<&SessionState> {
-        let k = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
+    /// The live session with this key ([`session_key`]) at time `now`, if any.
+    pub fn session(&self, key: u64, now: i64, idle_ms: i64) -> Option<&SessionState> {
         self.sessions
             .iter()
-            .find(|s| s.key == k && now - s.last_seen <= idle_ms)
+            .find(|s| s.key == key && now - s.last_seen <= idle_ms)
     }
 
     /// Sessions currently remembered.
@@ -311,14 +327,13 @@ impl Profile {
                     .observe(v.key, t, now, cfg.forget_after_ms, || feature_label(ev, f));
             }
         }
-        if let Some(name) = ev.identity.session.as_deref() {
-            self.observe_session(ev, name, cfg);
+        if let (Some(name), Some(k)) = (ev.identity.session.as_deref(), session_key(ev)) {
+            self.observe_session(ev, name, k, cfg);
         }
     }
 
-    fn observe_session(&mut self, ev: &AuditEvent<'_>, name: &str, cfg: &BaselineConfig) {
+    fn observe_session(&mut self, ev: &AuditEvent<'_>, name: &str, k: u64, cfg: &BaselineConfig) {
         let t = ev.time_ms;
-        let k = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
         let idle = cfg.session_idle_ms;
         let pos = self.sessions.iter().position(|s| s.key == k);
         let s = match pos {

@@ -176,6 +176,10 @@ pub struct ParamsFile {
     /// `new_value`: features to test.
     #[serde(default)]
     pub features: Vec<String>,
+    /// `new_value`: features reported (and counted for escalation) when the rule fires, but
+    /// that do not make it fire on their own.
+    #[serde(default)]
+    pub context_features: Vec<String>,
     /// `new_value`: `identity` (default) or `session`.
     #[serde(default)]
     pub scope: Option<String>,
@@ -350,6 +354,8 @@ impl Scope {
 pub struct NewValueParams {
     /// Features tested.
     pub features: Vec<Feature>,
+    /// Features reported alongside, never firing alone.
+    pub context: Vec<Feature>,
     /// Scope.
     pub scope: Scope,
     /// All features must be new (else any).
@@ -608,6 +614,20 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
             if p.features.is_empty() {
                 problem(kind_line, "kind new_value needs params.features".into());
             }
+            let mut context = Vec::new();
+            for f in &p.context_features {
+                match Feature::from_name(f) {
+                    Some(x) if features.contains(&x) => problem(
+                        kind_line,
+                        format!("params.context_features: {f:?} is already in features"),
+                    ),
+                    Some(x) => context.push(x),
+                    None => problem(
+                        kind_line,
+                        format!("params.context_features: unknown feature {f:?}"),
+                    ),
+                }
+            }
             let scope = match p.scope.as_deref() {
                 None | Some("identity") => Scope::Identity,
                 Some("session") => Scope::Session,
@@ -642,6 +662,7 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
             };
             Detector::NewValue(NewValueParams {
                 features,
+                context,
                 scope,
                 require_all,
                 min_prior_values: p.min_prior_values.unwrap_or(1),
@@ -658,7 +679,11 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
     };
     if !matches!(detector, Detector::NewValue(_)) {
         let p = &rf.params;
-        if !p.features.is_empty() || p.scope.is_some() || p.require.is_some() {
+        if !p.features.is_empty()
+            || !p.context_features.is_empty()
+            || p.scope.is_some()
+            || p.require.is_some()
+        {
             problem(
                 kind_line,
                 format!("params given that kind {} does not take", detector.kind()),

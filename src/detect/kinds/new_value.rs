@@ -6,7 +6,9 @@
 //! are bound to where they were issued, and their use from a second network or with a second
 //! client within their lifetime is a strong signal of theft on its own.
 
-use crate::baseline::{feature_label, feature_value, BaselineConfig, Feature, Profile};
+use crate::baseline::{
+    feature_label, feature_value, session_key, BaselineConfig, Feature, Profile, SessionState,
+};
 use crate::detect::engine::Anomaly;
 use crate::detect::rule::{NewValueParams, Scope};
 use crate::event::AuditEvent;
@@ -19,7 +21,8 @@ pub struct NewValueHit {
     pub compared: usize,
 }
 
-/// Evaluates the detector.
+/// Evaluates the detector: fires when the `features` are new (any or all of them); `context`
+/// features that are new as well are reported and count towards escalation, but never fire alone.
 pub fn evaluate(
     p: &NewValueParams,
     ev: &AuditEvent<'_>,
@@ -28,62 +31,16 @@ pub fn evaluate(
 ) -> Option<NewValueHit> {
     let profile = profile?;
     let now = profile.last_seen.max(ev.time_ms);
+    let session = match p.scope {
+        Scope::Identity => None,
+        Scope::Session => Some(profile.session(session_key(ev)?, now, cfg.session_idle_ms)?),
+    };
     let mut anomalies = Vec::new();
     let mut compared = 0;
-    match p.scope {
-        Scope::Identity => {
-            for &f in &p.features {
-                let Some(v) = feature_value(ev, f) else {
-                    continue;
-                };
-                let set = profile.values(f);
-                if (set.live_count(now, cfg.forget_after_ms) as u64) < p.min_prior_values {
-                    continue;
-                }
-                compared += 1;
-                if set.get_live(v.key, now, cfg.forget_after_ms).is_none() {
-                    let live = set.live_entries(now, cfg.forget_after_ms);
-                    anomalies.push(Anomaly {
-                        feature: f,
-                        scope: Scope::Identity,
-                        observed: feature_label(ev, f),
-                        baseline_total: live.len(),
-                        baseline: live.into_iter().take(10).cloned().collect(),
-                        scope_first_seen: profile.first_seen,
-                        scope_events: profile.observations,
-                    });
-                }
-            }
-        }
-        Scope::Session => {
-            let name = ev.identity.session.as_deref()?;
-            let s = profile.session(name, ev.time_ms.max(now), cfg.session_idle_ms)?;
-            for &f in &p.features {
-                let Some(v) = feature_value(ev, f) else {
-                    continue;
-                };
-                let set = match f {
-                    Feature::Network => &s.networks,
-                    Feature::Client => &s.clients,
-                    _ => continue,
-                };
-                if (set.len() as u64) < p.min_prior_values {
-                    continue;
-                }
-                compared += 1;
-                if set.get_live(v.key, now, i64::MAX).is_none() {
-                    let live = set.live_entries(now, i64::MAX);
-                    anomalies.push(Anomaly {
-                        feature: f,
-                        scope: Scope::Session,
-                        observed: feature_label(ev, f),
-                        baseline_total: live.len(),
-                        baseline: live.into_iter().take(10).cloned().collect(),
-                        scope_first_seen: s.first_seen,
-                        scope_events: s.count,
-                    });
-                }
-            }
+    for &f in &p.features {
+        if let Some(a) = check(p, f, ev, profile, session, now, cfg) {
+            compared += 1;
+            anomalies.extend(a);
         }
     }
     let fire = if p.require_all {
@@ -91,8 +48,64 @@ pub fn evaluate(
     } else {
         !anomalies.is_empty()
     };
-    fire.then_some(NewValueHit {
+    if !fire {
+        return None;
+    }
+    for &f in &p.context {
+        if let Some(a) = check(p, f, ev, profile, session, now, cfg) {
+            compared += 1;
+            anomalies.extend(a);
+        }
+    }
+    Some(NewValueHit {
         anomalies,
         compared,
     })
+}
+
+/// Compares one feature: `None` if there was nothing to compare, `Some(None)` if the value is
+/// known, `Some(Some(anomaly))` if it is new.
+fn check(
+    p: &NewValueParams,
+    f: Feature,
+    ev: &AuditEvent<'_>,
+    profile: &Profile,
+    session: Option<&SessionState>,
+    now: i64,
+    cfg: &BaselineConfig,
+) -> Option<Option<Anomaly>> {
+    let v = feature_value(ev, f)?;
+    let (set, forget, scope, first, events) = match session {
+        None => (
+            profile.values(f),
+            cfg.forget_after_ms,
+            Scope::Identity,
+            profile.first_seen,
+            profile.observations,
+        ),
+        Some(s) => {
+            let set = match f {
+                Feature::Network => &s.networks,
+                Feature::Client => &s.clients,
+                _ => return None,
+            };
+            (set, i64::MAX, Scope::Session, s.first_seen, s.count)
+        }
+    };
+    if (set.live_count(now, forget) as u64) < p.min_prior_values {
+        return None;
+    }
+    if set.get_live(v.key, now, forget).is_some() {
+        return Some(None);
+    }
+    let live = set.live_entries(now, forget);
+    Some(Some(Anomaly {
+        feature: f,
+        scope,
+        observed: feature_label(ev, f),
+        baseline_total: live.len(),
+        baseline: live.into_iter().take(10).cloned().collect(),
+        scope_first_seen: first,
+        scope_events: events,
+    }))
 }
