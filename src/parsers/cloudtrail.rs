@@ -112,18 +112,121 @@ struct SessionIssuer<'a> {
 }
 
 /// `resources` is a list of objects in CloudTrail; some exports flatten it to a string. Anything
-/// but a list is ignored rather than failing the record.
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// but a list is ignored rather than failing the record (without buffering, unlike an untagged
+/// enum).
 enum Resources<'a> {
-    List(#[serde(borrow)] Vec<Resource<'a>>),
-    Other(serde::de::IgnoredAny),
+    List(Vec<Resource<'a>>),
+    Other,
 }
 
-#[derive(Deserialize)]
+impl<'de: 'a, 'a> Deserialize<'de> for Resources<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Resources<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of resources")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut v = Vec::new();
+                while let Some(r) = seq.next_element::<ResourceItem<'a>>()? {
+                    v.extend(r.0);
+                }
+                Ok(Resources::List(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Resources::Other)
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Resources::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Resources::Other)
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Resources::Other)
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Resources::Other)
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Resources::Other)
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Resources::Other)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
 struct Resource<'a> {
-    #[serde(borrow, default, rename = "ARN")]
     arn: Option<FlexStr<'a>>,
+}
+
+/// One element of `resources`: an object whose `ARN` is kept; anything else is skipped.
+struct ResourceItem<'a>(Option<Resource<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for ResourceItem<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = ResourceItem<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a resource")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut arn = None;
+                while let Some(k) = map.next_key::<FlexStr<'de>>()? {
+                    if k.0 == "ARN" {
+                        arn = map.next_value::<Option<FlexStr<'a>>>()?;
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(ResourceItem(Some(Resource { arn })))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(ResourceItem(None))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(ResourceItem(None))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(ResourceItem(None))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(ResourceItem(None))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(ResourceItem(None))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(ResourceItem(None))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(ResourceItem(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -448,6 +551,27 @@ fn role_arn_from_session_arn(arn: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resources_in_any_shape() {
+        let base = r#"{"eventTime":"2024-01-01T00:00:00Z","eventName":"X","eventSource":"s3.amazonaws.com","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/u"},"resources":RES}"#;
+        let cases = [
+            (
+                r#"[{"ARN":"arn:a","type":"T"},{"accountId":"1"},{"ARN":"arn:b"}]"#,
+                vec!["arn:a", "arn:b"],
+            ),
+            (r#"["{'arn': 'x'}", 3, null, [1]]"#, vec![]),
+            (r#""[{'ARN': 'x'}]""#, vec![]),
+            (r#"null"#, vec![]),
+            (r#"{"ARN":"arn:a"}"#, vec![]),
+        ];
+        for (res, want) in cases {
+            let raw = base.replace("RES", res);
+            let ev = parse(raw.as_bytes()).unwrap_or_else(|e| panic!("{res}: {e}"));
+            let got: Vec<&str> = ev.resources.iter().map(|r| r.as_ref()).collect();
+            assert_eq!(got, want, "{res}");
+        }
+    }
 
     #[test]
     fn role_arns() {
