@@ -61,6 +61,8 @@ pub struct RunStats {
     pub suppressed: u64,
     /// Identities with a baseline at the end.
     pub identities: usize,
+    /// Approximate bytes held by all baselines at the end.
+    pub baseline_bytes: usize,
     /// Inputs that could not be opened or read.
     pub failed_inputs: Vec<String>,
 }
@@ -79,13 +81,14 @@ impl RunStats {
     /// The end-of-run summary printed on stderr.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "nhid replay: {} record(s) read, {} parsed, {} skipped, {} alert(s), {} suppressed, {} identities\n",
+            "nhid replay: {} record(s) read, {} parsed, {} skipped, {} alert(s), {} suppressed, {} identities (~{} KiB of baselines)\n",
             self.records_read,
             self.parsed,
             self.skipped_total(),
             self.alerts_total(),
             self.suppressed,
-            self.identities
+            self.identities,
+            self.baseline_bytes / 1024
         );
         for (k, v) in &self.by_source {
             s.push_str(&format!("  parsed {k}: {v}\n"));
@@ -244,6 +247,7 @@ impl Pipeline {
         }
         self.stats.suppressed = self.engine.stats.suppressed;
         self.stats.identities = self.engine.store().len();
+        self.stats.baseline_bytes = self.engine.store().approx_bytes();
         if let Err(e) = &res {
             self.stats.failed_inputs.push(e.to_string());
         }
