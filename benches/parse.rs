@@ -39,8 +39,9 @@ fn source_of(line: &str) -> SourceKind {
 }
 
 fn load() -> Samples {
-    let text = std::fs::read_to_string(SAMPLES)
-        .unwrap_or_else(|e| panic!("cannot read {SAMPLES}: {e} (regenerate it, see benches/data/README.md)"));
+    let text = std::fs::read_to_string(SAMPLES).unwrap_or_else(|e| {
+        panic!("cannot read {SAMPLES}: {e} (regenerate it, see benches/data/README.md)")
+    });
     let mut by_source: Vec<(SourceKind, Vec<Vec<u8>>)> =
         SourceKind::ALL.iter().map(|&s| (s, Vec::new())).collect();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -58,7 +59,11 @@ fn load() -> Samples {
     for (s, recs) in &by_source {
         for r in recs {
             let ev = p.parse(r, Format::Auto).unwrap_or_else(|e| {
-                panic!("sample {} record does not parse: {e}: {}", s.as_str(), String::from_utf8_lossy(r))
+                panic!(
+                    "sample {} record does not parse: {e}: {}",
+                    s.as_str(),
+                    String::from_utf8_lossy(r)
+                )
             });
             assert_eq!(ev.source, *s, "detected source of a {} sample", s.as_str());
         }
@@ -110,7 +115,11 @@ fn bench_parse(c: &mut Criterion) {
     }
     g.finish();
 
-    if let Some((_, ct)) = samples.by_source.iter().find(|(s, _)| *s == SourceKind::Cloudtrail) {
+    if let Some((_, ct)) = samples
+        .by_source
+        .iter()
+        .find(|(s, _)| *s == SourceKind::Cloudtrail)
+    {
         let mut g = c.benchmark_group("cloudtrail_format");
         g.throughput(Throughput::Elements(ct.len() as u64));
         g.bench_function("auto", |b| b.iter(|| parse_all(&p, ct, Format::Auto)));

@@ -26,15 +26,21 @@ const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/samples
 const TARGET_RECORDS: usize = 20_000;
 
 fn load() -> Vec<Vec<u8>> {
-    let text = std::fs::read_to_string(SAMPLES)
-        .unwrap_or_else(|e| panic!("cannot read {SAMPLES}: {e} (regenerate it, see benches/data/README.md)"));
+    let text = std::fs::read_to_string(SAMPLES).unwrap_or_else(|e| {
+        panic!("cannot read {SAMPLES}: {e} (regenerate it, see benches/data/README.md)")
+    });
     let base: Vec<Vec<u8>> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| l.as_bytes().to_vec())
         .collect();
     assert!(!base.is_empty(), "{SAMPLES} has no records");
-    let recs: Vec<Vec<u8>> = base.iter().cycle().take(TARGET_RECORDS.max(base.len())).cloned().collect();
+    let recs: Vec<Vec<u8>> = base
+        .iter()
+        .cycle()
+        .take(TARGET_RECORDS.max(base.len()))
+        .cloned()
+        .collect();
     let bytes: usize = recs.iter().map(Vec::len).sum();
     eprintln!(
         "pipeline bench: {} sample records repeated to {} records ({} bytes)",
@@ -46,10 +52,15 @@ fn load() -> Vec<Vec<u8>> {
 }
 
 fn run(pipe: &mut Pipeline, recs: &[Vec<u8>]) {
-    let origin = Origin { input: "bench", line: 1, index: None };
+    let origin = Origin {
+        input: "bench",
+        line: 1,
+        index: None,
+    };
     let mut sink = std::io::sink();
     for r in recs {
-        pipe.process_record(black_box(r), &origin, &mut sink, &mut None).unwrap();
+        pipe.process_record(black_box(r), &origin, &mut sink, &mut None)
+            .unwrap();
     }
 }
 
@@ -59,7 +70,11 @@ fn bench_pipeline(c: &mut Criterion) {
     let no_rules = Arc::new(Vec::new());
 
     // One untimed pass, to report what the run does (and fail loudly on bad samples).
-    let mut probe = Pipeline::new(rules.clone(), GeoDb::bundled_test(), ReplayConfig::default());
+    let mut probe = Pipeline::new(
+        rules.clone(),
+        GeoDb::bundled_test(),
+        ReplayConfig::default(),
+    );
     run(&mut probe, &recs);
     eprintln!(
         "pipeline bench: {} rule(s); one pass: {} parsed, {} skipped, {} alert(s)",
@@ -68,7 +83,11 @@ fn bench_pipeline(c: &mut Criterion) {
         probe.stats.skipped_total(),
         probe.stats.alerts_total()
     );
-    assert_eq!(probe.stats.skipped_total(), 0, "sample records failed to parse");
+    assert_eq!(
+        probe.stats.skipped_total(),
+        0,
+        "sample records failed to parse"
+    );
     drop(probe);
 
     let mut g = c.benchmark_group("replay");
@@ -91,7 +110,13 @@ fn bench_pipeline(c: &mut Criterion) {
 
     g.bench_function("full_pipeline", |b| {
         b.iter_batched(
-            || Pipeline::new(rules.clone(), GeoDb::bundled_test(), ReplayConfig::default()),
+            || {
+                Pipeline::new(
+                    rules.clone(),
+                    GeoDb::bundled_test(),
+                    ReplayConfig::default(),
+                )
+            },
             |mut pipe| {
                 run(&mut pipe, &recs);
                 pipe
@@ -102,7 +127,13 @@ fn bench_pipeline(c: &mut Criterion) {
 
     g.bench_function("no_rules", |b| {
         b.iter_batched(
-            || Pipeline::new(no_rules.clone(), GeoDb::bundled_test(), ReplayConfig::default()),
+            || {
+                Pipeline::new(
+                    no_rules.clone(),
+                    GeoDb::bundled_test(),
+                    ReplayConfig::default(),
+                )
+            },
             |mut pipe| {
                 run(&mut pipe, &recs);
                 pipe
