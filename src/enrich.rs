@@ -61,3 +61,35 @@ impl Enricher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parsers::{Format, Parsers};
+
+    const OKTA: &str = r#"{"uuid":"u1","published":"2024-03-01T00:00:00.000Z","eventType":"app.oauth2.as.token.grant.access_token","actor":{"id":"0oa1","type":"PublicClientApp"},"client":{"ipAddress":"IP","userAgent":{"rawUserAgent":"okhttp/4.12.0"},"geographicalContext":{"country":"Iceland","city":"Reykjavik","geolocation":{"lat":64.1,"lon":-21.9}}}}"#;
+
+    #[test]
+    fn event_geo_fills_in_where_geoip_has_none() {
+        let p = Parsers::default();
+        let mut e = Enricher::new(GeoDb::bundled_test());
+        // An address the databases do not know: the event's own location is used.
+        let raw = OKTA.replace("IP", "198.51.100.7");
+        let mut ev = p.parse(raw.as_bytes(), Format::Auto).unwrap();
+        e.enrich(&mut ev);
+        let g = ev.geo.as_deref().unwrap();
+        assert_eq!(g.country.as_deref(), Some("Iceland"));
+        assert_eq!(g.city.as_deref(), Some("Reykjavik"));
+        assert_eq!(g.origin, "event");
+        assert_eq!(ev.client(), "okhttp");
+        // A known address: GeoIP wins.
+        let raw = OKTA.replace("IP", "45.135.232.10");
+        let mut ev = p.parse(raw.as_bytes(), Format::Auto).unwrap();
+        e.enrich(&mut ev);
+        let g = ev.geo.as_deref().unwrap();
+        assert_eq!(
+            (g.country.as_deref(), g.asn, g.origin),
+            (Some("RU"), Some(49505), "geoip")
+        );
+    }
+}

@@ -387,3 +387,42 @@ fn demo_command_prints_explained_alerts() {
             .is_some_and(|v| !v.is_empty()));
     }
 }
+
+#[test]
+fn rules_dir_replaces_the_bundled_pack() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("aws")).unwrap();
+    std::fs::copy(
+        root().join("detections/aws/instance_credentials_used_elsewhere.yml"),
+        dir.path()
+            .join("aws/instance_credentials_used_elsewhere.yml"),
+    )
+    .unwrap();
+    let mut args = vec![
+        "replay".to_string(),
+        "--rules".into(),
+        dir.path().to_string_lossy().into_owned(),
+    ];
+    args.extend(invictus_files());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = nhid(&args);
+    assert!(out.status.success());
+    let a = alerts(&out);
+    assert_eq!(a.len(), 1);
+    assert_eq!(
+        a[0]["finding_info"]["analytic"]["uid"],
+        "aws.instance_credentials_used_elsewhere"
+    );
+    // An empty rules directory: records are parsed, nothing alerts.
+    let empty = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "replay".to_string(),
+        "--rules".into(),
+        empty.path().to_string_lossy().into_owned(),
+    ];
+    args.extend(invictus_files());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = nhid(&args);
+    assert!(out.status.success());
+    assert!(alerts(&out).is_empty());
+}
