@@ -193,6 +193,7 @@ pub fn render(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Value {
                 "name": ev.identity.name.as_ref(),
                 "type": ev.identity.kind.as_str(),
                 "credential_uid": ev.identity.credential.as_deref(),
+                "uid_alt": ev.identity.principal_id.as_deref(),
                 "account": {"uid": ev.identity.account.as_deref()},
             },
             "session": ev.identity.session.as_deref().map(|s| json!({

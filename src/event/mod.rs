@@ -285,6 +285,9 @@ pub struct Identity<'a> {
     pub session: Option<Cow<'a, str>>,
     /// When the session's credentials were issued (epoch ms), where the source says.
     pub session_created_ms: Option<i64>,
+    /// The platform's own id of the principal: AWS `principalId`, Entra object id, Okta actor
+    /// id, GitHub `actor_id`.
+    pub principal_id: Option<Cow<'a, str>>,
     /// AWS account id, Azure tenant id, Okta org, GitHub organisation.
     pub account: Option<Cow<'a, str>>,
 }
@@ -470,6 +473,7 @@ impl AuditEvent<'_> {
                 "credential": self.identity.credential.as_deref(),
                 "session": self.identity.session.as_deref(),
                 "session_created": self.identity.session_created_ms.map(crate::time::format_rfc3339_ms),
+                "principal_id": self.identity.principal_id.as_deref(),
                 "account": self.identity.account.as_deref(),
             },
             "action": self.action(),

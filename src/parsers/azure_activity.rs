@@ -353,6 +353,7 @@ fn shared_key_identity<'a>(
         credential: key_name.map(Cow::Owned).or(token),
         session: None,
         session_created_ms: None,
+        principal_id: None,
         account: Some(tenant),
     })
 }
@@ -376,6 +377,7 @@ fn resolve_identity<'a>(
         || display.as_deref().is_some_and(|n| n.contains('@'))
         || idtyp.as_deref() == Some("user")
         || principal_type.as_deref() == Some("User");
+    let object_id = oid.clone();
     let id = |key: String, kind, name: Cow<'a, str>, reason, credential: Option<Cow<'a, str>>| {
         Identity {
             key: Cow::Owned(key),
@@ -385,6 +387,7 @@ fn resolve_identity<'a>(
             credential,
             session: None,
             session_created_ms: None,
+            principal_id: object_id.clone(),
             account: Some(tenant.clone()),
         }
     };

@@ -344,6 +344,7 @@ fn resolve_identity<'a>(
     let arn = cow(ui.arn);
     let invoked_by = cow(ui.invoked_by);
     let credential = cow(ui.access_key_id).filter(|k| !k.is_empty());
+    let principal_id = cow(ui.principal_id.clone()).filter(|p| !p.is_empty());
     let ctx = ui.session_context.unwrap_or_default();
     let attrs = ctx.attributes.unwrap_or_default();
     hints.mfa |= attrs.mfa_authenticated.is_some_and(|b| b.0);
@@ -358,6 +359,7 @@ fn resolve_identity<'a>(
         credential: credential.clone(),
         session,
         session_created_ms,
+        principal_id: principal_id.clone(),
         account: account.clone(),
     };
     let id = match kind.as_deref() {

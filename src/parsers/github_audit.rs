@@ -32,6 +32,8 @@ struct Record<'a> {
     #[serde(borrow, default)]
     actor: Option<FlexStr<'a>>,
     #[serde(borrow, default)]
+    actor_id: Option<FlexStr<'a>>,
+    #[serde(borrow, default)]
     actor_ip: Option<FlexStr<'a>>,
     #[serde(borrow, default)]
     user_agent: Option<FlexStr<'a>>,
@@ -101,6 +103,7 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         credential,
         session: None,
         session_created_ms: None,
+        principal_id: cow(r.actor_id).filter(|s| !s.is_empty()),
         account: cow(r.org).or_else(|| cow(r.business)),
     };
     let (src_ip, src_host) = super::split_source(cow(r.actor_ip));

@@ -179,6 +179,7 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         credential,
         session: None,
         session_created_ms: None,
+        principal_id: Some(actor_id.clone()),
         account: None,
     };
     let (src_ip, src_host) = super::split_source(cow(client.ip_address));
