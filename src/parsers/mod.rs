@@ -121,7 +121,16 @@ pub struct Parsers {
     okta_published: Finder<'static>,
     gh_action: Finder<'static>,
     gh_actor: Finder<'static>,
+    eb_detail_type: Finder<'static>,
     max_record_bytes: usize,
+}
+
+/// An EventBridge event (`{"detail-type": "AWS API Call via CloudTrail", "detail": {...}}`):
+/// the record is its `detail`.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    detail: Option<&'a serde_json::value::RawValue>,
 }
 
 /// Default record size limit (1 MiB; a CloudTrail event is at most 256 KB).
@@ -147,6 +156,7 @@ impl Parsers {
             okta_published: Finder::new(b"\"published\""),
             gh_action: Finder::new(b"\"action\""),
             gh_actor: Finder::new(b"\"actor\""),
+            eb_detail_type: Finder::new(b"\"detail-type\""),
             max_record_bytes,
         }
     }
@@ -194,6 +204,15 @@ impl Parsers {
                     Ok(_) => ParseError::NotObject,
                     Err(e) => ParseError::Malformed(e),
                 })
+            }
+        }
+        if self.eb_detail_type.find(raw).is_some() {
+            // An EventBridge envelope: parse its detail (borrowed from the same bytes).
+            if let Ok(Envelope { detail: Some(d) }) = serde_json::from_slice::<Envelope>(raw) {
+                let inner = d.get().as_bytes();
+                if inner.first() == Some(&b'{') {
+                    return self.parse(inner, format);
+                }
             }
         }
         let source = match format {
@@ -276,6 +295,17 @@ mod tests {
         assert_eq!(host("AWS Internal").as_deref(), Some("AWS Internal"));
         assert_eq!(split_source(Some(Cow::Borrowed("0.0.0.0"))), (None, None));
         assert_eq!(split_source(Some(Cow::Borrowed(""))), (None, None));
+    }
+
+    #[test]
+    fn eventbridge_envelope() {
+        let p = Parsers::default();
+        let raw = br#"{"version":"0","id":"x","detail-type":"AWS API Call via CloudTrail","source":"aws.sts","time":"2024-03-01T00:00:01Z","detail":{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/u","accountId":"1"},"eventTime":"2024-03-01T00:00:00Z","eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","eventID":"e1"}}"#;
+        let ev = p.parse(raw, Format::Auto).unwrap();
+        assert_eq!(ev.source, SourceKind::Cloudtrail);
+        assert_eq!(ev.action(), "sts:GetCallerIdentity");
+        assert_eq!(ev.record_id.as_deref(), Some("e1"));
+        assert_eq!(ev.time_ms, 1_709_251_200_000);
     }
 
     #[test]
