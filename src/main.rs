@@ -160,6 +160,12 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
     if let Some(p) = &pack {
         errors.extend(p.problems.iter().map(|p| format!("rule problem: {p}")));
     }
+    if !(1024..=1 << 30).contains(&a.max_record_bytes) {
+        errors.push(format!(
+            "--max-record-bytes {}: expected 1024 to 1073741824",
+            a.max_record_bytes
+        ));
+    }
     let geo = match GeoDb::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref()) {
         Ok(g) => g,
         Err(e) => {
@@ -167,6 +173,25 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
             GeoDb::default()
         }
     };
+    let open_append = |flag: &str, p: &Path, errors: &mut Vec<String>| match File::options()
+        .create(true)
+        .append(true)
+        .open(p)
+    {
+        Ok(f) => Some(BufWriter::new(f)),
+        Err(e) => {
+            errors.push(format!("{flag} {}: {e}", p.display()));
+            None
+        }
+    };
+    let out_file = a
+        .output
+        .as_deref()
+        .and_then(|p| open_append("--output", p, &mut errors));
+    let mut dl = a
+        .dead_letter
+        .as_deref()
+        .and_then(|p| open_append("--dead-letter", p, &mut errors));
     if !errors.is_empty() {
         for e in &errors {
             eprintln!("nhid: error: {e}");
@@ -174,25 +199,9 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
         return Ok(ExitCode::from(2));
     }
     let rules = Arc::new(pack.map(|p| p.rules).unwrap_or_default());
-    let mut out: Box<dyn Write> = match &a.output {
-        Some(p) => Box::new(BufWriter::new(
-            File::options()
-                .create(true)
-                .append(true)
-                .open(p)
-                .with_context(|| format!("cannot open --output {}", p.display()))?,
-        )),
+    let mut out: Box<dyn Write> = match out_file {
+        Some(f) => Box::new(f),
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
-    };
-    let mut dl: Option<BufWriter<File>> = match &a.dead_letter {
-        Some(p) => Some(BufWriter::new(
-            File::options()
-                .create(true)
-                .append(true)
-                .open(p)
-                .with_context(|| format!("cannot open --dead-letter {}", p.display()))?,
-        )),
-        None => None,
     };
     let config = ReplayConfig {
         format,

@@ -107,17 +107,35 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
     }
 }
 
-/// Interprets a bare epoch number: values above 1e11 are milliseconds, below are seconds
-/// (1e11 s is the year 5138; 1e11 ms is 1973).
+/// Interprets a bare epoch number by magnitude: seconds below 1e11, milliseconds below 1e14,
+/// microseconds below 1e17, nanoseconds above (each boundary is far outside plausible event times
+/// of the neighbouring unit).
 pub fn epoch_number_to_ms(v: f64) -> Option<i64> {
     if !v.is_finite() || v <= 0.0 {
         return None;
     }
-    if v >= 1e11 {
-        Some(v as i64)
+    let ms = if v < 1e11 {
+        v * 1e3
+    } else if v < 1e14 {
+        v
+    } else if v < 1e17 {
+        v / 1e3
     } else {
-        Some((v * 1000.0) as i64)
-    }
+        v / 1e6
+    };
+    (ms < i64::MAX as f64).then_some(ms as i64)
+}
+
+/// Earliest event time nhid accepts: 2000-01-01T00:00:00Z.
+pub const MIN_EVENT_MS: i64 = 946_684_800_000;
+/// Latest event time nhid accepts: 2100-01-01T00:00:00Z. Fixed bounds (not the wall clock) keep
+/// replay deterministic; times outside them are treated as unparsable, so one absurd record
+/// cannot push an identity's clock out of reach.
+pub const MAX_EVENT_MS: i64 = 4_102_444_800_000;
+
+/// True if `ms` is a plausible event time.
+pub fn plausible_event_ms(ms: i64) -> bool {
+    (MIN_EVENT_MS..MAX_EVENT_MS).contains(&ms)
 }
 
 /// Formats epoch milliseconds as RFC 3339 UTC with millisecond precision (for messages).
@@ -226,6 +244,18 @@ mod tests {
         );
         assert_eq!(epoch_number_to_ms(1_621_305_118.0), Some(1_621_305_118_000));
         assert_eq!(epoch_number_to_ms(-5.0), None);
+        assert_eq!(
+            epoch_number_to_ms(1_621_305_118_553_123.0),
+            Some(1_621_305_118_553)
+        );
+        assert_eq!(
+            epoch_number_to_ms(1_621_305_118_553_123_456.0),
+            Some(1_621_305_118_553)
+        );
+        assert_eq!(epoch_number_to_ms(1e300), None);
+        assert!(plausible_event_ms(1_621_305_118_553));
+        assert!(!plausible_event_ms(0));
+        assert!(!plausible_event_ms(i64::MAX));
         assert_eq!(parse_duration_ms("7d"), Some(7 * DAY_MS));
         assert_eq!(parse_duration_ms("12h"), Some(12 * HOUR_MS));
         assert_eq!(parse_duration_ms("250ms"), Some(250));

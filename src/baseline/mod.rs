@@ -178,7 +178,7 @@ impl Default for BaselineConfig {
             learning_min_observations: 50,
             forget_after_ms: 30 * DAY_MS,
             session_idle_ms: 12 * crate::time::HOUR_MS,
-            max_sessions: 16,
+            max_sessions: 64,
         }
     }
 }
@@ -238,7 +238,8 @@ pub struct Profile {
     pub last_seen: i64,
     /// Events observed.
     pub observations: u64,
-    /// Evidence of a person, if any event carried it (sticky).
+    /// Strong evidence of a person, if any event carried it (sticky; see
+    /// [`ClassReason::is_strong_human_evidence`]).
     pub human_evidence: Option<ClassReason>,
     features: [ValueSet; 6],
     sessions: Vec<SessionState>,
@@ -263,7 +264,7 @@ impl Profile {
 
     /// Learning state at event time `now`, against the given thresholds.
     pub fn learning_state(&self, period_ms: i64, min_obs: u64) -> LearningState {
-        let span = self.last_seen - self.first_seen;
+        let span = self.last_seen.saturating_sub(self.first_seen);
         LearningState {
             learning: span < period_ms || self.observations < min_obs,
             observations: self.observations,
@@ -275,7 +276,7 @@ impl Profile {
     pub fn session(&self, key: u64, now: i64, idle_ms: i64) -> Option<&SessionState> {
         self.sessions
             .iter()
-            .find(|s| s.key == key && now - s.last_seen <= idle_ms)
+            .find(|s| s.key == key && now.saturating_sub(s.last_seen) <= idle_ms)
     }
 
     /// Sessions currently remembered.
@@ -317,7 +318,7 @@ impl Profile {
         self.observations += 1;
         self.first_seen = self.first_seen.min(t);
         self.last_seen = self.last_seen.max(t);
-        if self.human_evidence.is_none() && ev.identity.class() == IdentityClass::Human {
+        if self.human_evidence.is_none() && ev.identity.reason.is_strong_human_evidence() {
             self.human_evidence = Some(ev.identity.reason);
         }
         let now = self.last_seen;
@@ -337,7 +338,9 @@ impl Profile {
         let idle = cfg.session_idle_ms;
         let pos = self.sessions.iter().position(|s| s.key == k);
         let s = match pos {
-            Some(i) if t - self.sessions[i].last_seen <= idle => &mut self.sessions[i],
+            Some(i) if t.saturating_sub(self.sessions[i].last_seen) <= idle => {
+                &mut self.sessions[i]
+            }
             found => {
                 // New session, or the old one went idle past its credentials' lifetime: restart.
                 let fresh = SessionState {

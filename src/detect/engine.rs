@@ -63,6 +63,7 @@ pub struct Engine {
     rules: Arc<Vec<Rule>>,
     store: BaselineStore,
     dedup: FxHashMap<u64, i64>,
+    next_prune: u64,
     /// Counters.
     pub stats: EngineStats,
 }
@@ -84,6 +85,7 @@ impl Engine {
             rules,
             store: BaselineStore::new(config),
             dedup: FxHashMap::default(),
+            next_prune: 0,
             stats: EngineStats::default(),
         }
     }
@@ -129,7 +131,7 @@ impl Engine {
             let key = dedup_key(rule, ev, &out[k]);
             let t = ev.time_ms;
             let dup = match self.dedup.get(&key) {
-                Some(&last) => (t - last).abs() < rule.dedup_window_ms,
+                Some(&last) => t.abs_diff(last) < rule.dedup_window_ms.unsigned_abs(),
                 None => false,
             };
             if dup {
@@ -140,9 +142,18 @@ impl Engine {
                 k += 1;
             }
         }
-        if self.dedup.len() > 1_000_000 {
-            let horizon = ev.time_ms - 7 * crate::time::DAY_MS;
+        // Bounded suppression state: past a million keys, drop those older than the longest
+        // window, at most once per 100k events.
+        if self.dedup.len() > 1_000_000 && self.stats.events >= self.next_prune {
+            let longest = self
+                .rules
+                .iter()
+                .map(|r| r.dedup_window_ms)
+                .max()
+                .unwrap_or(0);
+            let horizon = ev.time_ms.saturating_sub(longest);
             self.dedup.retain(|_, t| *t >= horizon);
+            self.next_prune = self.stats.events + 100_000;
         }
     }
 }

@@ -642,6 +642,7 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
             if scope == Scope::Session
                 && features
                     .iter()
+                    .chain(&context)
                     .any(|f| !matches!(f, Feature::Network | Feature::Client))
             {
                 problem(

@@ -48,7 +48,9 @@ fn expand(r: &TestRecordFile) -> Result<Vec<(Vec<u8>, i64)>, String> {
         None => 0,
     };
     let n = r.repeat.unwrap_or(1).max(1);
-    Ok((0..n).map(|i| (bytes.clone(), i as i64 * every)).collect())
+    Ok((0..n)
+        .map(|i| (bytes.clone(), (i as i64).saturating_mul(every)))
+        .collect())
 }
 
 /// Runs one test of one rule.
@@ -76,7 +78,7 @@ pub fn run_one(rule: &Rule, t: &TestFile, parsers: &Parsers) -> TestOutcome {
                     Ok(ev) => ev,
                     Err(e) => return fail(format!("{phase}[{k}]: record does not parse: {e}")),
                 };
-                ev.time_ms += shift;
+                ev.time_ms = ev.time_ms.saturating_add(shift);
                 enricher.enrich(&mut ev);
                 findings.clear();
                 engine.process(&ev, &mut findings);

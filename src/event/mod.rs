@@ -247,6 +247,13 @@ impl ClassReason {
         }
     }
 
+    /// True for evidence of a person that a caller cannot simply claim (console sessions, MFA,
+    /// SSO roles, identity-provider facts). Only strong evidence makes an identity human for good;
+    /// a browser user agent is attacker-controlled and counts for its own event only.
+    pub fn is_strong_human_evidence(self) -> bool {
+        self.class() == IdentityClass::Human && self != ClassReason::BrowserUserAgent
+    }
+
     /// The class this reason implies.
     pub fn class(self) -> IdentityClass {
         use ClassReason::*;

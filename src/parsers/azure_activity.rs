@@ -262,9 +262,8 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
     let (src_ip, src_host) = super::split_source(ip_text);
     let status = cow(r.result_type).or_else(|| r.status.and_then(StatusField::value));
     let outcome = match status.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        Some("success" | "succeeded" | "start" | "started" | "accept" | "accepted" | "active") => {
-            Outcome::Success
-        }
+        // Start / Accepted records precede the final Success or Failure of the same operation.
+        Some("success" | "succeeded" | "active") => Outcome::Success,
         Some("failure" | "failed" | "fail") => Outcome::Failure,
         _ => Outcome::Unknown,
     };

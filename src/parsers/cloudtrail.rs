@@ -55,6 +55,64 @@ struct Record<'a> {
     resources: Option<Resources<'a>>,
     #[serde(borrow, default)]
     additional_event_data: Option<AdditionalData<'a>>,
+    #[serde(borrow, default)]
+    response_elements: Option<ConsoleLoginResult<'a>>,
+}
+
+/// `responseElements.ConsoleLogin` ("Success" / "Failure"), the outcome of a console sign-in,
+/// which carries no `errorCode`. Any other shape of `responseElements` is skipped.
+struct ConsoleLoginResult<'a>(Option<FlexStr<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for ConsoleLoginResult<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = ConsoleLoginResult<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("response elements")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut v = None;
+                while let Some(k) = map.next_key::<FlexStr<'de>>()? {
+                    if k.0 == "ConsoleLogin" {
+                        v = map.next_value::<Option<FlexStr<'a>>>()?;
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(ConsoleLoginResult(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(ConsoleLoginResult(None))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(ConsoleLoginResult(None))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(ConsoleLoginResult(None))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(ConsoleLoginResult(None))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(ConsoleLoginResult(None))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(ConsoleLoginResult(None))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(ConsoleLoginResult(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -274,8 +332,12 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
     let identity = resolve_identity(ui, account, hints)?;
 
     let (src_ip, src_host) = super::split_source(cow(r.source_ip_address));
+    let console_failed = r
+        .response_elements
+        .and_then(|c| c.0)
+        .is_some_and(|v| v.0 == "Failure");
     let error_code = cow(r.error_code);
-    let outcome = if error_code.is_some() {
+    let outcome = if error_code.is_some() || console_failed {
         Outcome::Failure
     } else {
         Outcome::Success
@@ -397,7 +459,14 @@ fn resolve_identity<'a>(
             } else if session.as_deref().is_some_and(|s| s.contains('@')) {
                 ClassReason::EmailSessionName
             } else {
-                hints.reason().unwrap_or(ClassReason::RoleSession)
+                // A browser user agent is no evidence for a role session: console use of a role
+                // carries sessionCredentialFromConsole, and a thief can send any user agent.
+                HumanHints {
+                    browser: false,
+                    ..hints
+                }
+                .reason()
+                .unwrap_or(ClassReason::RoleSession)
             };
             mk(key, IdentityKind::AwsRole, name, reason, session)
         }
@@ -572,6 +641,54 @@ mod tests {
             let ev = parse(raw.as_bytes()).unwrap_or_else(|e| panic!("{res}: {e}"));
             let got: Vec<&str> = ev.resources.iter().map(|r| r.as_ref()).collect();
             assert_eq!(got, want, "{res}");
+        }
+    }
+
+    #[test]
+    fn console_login_failure_is_a_failure() {
+        let raw = br#"{"eventTime":"2024-01-01T00:00:00Z","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/u"},"responseElements":{"ConsoleLogin":"Failure"},"errorMessage":"Failed authentication"}"#;
+        let ev = parse(raw).unwrap();
+        assert_eq!(ev.outcome, Outcome::Failure);
+        assert_eq!(ev.identity.reason, ClassReason::ConsoleLogin);
+        let ok = String::from_utf8_lossy(raw).replace("Failure", "Success");
+        assert_eq!(parse(ok.as_bytes()).unwrap().outcome, Outcome::Success);
+        let odd =
+            String::from_utf8_lossy(raw).replace(r#"{"ConsoleLogin":"Failure"}"#, r#""text""#);
+        assert_eq!(parse(odd.as_bytes()).unwrap().outcome, Outcome::Success);
+    }
+
+    #[test]
+    fn browser_user_agent_does_not_make_a_role_session_human() {
+        let raw = br#"{"eventTime":"2024-01-01T00:00:00Z","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","userAgent":"Mozilla/5.0 (X11; Linux x86_64)","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/i-0123456789abcdef0","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::1:role/r","userName":"r"}}}}"#;
+        assert_eq!(
+            parse(raw).unwrap().identity.reason,
+            ClassReason::RoleSession
+        );
+        let user = String::from_utf8_lossy(raw).replace(
+            r#""type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/i-0123456789abcdef0""#,
+            r#""type":"IAMUser","arn":"arn:aws:iam::1:user/u""#,
+        );
+        assert_eq!(
+            parse(user.as_bytes()).unwrap().identity.reason,
+            ClassReason::BrowserUserAgent
+        );
+    }
+
+    #[test]
+    fn implausible_times_are_bad_times() {
+        for t in [
+            "\"0001-01-01T00:00:00Z\"",
+            "\"2999-01-01T00:00:00Z\"",
+            "1e300",
+            "99999999999999999999",
+        ] {
+            let raw = format!(
+                r#"{{"eventTime":{t},"eventName":"X","eventSource":"s3.amazonaws.com","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/u"}}}}"#
+            );
+            let e = parse(raw.as_bytes())
+                .err()
+                .unwrap_or_else(|| panic!("{t} accepted"));
+            assert_eq!(e.reason(), "bad_time", "{t}");
         }
     }
 

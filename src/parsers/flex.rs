@@ -84,8 +84,20 @@ pub enum FlexTime<'a> {
 }
 
 impl FlexTime<'_> {
-    /// Epoch milliseconds, or the unparsable text.
+    /// Epoch milliseconds of a plausible event time (2000–2100), or the offending text.
     pub fn to_ms(&self) -> Result<i64, String> {
+        let ms = self.to_ms_unchecked()?;
+        if crate::time::plausible_event_ms(ms) {
+            Ok(ms)
+        } else {
+            Err(match self {
+                FlexTime::Text(s) => s.chars().take(64).collect(),
+                FlexTime::Number(n) => n.to_string(),
+            })
+        }
+    }
+
+    fn to_ms_unchecked(&self) -> Result<i64, String> {
         match self {
             FlexTime::Text(s) => {
                 let t = s.trim();

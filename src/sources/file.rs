@@ -106,6 +106,13 @@ pub fn read_input(
         Box::new(br)
     };
 
+    // A UTF-8 byte-order mark (Windows / PowerShell exports) is not part of the data.
+    {
+        let buf = reader.fill_buf().map_err(rerr)?;
+        if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            reader.consume(3);
+        }
+    }
     // Skip leading whitespace, counting lines, to see the first byte.
     let mut line_no: u64 = 1;
     let first = loop {
@@ -132,7 +139,7 @@ pub fn read_input(
     if first == b'[' {
         let mut doc = Vec::new();
         reader
-            .take(limits.max_document_bytes as u64 + 1)
+            .take((limits.max_document_bytes as u64).saturating_add(1))
             .read_to_end(&mut doc)
             .map_err(rerr)?;
         document(input, line_no, &doc, limits, &mut f);
@@ -184,14 +191,46 @@ pub fn read_input(
                 document(input, start_line, &doc, limits, &mut f);
                 return Ok(());
             }
-            // Line mode over the buffered document.
-            for (ln, l) in (start_line..).zip(doc.split(|&b| b == b'\n')) {
+            // Line mode over the buffered part; a line cut at the buffer's end is completed from
+            // the reader, and line mode goes on over the rest of the input.
+            let complete = doc.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let mut next = start_line;
+            for (ln, l) in (start_line..).zip(doc[..complete].split_inclusive(|&b| b == b'\n')) {
                 let b = trim(l);
                 if !b.is_empty() {
                     one_line(input, ln, b, &mut f);
                 }
+                next = ln + 1;
             }
-            return Ok(());
+            // `next` is the line the unfinished tail (if any) belongs to.
+            line_no = next;
+            let mut carry = doc[complete..].to_vec();
+            drop(doc);
+            if !carry.is_empty() {
+                let over = read_line(&mut *reader, &mut line, limits.max_document_bytes)
+                    .map_err(rerr)?
+                    .unwrap_or(false);
+                carry.extend_from_slice(&line);
+                let tail_line = line_no;
+                line_no += 1;
+                let b = trim(&carry);
+                if over || carry.len() > limits.max_document_bytes {
+                    f(Item::Unframed {
+                        bytes: &carry[..carry.len().min(4096)],
+                        origin: Origin {
+                            input,
+                            line: tail_line,
+                            index: None,
+                        },
+                        reason: "too_large",
+                        error: format!("line longer than {} bytes", limits.max_document_bytes),
+                    });
+                } else if !b.is_empty() {
+                    one_line(input, tail_line, b, &mut f);
+                }
+            }
+            first_line = false;
+            continue;
         }
         first_line = false;
         one_line(input, start_line, body, &mut f);
@@ -432,6 +471,44 @@ mod tests {
         let out = collect(b"[{\"a\": 1}, {\"a\": 2", false);
         assert_eq!(out.len(), 1);
         assert!(!out[0].3);
+    }
+
+    #[test]
+    fn broken_first_line_beyond_the_document_buffer_loses_nothing() {
+        // First line broken, then more lines than the (small) document buffer holds.
+        let mut content = b"{\"broken\": \n".to_vec();
+        for i in 0..200 {
+            content.extend_from_slice(format!("{{\"n\":{i}}}\n").as_bytes());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("in");
+        std::fs::write(&p, &content).unwrap();
+        let mut got = Vec::new();
+        read_input(
+            p.to_str().unwrap(),
+            ReadLimits {
+                max_document_bytes: 256,
+            },
+            |it| {
+                if let Item::Record(b, o) = it {
+                    got.push((String::from_utf8_lossy(b).into_owned(), o.line));
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!(got.len(), 201, "every line framed once");
+        assert_eq!(got[0], ("{\"broken\":".to_string(), 1));
+        for (i, (text, line)) in got[1..].iter().enumerate() {
+            assert_eq!(text, &format!("{{\"n\":{i}}}"));
+            assert_eq!(*line, i as u64 + 2);
+        }
+    }
+
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        let out = collect(b"\xEF\xBB\xBF{\"a\":1}\n{\"b\":2}\n", false);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].0, "{\"a\":1}");
     }
 
     #[test]

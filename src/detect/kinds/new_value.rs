@@ -33,7 +33,10 @@ pub fn evaluate(
     let now = profile.last_seen.max(ev.time_ms);
     let session = match p.scope {
         Scope::Identity => None,
-        Scope::Session => Some(profile.session(session_key(ev)?, now, cfg.session_idle_ms)?),
+        // Liveness by the event's own time: a late record of a live session is still evaluated.
+        Scope::Session => {
+            Some(profile.session(session_key(ev)?, ev.time_ms, cfg.session_idle_ms)?)
+        }
     };
     let mut anomalies = Vec::new();
     let mut compared = 0;
