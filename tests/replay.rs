@@ -426,3 +426,32 @@ fn rules_dir_replaces_the_bundled_pack() {
     assert!(out.status.success());
     assert!(alerts(&out).is_empty());
 }
+
+#[test]
+fn a_condition_no_firing_test_pins_down_is_reported() {
+    // The firing test has one matching and one non-matching record and expects one alert: with
+    // the condition negated the other record fires instead, and the test still passes.
+    let rec = |name: &str, src: &str| {
+        format!(
+            r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","principalId":"AIDAX","arn":"arn:aws:iam::111122223333:user/ci","accountId":"111122223333","accessKeyId":"AKIAX","userName":"ci"}},"eventTime":"2024-03-01T00:00:00Z","eventSource":"{src}.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"3.5.1.10","userAgent":"aws-cli/2.15.0","eventID":"{name}"}}"#
+        )
+    };
+    let rule = format!(
+        "id: aws.weak\ntitle: t\ndescription: d\nseverity: low\nkind: match\nmatch:\n  - field: action\n    eq: sts:GetCallerIdentity\nmitre: [T1087]\ntests:\n  - name: fires\n    events:\n      - record: {}\n      - record: {}\n    expect: {{alerts: 1}}\n  - name: quiet\n    events:\n      - record: {}\n    expect: {{alerts: 0}}\n",
+        rec("GetCallerIdentity", "sts"),
+        rec("ListBuckets", "s3"),
+        rec("ListBuckets", "s3"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("aws")).unwrap();
+    std::fs::write(dir.path().join("aws/weak.yml"), rule).unwrap();
+    let out = nhid(&["rules", "test", dir.path().to_str().unwrap()]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{s}");
+    assert!(s.contains("ok   aws.weak :: fires"), "{s}");
+    assert!(
+        s.contains("FAIL aws.weak :: negating match[0] (action)"),
+        "{s}"
+    );
+    assert!(s.contains("the condition is untested"), "{s}");
+}

@@ -28,16 +28,48 @@ pub struct TestOutcome {
     pub detail: String,
 }
 
-/// Runs every test of every rule.
+/// Runs every test of every rule, then the negation check of every rule whose tests pass.
 pub fn run_all(rules: &[Rule]) -> Vec<TestOutcome> {
     let parsers = Parsers::default();
     let mut out = Vec::new();
     for rule in rules {
+        let start = out.len();
         for t in &rule.tests {
             out.push(run_one(rule, t, &parsers));
         }
+        if out[start..].iter().all(|o| o.passed) {
+            out.extend(negation_check(rule, &parsers));
+        }
     }
     out
+}
+
+/// Honest tests: negating any one `match` condition must make at least one firing test fail;
+/// otherwise the condition is not tested (or does nothing). One outcome per condition.
+pub fn negation_check(rule: &Rule, parsers: &Parsers) -> Vec<TestOutcome> {
+    let firing: Vec<&TestFile> = rule.tests.iter().filter(|t| t.expect.alerts > 0).collect();
+    (0..rule.conditions.len())
+        .map(|i| {
+            let mut mutant = rule.clone();
+            mutant.conditions[i].not = !mutant.conditions[i].not;
+            let broken = firing.iter().any(|t| !run_one(&mutant, t, parsers).passed);
+            let field = super::condition::FIELDS
+                .iter()
+                .find(|(_, f)| *f == rule.conditions[i].field)
+                .map_or("?", |(n, _)| *n);
+            TestOutcome {
+                rule: rule.id.clone(),
+                path: rule.path.clone(),
+                test: format!("negating match[{i}] ({field}) breaks a firing test"),
+                passed: broken,
+                detail: if broken {
+                    "a firing test fails".into()
+                } else {
+                    "every firing test still passes: the condition is untested".into()
+                },
+            }
+        })
+        .collect()
 }
 
 fn expand(r: &TestRecordFile) -> Result<Vec<(Vec<u8>, i64)>, String> {
