@@ -16,6 +16,31 @@ use crate::event::{
     AuditEvent, ClassReason, EventGeo, Identity, IdentityKind, Outcome, SourceKind,
 };
 
+/// Visitor methods that accept any scalar (string, null, bool, number) as `$v`: the lenient
+/// shapes below skip what is not the expected structure instead of failing the record.
+macro_rules! skip_scalars {
+    ($v:expr) => {
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($v)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok($v)
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($v)
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($v)
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($v)
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($v)
+        }
+    };
+}
+
 const SRC: SourceKind = SourceKind::Cloudtrail;
 
 #[derive(Deserialize, Default)]
@@ -56,20 +81,38 @@ struct Record<'a> {
     #[serde(borrow, default)]
     additional_event_data: Option<AdditionalData<'a>>,
     #[serde(borrow, default)]
-    response_elements: Option<ConsoleLoginResult<'a>>,
+    response_elements: Option<KeyOf<'a, ConsoleLoginKey>>,
 }
 
-/// `responseElements.ConsoleLogin` ("Success" / "Failure"), the outcome of a console sign-in,
-/// which carries no `errorCode`. Any other shape of `responseElements` is skipped.
-struct ConsoleLoginResult<'a>(Option<FlexStr<'a>>);
+/// Names the one key a [`KeyOf`] keeps.
+trait KeyName {
+    const NAME: &'static str;
+}
 
-impl<'de: 'a, 'a> Deserialize<'de> for ConsoleLoginResult<'a> {
+/// `responseElements.ConsoleLogin` ("Success" / "Failure"): the outcome of a console sign-in,
+/// which carries no `errorCode`.
+struct ConsoleLoginKey;
+impl KeyName for ConsoleLoginKey {
+    const NAME: &'static str = "ConsoleLogin";
+}
+
+/// `resources[].ARN`.
+struct ArnKey;
+impl KeyName for ArnKey {
+    const NAME: &'static str = "ARN";
+}
+
+/// The value of one key of an object. Anything that is not an object, or lacks the key, gives
+/// `None` instead of failing the record (some exports flatten these objects to strings).
+struct KeyOf<'a, K>(Option<FlexStr<'a>>, std::marker::PhantomData<K>);
+
+impl<'de: 'a, 'a, K: KeyName> Deserialize<'de> for KeyOf<'a, K> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
-            type Value = ConsoleLoginResult<'a>;
+        struct V<'a, K>(std::marker::PhantomData<(&'a (), K)>);
+        impl<'de: 'a, 'a, K: KeyName> serde::de::Visitor<'de> for V<'a, K> {
+            type Value = KeyOf<'a, K>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("response elements")
+                write!(f, "an object with {}", K::NAME)
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
@@ -77,39 +120,22 @@ impl<'de: 'a, 'a> Deserialize<'de> for ConsoleLoginResult<'a> {
             ) -> Result<Self::Value, A::Error> {
                 let mut v = None;
                 while let Some(k) = map.next_key::<FlexStr<'de>>()? {
-                    if k.0 == "ConsoleLogin" {
+                    if k.0 == K::NAME {
                         v = map.next_value::<Option<FlexStr<'a>>>()?;
                     } else {
                         map.next_value::<serde::de::IgnoredAny>()?;
                     }
                 }
-                Ok(ConsoleLoginResult(v))
+                Ok(KeyOf(v, std::marker::PhantomData))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
                 mut seq: A,
             ) -> Result<Self::Value, A::Error> {
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(ConsoleLoginResult(None))
+                Ok(KeyOf(None, std::marker::PhantomData))
             }
-            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(ConsoleLoginResult(None))
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-                Ok(ConsoleLoginResult(None))
-            }
-            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(ConsoleLoginResult(None))
-            }
-            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(ConsoleLoginResult(None))
-            }
-            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(ConsoleLoginResult(None))
-            }
-            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(ConsoleLoginResult(None))
-            }
+            skip_scalars!(KeyOf(None, std::marker::PhantomData));
         }
         d.deserialize_any(V(std::marker::PhantomData))
     }
@@ -173,7 +199,7 @@ struct SessionIssuer<'a> {
 /// but a list is ignored rather than failing the record (without buffering, unlike an untagged
 /// enum).
 enum Resources<'a> {
-    List(Vec<Resource<'a>>),
+    List(Vec<FlexStr<'a>>),
     Other,
 }
 
@@ -190,16 +216,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Resources<'a> {
                 mut seq: A,
             ) -> Result<Self::Value, A::Error> {
                 let mut v = Vec::new();
-                while let Some(r) = seq.next_element::<ResourceItem<'a>>()? {
+                while let Some(r) = seq.next_element::<KeyOf<'a, ArnKey>>()? {
                     v.extend(r.0);
                 }
                 Ok(Resources::List(v))
-            }
-            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Resources::Other)
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Resources::Other)
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
@@ -211,77 +231,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Resources<'a> {
                 {}
                 Ok(Resources::Other)
             }
-            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Resources::Other)
-            }
-            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Resources::Other)
-            }
-            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Resources::Other)
-            }
-            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Resources::Other)
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
-    }
-}
-
-struct Resource<'a> {
-    arn: Option<FlexStr<'a>>,
-}
-
-/// One element of `resources`: an object whose `ARN` is kept; anything else is skipped.
-struct ResourceItem<'a>(Option<Resource<'a>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for ResourceItem<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
-            type Value = ResourceItem<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a resource")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut arn = None;
-                while let Some(k) = map.next_key::<FlexStr<'de>>()? {
-                    if k.0 == "ARN" {
-                        arn = map.next_value::<Option<FlexStr<'a>>>()?;
-                    } else {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                    }
-                }
-                Ok(ResourceItem(Some(Resource { arn })))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(ResourceItem(None))
-            }
-            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(ResourceItem(None))
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-                Ok(ResourceItem(None))
-            }
-            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(ResourceItem(None))
-            }
-            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(ResourceItem(None))
-            }
-            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(ResourceItem(None))
-            }
-            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(ResourceItem(None))
-            }
+            skip_scalars!(Resources::Other);
         }
         d.deserialize_any(V(std::marker::PhantomData))
     }
@@ -343,7 +293,7 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         Outcome::Success
     };
     let resources = match r.resources {
-        Some(Resources::List(v)) => v.into_iter().filter_map(|x| cow(x.arn)).collect(),
+        Some(Resources::List(v)) => v.into_iter().map(|x| x.0).collect(),
         _ => Vec::new(),
     };
     let invoked_by = identity.1;
