@@ -108,39 +108,18 @@ fn bench_pipeline(c: &mut Criterion) {
         })
     });
 
-    g.bench_function("full_pipeline", |b| {
-        b.iter_batched(
-            || {
-                Pipeline::new(
-                    rules.clone(),
-                    GeoDb::bundled_test(),
-                    ReplayConfig::default(),
-                )
-            },
-            |mut pipe| {
-                run(&mut pipe, &recs);
-                pipe
-            },
-            BatchSize::LargeInput,
-        )
-    });
-
-    g.bench_function("no_rules", |b| {
-        b.iter_batched(
-            || {
-                Pipeline::new(
-                    no_rules.clone(),
-                    GeoDb::bundled_test(),
-                    ReplayConfig::default(),
-                )
-            },
-            |mut pipe| {
-                run(&mut pipe, &recs);
-                pipe
-            },
-            BatchSize::LargeInput,
-        )
-    });
+    for (name, set) in [("full_pipeline", &rules), ("no_rules", &no_rules)] {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || Pipeline::new(set.clone(), GeoDb::bundled_test(), ReplayConfig::default()),
+                |mut pipe| {
+                    run(&mut pipe, &recs);
+                    pipe
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
     g.finish();
 }
 

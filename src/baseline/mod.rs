@@ -416,13 +416,29 @@ impl BaselineStore {
 
     /// Folds an event into its identity's profile (after detectors have seen the profile).
     pub fn observe(&mut self, ev: &AuditEvent<'_>) {
+        self.inspect_then_observe(ev, |_| ());
+    }
+
+    /// Calls `f` with the identity's profile as it is *before* the event, then folds the event
+    /// in: one lookup for both (the detection engine's per-event path).
+    pub fn inspect_then_observe<R>(
+        &mut self,
+        ev: &AuditEvent<'_>,
+        f: impl FnOnce(Option<&Profile>) -> R,
+    ) -> R {
         let cfg = self.config;
         match self.profiles.get_mut(&*ev.identity.key) {
-            Some(p) => p.observe(ev, &cfg),
+            Some(p) => {
+                let r = f(Some(p));
+                p.observe(ev, &cfg);
+                r
+            }
             None => {
+                let r = f(None);
                 let mut p = Profile::new(ev.time_ms);
                 p.observe(ev, &cfg);
                 self.profiles.insert(ev.identity.key.as_ref().into(), p);
+                r
             }
         }
     }

@@ -961,6 +961,15 @@ struct Ident {
 }
 
 impl Ident {
+    /// The identity's usual client, or its second one 30% of the time.
+    fn pick_client(&self, rng: &mut impl Rng) -> Client {
+        if self.clients.len() > 1 && rng.random_bool(0.3) {
+            self.clients[1]
+        } else {
+            self.clients[0]
+        }
+    }
+
     /// The label's natural identifier of the identity.
     fn label_id(&self, w: &World) -> String {
         match self.kind {
@@ -1951,11 +1960,7 @@ impl World {
             let v = self.ua_version(id, Client::SsmAgent, ctx.day);
             return format!("aws-sdk-go/1.50.10 (go1.21.6; linux; amd64) amazon-ssm-agent/{v}");
         }
-        let c = if id.clients.len() > 1 && rng.random_bool(0.3) {
-            id.clients[1]
-        } else {
-            id.clients[0]
-        };
+        let c = id.pick_client(rng);
         let v = self.ua_version(id, c, ctx.day);
         let kern = [
             "5.10.205-195.807.amzn2.x86_64",
@@ -3322,11 +3327,7 @@ impl World {
         let ua = match ctx.attack {
             Some((a, _)) => a.ua.clone(),
             None => {
-                let c = if id.clients.len() > 1 && rng.random_bool(0.3) {
-                    id.clients[1]
-                } else {
-                    id.clients[0]
-                };
+                let c = id.pick_client(rng);
                 let v = self.ua_version(id, c, ctx.day);
                 match c {
                     Client::OktaJava => format!("okta-sdk-java/{v} java/17.0.9 Linux/5.15.0-1053-azure"),
@@ -3576,10 +3577,8 @@ impl World {
             None => {
                 let c = if git && id.clients.contains(&Client::Git) {
                     Client::Git
-                } else if id.clients.len() > 1 && rng.random_bool(0.3) {
-                    id.clients[1]
                 } else {
-                    id.clients[0]
+                    id.pick_client(rng)
                 };
                 let v = self.ua_version(id, c, ctx.day);
                 match c {

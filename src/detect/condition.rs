@@ -102,7 +102,7 @@ impl Field {
     /// Calls `f` with each string value of the field; stops early when `f` returns true.
     /// Returns whether any call returned true.
     pub fn any_str(self, ev: &AuditEvent<'_>, mut f: impl FnMut(&str) -> bool) -> bool {
-        let mut buf = itoa_buf();
+        let mut buf = [0u8; 10];
         let one = |s: Option<&str>, f: &mut dyn FnMut(&str) -> bool| s.is_some_and(f);
         match self {
             Field::Source => f(ev.source.as_str()),
@@ -168,10 +168,6 @@ impl Field {
             _ => None,
         }
     }
-}
-
-fn itoa_buf() -> [u8; 10] {
-    [0; 10]
 }
 
 fn fmt_u32(buf: &mut [u8; 10], mut v: u32) -> &str {

@@ -100,30 +100,26 @@ impl Engine {
         &self.store
     }
 
-    /// Mutable access to the baseline store (forget, approve).
-    pub fn store_mut(&mut self) -> &mut BaselineStore {
-        &mut self.store
-    }
-
     /// Runs the rules on one event, appends findings to `out`, then updates the baseline.
     pub fn process(&mut self, ev: &AuditEvent<'_>, out: &mut Vec<Finding>) {
         self.stats.events += 1;
         let first = out.len();
-        let profile = self.store.get(&ev.identity.key);
-        let class = match profile {
-            Some(p) if p.class() == IdentityClass::Human => IdentityClass::Human,
-            _ => ev.identity.class(),
-        };
         let cfg = self.store.config;
-        for (i, rule) in self.rules.iter().enumerate() {
-            if !applies(rule, ev, class) {
-                continue;
+        let rules = &self.rules;
+        self.store.inspect_then_observe(ev, |profile| {
+            let class = match profile {
+                Some(p) if p.class() == IdentityClass::Human => IdentityClass::Human,
+                _ => ev.identity.class(),
+            };
+            for (i, rule) in rules.iter().enumerate() {
+                if !applies(rule, ev, class) {
+                    continue;
+                }
+                if let Some(f) = evaluate(i, rule, ev, profile, &cfg, class) {
+                    out.push(f);
+                }
             }
-            if let Some(f) = evaluate(i, rule, ev, profile, &cfg, class) {
-                out.push(f);
-            }
-        }
-        self.store.observe(ev);
+        });
         // Suppression: drop findings whose dedup key fired within the rule's window.
         let mut k = first;
         while k < out.len() {

@@ -406,21 +406,13 @@ impl AuditEvent<'_> {
         self.ua_family.as_deref().unwrap_or("")
     }
 
-    /// `service:Operation` (allocates; use [`AuditEvent::action_eq`] on hot paths).
+    /// `service:Operation` (allocates: for alerts and explanations, not the hot path).
     pub fn action(&self) -> String {
         let mut s = String::with_capacity(self.service.len() + 1 + self.operation.len());
         s.push_str(&self.service);
         s.push(':');
         s.push_str(&self.operation);
         s
-    }
-
-    /// Compares the action with a `service:Operation` string without allocating.
-    pub fn action_eq(&self, action: &str) -> bool {
-        action.len() == self.service.len() + 1 + self.operation.len()
-            && action.starts_with(&*self.service)
-            && action.as_bytes()[self.service.len()] == b':'
-            && action.ends_with(&*self.operation)
     }
 
     /// True when an AWS service made the call on the identity's behalf, so the source address

@@ -374,6 +374,8 @@ fn resolve_identity<'a>(
         principal_id: principal_id.clone(),
         account: account.clone(),
     };
+    // A record with no identity type but an invoking service is that service's own call.
+    let kind = kind.or_else(|| invoked_by.is_some().then_some(Cow::Borrowed("AWSService")));
     let id = match kind.as_deref() {
         Some("AssumedRole") => {
             // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
@@ -502,17 +504,6 @@ fn resolve_identity<'a>(
                 IdentityKind::AwsAccount,
                 who,
                 ClassReason::CrossAccountPrincipal,
-                None,
-            )
-        }
-        None if invoked_by.is_some() => {
-            let svc = invoked_by.clone().unwrap_or_default();
-            let key = Cow::Owned(format!("aws:service:{svc}"));
-            mk(
-                key,
-                IdentityKind::AwsService,
-                svc,
-                ClassReason::AwsServicePrincipal,
                 None,
             )
         }

@@ -206,15 +206,31 @@ impl Parsers {
                 })
             }
         }
-        if self.eb_detail_type.find(raw).is_some() {
-            // An EventBridge envelope: parse its detail (borrowed from the same bytes).
-            if let Ok(Envelope { detail: Some(d) }) = serde_json::from_slice::<Envelope>(raw) {
-                let inner = d.get().as_bytes();
-                if inner.first() == Some(&b'{') {
-                    return self.parse(inner, format);
-                }
-            }
+        match self.parse_object(raw, format) {
+            Ok(ev) => Ok(ev),
+            // An EventBridge envelope does not parse as its source (its keys are nested in
+            // `detail`): only then look for one, so ordinary records never pay for the check.
+            Err(e) => match self.envelope_detail(raw) {
+                Some(inner) => self.parse(inner, format),
+                None => Err(e),
+            },
         }
+    }
+
+    /// The `detail` object of an EventBridge envelope, if `raw` is one.
+    fn envelope_detail<'a>(&self, raw: &'a [u8]) -> Option<&'a [u8]> {
+        self.eb_detail_type.find(raw)?;
+        let Envelope { detail } = serde_json::from_slice::<Envelope>(raw).ok()?;
+        let inner = detail?.get().as_bytes();
+        (inner.first() == Some(&b'{')).then_some(inner)
+    }
+
+    /// Parses a record already known to be a JSON object (or garbage starting with `{`).
+    fn parse_object<'a>(
+        &self,
+        raw: &'a [u8],
+        format: Format,
+    ) -> Result<AuditEvent<'a>, ParseError> {
         let source = match format {
             Format::Source(s) => s,
             Format::Auto => match self.detect(raw) {
