@@ -3,9 +3,21 @@
 //! Writes JSON Lines in event-time order, mixing AWS CloudTrail (~70%), Azure Activity Log
 //! (diagnostic-settings shape, ~12%), Okta System Log (~10%) and GitHub audit-log streaming (~8%)
 //! records. Every identity has a stable "home" (1-2 source IPs in one or two /24s, one network and
-//! country, 1-2 client families, 5-40 habitual actions, working hours and a rate) with benign
-//! drift (SDK version bumps, an occasional new /24 in the same range, an occasional new harmless
-//! read action). With `--attacks`, labelled attacks are injected and listed in a sidecar file.
+//! country, 1-2 client families, 5-40 habitual actions, working hours and a rate).
+//!
+//! Identities have roles beyond their kind: Terraform-like deployer CI roles (daily IAM role and
+//! policy changes, the odd trail created or deleted), human admins (console sign-in with MFA, IAM
+//! and CloudTrail changes), strictly business-hours reporting jobs, weekly batch jobs, and
+//! decommissioned identities that stop. CI roles run as jobs, each opened by an OIDC web-identity
+//! federation (`AssumeRoleWithWebIdentity`) from a per-job runner IP; human console sessions open
+//! with a `ConsoleLogin`.
+//!
+//! Benign drift (never labelled): SDK/CLI version bumps, NAT/IP churn inside the home network,
+//! a new /24 in the same range, a new region of the same provider, access-key rotation (some by
+//! the key's own user), volume spikes of usual actions, a new harmless read action.
+//!
+//! With `--attacks`, labelled attacks are injected and listed in a sidecar file: one JSON line
+//! per attacker record (benign records of a victim are never labelled).
 //!
 //! This binary deliberately shares no code or constants with the nhid library: it is an
 //! independent model of the wire formats, so detectors are tested against data they did not shape.
@@ -362,9 +374,11 @@ const N_ATK_RU: usize = 11;
 const N_ATK_RU_OKTA: usize = 12;
 const N_ATK_SG: usize = 13;
 const N_ATK_NG: usize = 14;
+const N_ATK_CH: usize = 15;
+const N_HOME_GB: usize = 16;
 
 #[rustfmt::skip]
-static NETS: [Net; 15] = [
+static NETS: [Net; 17] = [
     // 3.0.0.0/9
     Net { a: 3, b: (0, 127), c: (0, 255), cc: "US", country: "United States", state: "Virginia", city: "Ashburn", postal: "20149", lat: 39.0469, lon: -77.4903, asn: 14618, org: "amazon.com inc.", domain: "amazonaws.com", tz: -5, aws_region: "us-east-1", az_loc: "eastus" },
     // 52.0.0.0/11
@@ -395,6 +409,10 @@ static NETS: [Net; 15] = [
     Net { a: 103, b: (251, 251), c: (166, 167), cc: "SG", country: "Singapore", state: "Singapore", city: "Singapore", postal: "018989", lat: 1.2897, lon: 103.8501, asn: 138915, org: "kaopu cloud hk limited", domain: "kaopuyun.com", tz: 8, aws_region: "ap-southeast-1", az_loc: "southeastasia" },
     // 196.251.72.0/22
     Net { a: 196, b: (251, 251), c: (72, 75), cc: "NG", country: "Nigeria", state: "Lagos", city: "Lagos", postal: "100001", lat: 6.4541, lon: 3.3947, asn: 401120, org: "cheapy.host llc", domain: "cheapy.host", tz: 1, aws_region: "eu-west-3", az_loc: "southafricanorth" },
+    // 179.43.128.0/18 (offshore VPS hosting)
+    Net { a: 179, b: (43, 43), c: (128, 191), cc: "CH", country: "Switzerland", state: "Zurich", city: "Zurich", postal: "8001", lat: 47.3667, lon: 8.55, asn: 51852, org: "private layer inc", domain: "privatelayer.com", tz: 1, aws_region: "eu-central-2", az_loc: "switzerlandnorth" },
+    // 81.2.69.0/24 (UK home broadband)
+    Net { a: 81, b: (2, 2), c: (69, 69), cc: "GB", country: "United Kingdom", state: "England", city: "London", postal: "EC1A", lat: 51.5085, lon: -0.1257, asn: 20712, org: "andrews & arnold ltd", domain: "aa.net.uk", tz: 0, aws_region: "eu-west-2", az_loc: "uksouth" },
 ];
 
 fn ip_in<R: Rng>(net: &Net, rng: &mut R) -> [u8; 4] {
@@ -403,6 +421,17 @@ fn ip_in<R: Rng>(net: &Net, rng: &mut R) -> [u8; 4] {
         rng.random_range(net.b.0..=net.b.1),
         rng.random_range(net.c.0..=net.c.1),
         rng.random_range(4..=250),
+    ]
+}
+
+/// A deterministic IP of `net` derived from a hash (per-job runner IPs, NAT churn).
+fn ip_from(net: &Net, h: u64) -> [u8; 4] {
+    let mut s = Sm::new(h);
+    [
+        net.a,
+        net.b.0 + s.below((net.b.1 - net.b.0) as usize + 1) as u8,
+        net.c.0 + s.below((net.c.1 - net.c.0) as usize + 1) as u8,
+        4 + s.below(247) as u8,
     ]
 }
 
@@ -532,6 +561,12 @@ const T_LAMBDA: u8 = 2;
 const T_CI: u8 = 4;
 const T_USER: u8 = 8;
 const T_HUMAN: u8 = 16;
+/// Terraform-like deployer roles (IAM roles and policies, trails).
+const T_DEPLOY: u8 = 32;
+/// Human administrators (IAM users and keys, trail settings).
+const T_ADMIN: u8 = 64;
+/// Business-hours reporting jobs.
+const T_REPORT: u8 = 128;
 const T_SP: u8 = 1;
 const T_MI: u8 = 2;
 const T_APP: u8 = 1;
@@ -543,17 +578,17 @@ const T_GHUMAN: u8 = 4;
 /// AWS API calls: (service, eventName, readOnly, data event, kinds using it habitually).
 #[rustfmt::skip]
 static AWS: &[(&str, &str, bool, bool, u8)] = &[
-    ("s3", "GetObject", true, true, T_EC2 | T_LAMBDA | T_CI | T_USER),
-    ("s3", "PutObject", false, true, T_EC2 | T_LAMBDA | T_CI | T_USER),
-    ("s3", "HeadObject", true, true, T_EC2 | T_LAMBDA | T_USER),
-    ("s3", "ListObjects", true, true, T_EC2 | T_LAMBDA | T_CI | T_USER | T_HUMAN),
-    ("secretsmanager", "GetSecretValue", true, false, T_EC2 | T_LAMBDA | T_CI | T_USER),
-    ("kms", "Decrypt", true, false, T_EC2 | T_LAMBDA | T_CI | T_USER),
+    ("s3", "GetObject", true, true, T_EC2 | T_LAMBDA | T_CI | T_USER | T_REPORT),
+    ("s3", "PutObject", false, true, T_EC2 | T_LAMBDA | T_CI | T_USER | T_REPORT),
+    ("s3", "HeadObject", true, true, T_EC2 | T_LAMBDA | T_USER | T_REPORT),
+    ("s3", "ListObjects", true, true, T_EC2 | T_LAMBDA | T_CI | T_USER | T_HUMAN | T_REPORT),
+    ("secretsmanager", "GetSecretValue", true, false, T_EC2 | T_LAMBDA | T_CI | T_USER | T_REPORT),
+    ("kms", "Decrypt", true, false, T_EC2 | T_LAMBDA | T_CI | T_USER | T_REPORT),
     ("ssm", "GetParameter", true, false, T_EC2 | T_LAMBDA | T_CI),
     ("ec2", "DescribeInstances", true, false, T_EC2 | T_CI | T_USER | T_HUMAN),
-    ("sts", "GetCallerIdentity", true, false, T_EC2 | T_LAMBDA | T_CI | T_USER | T_HUMAN),
+    ("sts", "GetCallerIdentity", true, false, T_EC2 | T_LAMBDA | T_CI | T_USER | T_HUMAN | T_REPORT),
     ("ssm", "UpdateInstanceInformation", false, false, T_EC2),
-    ("kms", "GenerateDataKey", true, false, T_EC2 | T_LAMBDA | T_USER),
+    ("kms", "GenerateDataKey", true, false, T_EC2 | T_LAMBDA | T_USER | T_REPORT),
     ("dynamodb", "DescribeTable", true, false, T_LAMBDA | T_EC2 | T_CI),
     ("sqs", "GetQueueAttributes", true, false, T_LAMBDA | T_EC2),
     ("ssm", "GetParameters", true, false, T_EC2 | T_LAMBDA | T_CI),
@@ -570,8 +605,8 @@ static AWS: &[(&str, &str, bool, bool, u8)] = &[
     ("kms", "DescribeKey", true, false, T_CI | T_HUMAN),
     ("s3", "DeleteObject", false, true, T_LAMBDA | T_USER),
     ("s3", "ListBuckets", true, false, T_CI | T_USER | T_HUMAN),
-    ("s3", "GetBucketLocation", true, false, T_EC2 | T_CI | T_USER | T_HUMAN),
-    ("s3", "GetBucketPolicy", true, false, T_CI | T_HUMAN),
+    ("s3", "GetBucketLocation", true, false, T_EC2 | T_CI | T_USER | T_HUMAN | T_REPORT),
+    ("s3", "GetBucketPolicy", true, false, T_CI | T_HUMAN | T_DEPLOY),
     ("sts", "AssumeRole", false, false, T_CI | T_USER | T_EC2),
     ("sts", "GetSessionToken", false, false, T_USER),
     ("ec2", "DescribeVolumes", true, false, T_EC2 | T_USER | T_HUMAN),
@@ -584,11 +619,11 @@ static AWS: &[(&str, &str, bool, bool, u8)] = &[
     ("ec2", "CreateTags", false, false, T_EC2 | T_CI | T_USER),
     ("ec2", "DescribeRegions", true, false, T_USER | T_HUMAN),
     ("ec2", "RunInstances", false, false, T_CI),
-    ("iam", "GetRole", true, false, T_CI | T_HUMAN),
+    ("iam", "GetRole", true, false, T_CI | T_HUMAN | T_DEPLOY),
     ("iam", "ListRoles", true, false, T_HUMAN),
-    ("iam", "ListAttachedRolePolicies", true, false, T_CI | T_HUMAN),
-    ("iam", "GetPolicy", true, false, T_CI | T_HUMAN),
-    ("iam", "GetPolicyVersion", true, false, T_CI),
+    ("iam", "ListAttachedRolePolicies", true, false, T_CI | T_HUMAN | T_DEPLOY),
+    ("iam", "GetPolicy", true, false, T_CI | T_HUMAN | T_DEPLOY),
+    ("iam", "GetPolicyVersion", true, false, T_CI | T_DEPLOY),
     ("iam", "ListUsers", true, false, T_HUMAN),
     ("iam", "GetUser", true, false, T_USER | T_HUMAN),
     ("iam", "ListAccessKeys", true, false, T_USER | T_HUMAN),
@@ -615,16 +650,88 @@ static AWS: &[(&str, &str, bool, bool, u8)] = &[
     ("cloudtrail", "LookupEvents", true, false, T_HUMAN | T_USER),
     ("config", "DescribeConfigRules", true, false, T_USER),
     ("organizations", "DescribeOrganization", true, false, T_HUMAN | T_USER),
+    // Reporting jobs.
+    ("athena", "StartQueryExecution", false, false, T_REPORT),
+    ("athena", "GetQueryExecution", true, false, T_REPORT),
+    ("athena", "GetQueryResults", true, false, T_REPORT),
+    ("glue", "GetTable", true, false, T_REPORT),
+    ("glue", "GetPartitions", true, false, T_REPORT),
+    // Deployers and human admins: IAM and CloudTrail changes.
+    ("iam", "CreateRole", false, false, T_DEPLOY | T_ADMIN),
+    ("iam", "DeleteRole", false, false, T_DEPLOY),
+    ("iam", "UpdateAssumeRolePolicy", false, false, T_DEPLOY),
+    ("iam", "PutRolePolicy", false, false, T_DEPLOY),
+    ("iam", "AttachRolePolicy", false, false, T_DEPLOY | T_ADMIN),
+    ("iam", "DetachRolePolicy", false, false, T_DEPLOY),
+    ("iam", "CreatePolicy", false, false, T_DEPLOY),
+    ("iam", "CreatePolicyVersion", false, false, T_DEPLOY),
+    ("iam", "DeletePolicy", false, false, T_DEPLOY),
+    ("iam", "TagRole", false, false, T_DEPLOY),
+    ("iam", "AttachUserPolicy", false, false, T_ADMIN),
+    ("iam", "DetachUserPolicy", false, false, T_ADMIN),
+    ("iam", "CreateLoginProfile", false, false, T_ADMIN),
+    ("iam", "UpdateAccessKey", false, false, T_ADMIN),
+    ("iam", "DeleteAccessKey", false, false, T_ADMIN),
+    ("iam", "ListAttachedUserPolicies", true, false, T_ADMIN),
+    ("iam", "ListPolicies", true, false, T_ADMIN),
+    ("iam", "GetAccountSummary", true, false, T_ADMIN),
+    ("iam", "ListMFADevices", true, false, T_ADMIN),
+    ("iam", "CreateAccessKey", false, false, T_ADMIN),
+    ("iam", "CreateUser", false, false, T_ADMIN),
+    ("cloudtrail", "DescribeTrails", true, false, T_DEPLOY | T_ADMIN),
+    ("cloudtrail", "GetTrailStatus", true, false, T_DEPLOY | T_ADMIN),
+    ("cloudtrail", "GetEventSelectors", true, false, T_DEPLOY | T_ADMIN),
+    ("cloudtrail", "PutEventSelectors", false, false, T_DEPLOY | T_ADMIN),
+    ("cloudtrail", "UpdateTrail", false, false, T_DEPLOY | T_ADMIN),
+    ("cloudtrail", "CreateTrail", false, false, T_DEPLOY | T_ADMIN),
+    ("cloudtrail", "StartLogging", false, false, T_DEPLOY),
+    ("cloudtrail", "DeleteTrail", false, false, T_DEPLOY),
+    ("ec2", "DescribeFlowLogs", true, false, T_DEPLOY),
+    // Rendered for session starts only (CI jobs, console sign-in).
+    ("sts", "AssumeRoleWithWebIdentity", true, false, 0),
+    ("signin", "ConsoleLogin", false, false, 0),
     // Used by attackers only.
     ("secretsmanager", "ListSecrets", true, false, 0),
-    ("iam", "CreateAccessKey", false, false, 0),
-    ("iam", "CreateUser", false, false, 0),
     ("iam", "GetAccountAuthorizationDetails", true, false, 0),
+    ("secretsmanager", "BatchGetSecretValue", true, false, 0),
+    ("cloudtrail", "StopLogging", false, false, 0),
+    ("ec2", "DeleteFlowLogs", false, false, 0),
+    ("iam", "ListUserPolicies", true, false, 0),
+    ("iam", "ListGroupsForUser", true, false, 0),
+    ("iam", "ListGroups", true, false, 0),
+    ("iam", "GetAccountPasswordPolicy", true, false, 0),
+    ("iam", "ListInstanceProfiles", true, false, 0),
+    ("ec2", "DescribeImages", true, false, 0),
+    ("ec2", "DescribeKeyPairs", true, false, 0),
+    ("ec2", "GetEbsEncryptionByDefault", true, false, 0),
+    ("s3", "GetBucketAcl", true, false, 0),
+    ("s3", "GetBucketLogging", true, false, 0),
+    ("s3", "GetBucketPublicAccessBlock", true, false, 0),
+    ("kms", "ListKeys", true, false, 0),
+    ("kms", "ListAliases", true, false, 0),
+    ("ssm", "DescribeParameters", true, false, 0),
+    ("guardduty", "ListDetectors", true, false, 0),
+    ("config", "DescribeConfigurationRecorders", true, false, 0),
+    ("rds", "DescribeDBSnapshots", true, false, 0),
+    ("sns", "ListTopics", true, false, 0),
+    ("ecr", "DescribeRepositories", true, false, 0),
+    ("eks", "ListClusters", true, false, 0),
+    ("ecs", "ListClusters", true, false, 0),
+    ("cloudformation", "ListStacks", true, false, 0),
+    ("organizations", "ListAccounts", true, false, 0),
+    ("acm", "ListCertificates", true, false, 0),
 ];
 
 fn aws_act(name: &str) -> usize {
     AWS.iter()
         .position(|a| a.1 == name)
+        .expect("known AWS action")
+}
+
+/// `service:eventName` for names that exist in more than one service.
+fn aws_act2(svc: &str, name: &str) -> usize {
+    AWS.iter()
+        .position(|a| a.0 == svc && a.1 == name)
         .expect("known AWS action")
 }
 
@@ -663,6 +770,9 @@ static AZURE: &[(&str, u8)] = &[
     ("Microsoft.Authorization/roleAssignments/read", T_SP),
     ("Microsoft.OperationalInsights/workspaces/sharedKeys/action", T_SP),
     ("Microsoft.ContainerRegistry/registries/listCredentials/action", T_SP),
+    // Used by attackers only.
+    ("Microsoft.Authorization/roleAssignments/write", 0),
+    ("microsoft.insights/diagnosticSettings/delete", 0),
 ];
 
 fn az_act(op: &str) -> usize {
@@ -921,10 +1031,42 @@ enum Sched {
     Office(i64, i64),
     /// Periodic job: every `period` seconds, at `offset` into the period.
     Cron(i64, i64),
+    /// Strictly local business hours [start, end) on local weekdays, never otherwise.
+    Strict(i64, i64),
+    /// Weekly batch: on UTC weekday `dow` (0 = Sunday), from hour `start` for `hours`.
+    Weekly(i64, i64, i64),
+}
+
+/// What an identity is for, beyond its kind.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Role {
+    Plain,
+    /// CI role applying infrastructure (IAM roles and policies every day, trails now and then).
+    Deployer,
+    /// Human administrator: IAM user with console password and MFA.
+    Admin,
+    /// Reporting job working strictly business hours on weekdays.
+    Reporting,
+    /// Batch job running one day a week.
+    Weekly,
+    /// Decommissioned: no activity from `end_day` on.
+    Retired,
+}
+
+/// A burst of an identity's usual activity from its usual place.
+#[derive(Clone, Copy, Debug)]
+struct Spike {
+    day: u32,
+    /// Start (second of the UTC day) and length (seconds) of the burst.
+    start: i64,
+    dur: i64,
+    /// Extra share of the day's weight (`(factor - 1) * dur / active seconds`).
+    extra: f64,
 }
 
 struct Ident {
     kind: Kind,
+    role: Role,
     h: u64,
     app: &'static str,
     env: &'static str,
@@ -941,24 +1083,45 @@ struct Ident {
     /// Per IP: EC2 instance id, Lambda function name.
     sessions: Vec<String>,
     drift_ip: Option<(u32, [u8; 4], String)>,
+    /// NAT churn: from this day on, most calls come from ever-changing IPs of the home network.
+    churn: Option<u32>,
     clients: Vec<Client>,
     ver: usize,
     bump_day: u32,
     actions: Vec<u16>,
     cum: Vec<f64>,
     drift_action: Option<(u32, u16)>,
+    /// A second region of the same provider adopted from a day on.
+    region2: Option<(u32, &'static str)>,
     sched: Sched,
     weight: f64,
     weekend: f64,
     start_day: u32,
+    /// First day without activity (`u32::MAX`: never retires).
+    end_day: u32,
+    spike: Option<Spike>,
+    /// Absolute time windows (ms) without benign activity (a victim's idle time before an attack).
+    mute: Vec<(i64, i64)>,
     region: &'static str,
     /// Azure: client authenticates with a certificate (appidacr 2) or a secret (1).
     cert: bool,
-    /// GitHub repositories (indexes into the org list).
+    /// GitHub repositories (indexes into the org list); CI roles: the repository of the workflow.
     repos: Vec<usize>,
-    /// IAM user access key rotation day.
-    rotate_day: u32,
+    /// IAM user access key rotation: (day, millisecond of the day); by the user itself or not.
+    rotate: Option<(u32, i64)>,
+    self_rotate: bool,
 }
+
+static AWS_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-southeast-2",
+    "ca-central-1",
+];
+static AZ_LOCS: &[&str] = &["eastus", "eastus2", "westeurope", "northeurope", "uksouth"];
 
 impl Ident {
     /// The identity's usual client, or its second one 30% of the time.
@@ -970,17 +1133,99 @@ impl Ident {
         }
     }
 
+    /// AWS principals authenticated as IAM users (long-lived keys, console passwords).
+    fn iam_user(&self) -> bool {
+        self.kind == Kind::IamUser || (self.kind == Kind::AwsHuman && self.role == Role::Admin)
+    }
+
     /// The label's natural identifier of the identity.
     fn label_id(&self, w: &World) -> String {
         match self.kind {
-            Kind::Ec2Role | Kind::LambdaRole | Kind::CiRole | Kind::AwsHuman => {
+            _ if self.iam_user() => {
+                format!("arn:aws:iam::{}:user/{}", w.accounts[self.acct], self.name)
+            }
+            Kind::Ec2Role | Kind::LambdaRole | Kind::CiRole | Kind::AwsHuman | Kind::IamUser => {
                 format!("arn:aws:iam::{}:role/{}", w.accounts[self.acct], self.name)
             }
-            Kind::IamUser => format!("arn:aws:iam::{}:user/{}", w.accounts[self.acct], self.name),
             Kind::AzureSp | Kind::AzureMi => self.pid.clone(),
             Kind::OktaApp | Kind::OktaHuman => self.pid.clone(),
             Kind::GhBot | Kind::GhPat | Kind::GhHuman => self.name.clone(),
         }
+    }
+
+    /// The AKIA key of an IAM user: `rotated` after its rotation.
+    fn access_key(&self, rotated: bool) -> String {
+        let mut ks = Sm::new(mix3(self.h, 99, u64::from(rotated)));
+        format!("AKIA{}", ks.chars(BASE32, 16))
+    }
+
+    /// Relative weight of the identity on a day (0 when inactive).
+    fn day_factor(&self, day: u32, abs_day: i64) -> f64 {
+        if day < self.start_day || day >= self.end_day {
+            return 0.0;
+        }
+        let tz = NETS[self.net].tz;
+        let base = match self.sched {
+            Sched::Strict(s, e) => {
+                let (w, n) = strict_windows(abs_day, s, e, tz);
+                let len: i64 = w[..n].iter().map(|x| x.1 - x.0).sum();
+                len as f64 / ((e - s) * 3600) as f64
+            }
+            Sched::Weekly(dow, _, _) => {
+                if weekday(abs_day) == dow {
+                    7.0
+                } else {
+                    0.0
+                }
+            }
+            _ => {
+                if is_weekend(abs_day) {
+                    self.weekend
+                } else {
+                    1.0
+                }
+            }
+        };
+        match self.spike {
+            Some(sp) if sp.day == day => base * (1.0 + sp.extra),
+            _ => base,
+        }
+    }
+
+    /// Rebuilds the cumulative Zipf weights after the action list changed.
+    fn recum(&mut self) {
+        self.cum.clear();
+        let mut acc = 0.0;
+        for r in 0..self.actions.len() {
+            acc += 1.0 / ((r + 1) as f64).powf(0.9);
+            self.cum.push(acc);
+        }
+    }
+
+    /// Makes `act` a habitual action at `rank` (or keeps it where it is if already earlier).
+    fn ensure_action(&mut self, act: u16, rank: usize) {
+        if let Some(p) = self.actions.iter().position(|&a| a == act) {
+            if p <= rank {
+                return;
+            }
+            self.actions.remove(p);
+        }
+        let r = rank.min(self.actions.len());
+        self.actions.insert(r, act);
+        if self.drift_action.is_some_and(|d| d.1 == act) {
+            self.drift_action = None;
+        }
+        self.recum();
+    }
+
+    /// Moves `act` (if habitual) to the least frequent ranks, or adds it there.
+    fn demote_action(&mut self, act: u16) {
+        self.actions.retain(|&a| a != act);
+        self.actions.push(act);
+        if self.drift_action.is_some_and(|d| d.1 == act) {
+            self.drift_action = None;
+        }
+        self.recum();
     }
 }
 
@@ -992,6 +1237,12 @@ fn normal<R: Rng>(rng: &mut R) -> f64 {
 
 fn pick<'a, T, R: Rng>(rng: &mut R, v: &'a [T]) -> &'a T {
     &v[rng.random_range(0..v.len())]
+}
+
+fn shuffle<T, R: Rng>(rng: &mut R, v: &mut [T]) {
+    for i in (1..v.len()).rev() {
+        v.swap(i, rng.random_range(0..=i));
+    }
 }
 
 fn sample_cum(cum: &[f64], x: f64) -> usize {
@@ -1024,17 +1275,39 @@ fn kind_counts(n: usize) -> Vec<(Kind, usize)> {
         counts[i].1 += 1;
         left -= 1;
     }
-    // Every source (and every attack target kind) gets at least one identity when possible.
-    if n >= 4 {
-        for need in [Kind::Ec2Role, Kind::AzureSp, Kind::OktaApp, Kind::GhPat] {
-            let i = counts.iter().position(|c| c.0 == need).unwrap();
-            if counts[i].1 == 0 {
-                let j = (0..counts.len())
-                    .max_by_key(|&j| (counts[j].1, usize::MAX - j))
-                    .unwrap();
-                counts[j].1 -= 1;
-                counts[i].1 += 1;
+    // Every source (and every attack target kind) gets identities when possible.
+    let needs: &[(Kind, usize)] = if n >= 24 {
+        &[
+            (Kind::Ec2Role, 3),
+            (Kind::AzureSp, 2),
+            (Kind::OktaApp, 1),
+            (Kind::GhPat, 1),
+            (Kind::CiRole, 3),
+            (Kind::IamUser, 5),
+            (Kind::LambdaRole, 2),
+            (Kind::AwsHuman, 1),
+        ]
+    } else if n >= 4 {
+        &[
+            (Kind::Ec2Role, 1),
+            (Kind::AzureSp, 1),
+            (Kind::OktaApp, 1),
+            (Kind::GhPat, 1),
+        ]
+    } else {
+        &[]
+    };
+    for &(need, min) in needs {
+        let i = counts.iter().position(|c| c.0 == need).unwrap();
+        while counts[i].1 < min {
+            let j = (0..counts.len())
+                .max_by_key(|&j| (counts[j].1, usize::MAX - j))
+                .unwrap();
+            if counts[j].1 <= 1 {
+                break;
             }
+            counts[j].1 -= 1;
+            counts[i].1 += 1;
         }
     }
     counts.into_iter().map(|(k, c, _)| (k, c)).collect()
@@ -1124,6 +1397,7 @@ fn build_world(cli: &Cli, start_day: i64) -> World {
             ));
         }
     }
+    assign_roles(&mut ids, &mut rng, &mut names, days, repos.len());
     let mut w = World {
         start_day,
         days,
@@ -1140,7 +1414,94 @@ fn build_world(cli: &Cli, start_day: i64) -> World {
     if cli.attacks {
         plan_attacks(&mut w, &mut rng);
     }
+    plan_scripts(&mut w, &mut rng);
     w
+}
+
+/// Home addresses: 1-2 IPs in one or two /24s of the network.
+fn home_ips(net: usize, rng: &mut ChaCha8Rng) -> Vec<[u8; 4]> {
+    let first = ip_in(&NETS[net], rng);
+    let mut ips = vec![first];
+    if rng.random_bool(0.45) {
+        if rng.random_bool(0.6) {
+            let mut second = first;
+            second[3] = rng.random_range(4..=250);
+            if second != first {
+                ips.push(second);
+            }
+        } else {
+            ips.push(ip_in(&NETS[net], rng));
+        }
+    }
+    ips
+}
+
+/// The catalog pool of a kind's tag.
+fn action_pool(src: Src, tag: u8) -> Vec<u16> {
+    match src {
+        Src::CloudTrail => (0..AWS.len())
+            .filter(|&i| AWS[i].4 & tag != 0)
+            .map(|i| i as u16)
+            .collect(),
+        Src::Azure => (0..AZURE.len())
+            .filter(|&i| AZURE[i].1 & tag != 0)
+            .map(|i| i as u16)
+            .collect(),
+        Src::Okta => (0..OKTA.len())
+            .filter(|&i| OKTA[i].2 & tag != 0)
+            .map(|i| i as u16)
+            .collect(),
+        Src::GitHub => (0..GITHUB.len())
+            .filter(|&i| GITHUB[i].2 & tag != 0)
+            .map(|i| i as u16)
+            .collect(),
+    }
+}
+
+/// Habitual actions: 5-40 of the pool, Zipf-weighted, a primary action for some kinds, and maybe
+/// one harmless read action adopted later (drift).
+fn set_habits(id: &mut Ident, tag: u8, rng: &mut ChaCha8Rng, days: u32) {
+    let kind = id.kind;
+    let pool = action_pool(kind.src(), tag);
+    let k = rng.random_range(5.min(pool.len())..=40.min(pool.len()));
+    // Popular actions (early in the catalog) are more likely to be picked and to rank high.
+    let mut scored: Vec<(f64, u16)> = pool
+        .iter()
+        .enumerate()
+        .map(|(r, &a)| (rng.random::<f64>() * (1.0 + r as f64 * 0.15), a))
+        .collect();
+    scored.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+    let mut actions: Vec<u16> = scored.iter().take(k).map(|s| s.1).collect();
+    // Primary actions for some kinds.
+    let primary: Option<u16> = match kind {
+        Kind::OktaApp => Some(0),
+        Kind::Ec2Role if rng.random_bool(0.5) => Some(aws_act("UpdateInstanceInformation") as u16),
+        Kind::GhBot | Kind::GhPat => Some(rng.random_range(0..2)),
+        Kind::OktaHuman => Some(13),
+        _ => None,
+    };
+    if let Some(p) = primary {
+        actions.retain(|&a| a != p);
+        actions.insert(0, p);
+    }
+    let read_like = |a: u16| match kind.src() {
+        Src::CloudTrail => AWS[a as usize].2,
+        Src::Azure => AZURE[a as usize].0.ends_with("/read"),
+        Src::Okta => OKTA[a as usize].3,
+        Src::GitHub => GITHUB[a as usize].3,
+    };
+    let spare: Vec<u16> = pool
+        .iter()
+        .copied()
+        .filter(|a| !actions.contains(a) && read_like(*a))
+        .collect();
+    id.drift_action = if days > 3 && !spare.is_empty() && rng.random_bool(0.3) {
+        Some((rng.random_range(2..days), *pick(rng, &spare)))
+    } else {
+        None
+    };
+    id.actions = actions;
+    id.recum();
 }
 
 fn new_ident(
@@ -1309,19 +1670,8 @@ fn new_ident(
 
     // Home: one network, 1-2 IPs in one or two /24s.
     let net = *pick(rng, kind.nets());
-    let first = ip_in(&NETS[net], rng);
-    let mut ips = vec![first];
-    if rng.random_bool(0.45) {
-        if rng.random_bool(0.6) {
-            let mut second = first;
-            second[3] = rng.random_range(4..=250);
-            if second != first {
-                ips.push(second);
-            }
-        } else {
-            ips.push(ip_in(&NETS[net], rng));
-        }
-    }
+    let ips = home_ips(net, rng);
+    let first = ips[0];
     let sessions: Vec<String> = match kind {
         Kind::Ec2Role => ips
             .iter()
@@ -1346,6 +1696,17 @@ fn new_ident(
     } else {
         None
     };
+    let churn = if days > 3
+        && matches!(
+            kind,
+            Kind::Ec2Role | Kind::LambdaRole | Kind::IamUser | Kind::OktaApp | Kind::GhPat
+        )
+        && rng.random_bool(0.12)
+    {
+        Some(rng.random_range(1..days))
+    } else {
+        None
+    };
 
     // Clients: 1-2 families.
     let fams = Client::families(kind);
@@ -1361,70 +1722,6 @@ fn new_ident(
         rng.random_range(1..days)
     } else {
         u32::MAX
-    };
-
-    // Habitual actions: 5-40 of the kind's pool, Zipf-weighted.
-    let tag = kind.tag();
-    let pool: Vec<u16> = match kind.src() {
-        Src::CloudTrail => (0..AWS.len())
-            .filter(|&i| AWS[i].4 & tag != 0)
-            .map(|i| i as u16)
-            .collect(),
-        Src::Azure => (0..AZURE.len())
-            .filter(|&i| AZURE[i].1 & tag != 0)
-            .map(|i| i as u16)
-            .collect(),
-        Src::Okta => (0..OKTA.len())
-            .filter(|&i| OKTA[i].2 & tag != 0)
-            .map(|i| i as u16)
-            .collect(),
-        Src::GitHub => (0..GITHUB.len())
-            .filter(|&i| GITHUB[i].2 & tag != 0)
-            .map(|i| i as u16)
-            .collect(),
-    };
-    let k = rng.random_range(5.min(pool.len())..=40.min(pool.len()));
-    // Popular actions (early in the catalog) are more likely to be picked and to rank high.
-    let mut scored: Vec<(f64, u16)> = pool
-        .iter()
-        .enumerate()
-        .map(|(r, &a)| (rng.random::<f64>() * (1.0 + r as f64 * 0.15), a))
-        .collect();
-    scored.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
-    let mut actions: Vec<u16> = scored.iter().take(k).map(|s| s.1).collect();
-    // Primary actions for some kinds.
-    let primary: Option<u16> = match kind {
-        Kind::OktaApp => Some(0),
-        Kind::Ec2Role if rng.random_bool(0.5) => Some(aws_act("UpdateInstanceInformation") as u16),
-        Kind::GhBot | Kind::GhPat => Some(rng.random_range(0..2)),
-        Kind::OktaHuman => Some(13),
-        _ => None,
-    };
-    if let Some(p) = primary {
-        actions.retain(|&a| a != p);
-        actions.insert(0, p);
-    }
-    let mut cum = Vec::with_capacity(actions.len());
-    let mut acc = 0.0;
-    for r in 0..actions.len() {
-        acc += 1.0 / ((r + 1) as f64).powf(0.9);
-        cum.push(acc);
-    }
-    let read_like = |a: u16| match kind.src() {
-        Src::CloudTrail => AWS[a as usize].2,
-        Src::Azure => AZURE[a as usize].0.ends_with("/read"),
-        Src::Okta => OKTA[a as usize].3,
-        Src::GitHub => GITHUB[a as usize].3,
-    };
-    let spare: Vec<u16> = pool
-        .iter()
-        .copied()
-        .filter(|a| !actions.contains(a) && read_like(*a))
-        .collect();
-    let drift_action = if days > 3 && !spare.is_empty() && rng.random_bool(0.3) {
-        Some((rng.random_range(2..days), *pick(rng, &spare)))
-    } else {
-        None
     };
 
     let sched = match kind {
@@ -1477,6 +1774,46 @@ fn new_ident(
         Src::Azure => NETS[net].az_loc,
         _ => NETS[net].aws_region,
     };
+    let region2 = if days > 4
+        && matches!(kind.src(), Src::CloudTrail | Src::Azure)
+        && kind != Kind::AwsHuman
+        && rng.random_bool(0.1)
+    {
+        let list = if kind.src() == Src::Azure {
+            AZ_LOCS
+        } else {
+            AWS_REGIONS
+        };
+        let r = *pick(rng, list);
+        (r != region).then(|| (rng.random_range(2..days), r))
+    } else {
+        None
+    };
+    // Volume spike: 5-10x the usual rate for 1-3 hours of the identity's active time.
+    let spike = if days > 3 && rng.random_bool(0.08) {
+        let day = rng.random_range(1..days);
+        let dur = rng.random_range(1..=3i64) * 3600;
+        let factor: f64 = rng.random_range(5.0..10.0);
+        let (start, active) = match sched {
+            Sched::Office(s, e) => {
+                let local = s * 3600 + rng.random_range(0..((e - s) * 3600 - dur).max(1));
+                (
+                    (local - NETS[net].tz * 3600).rem_euclid(86_400),
+                    ((e - s) * 3600) as f64 / 0.9,
+                )
+            }
+            _ => (rng.random_range(0..86_400 - dur), 86_400.0),
+        };
+        let start = start.min(86_400 - dur);
+        Some(Spike {
+            day,
+            start,
+            dur,
+            extra: (factor - 1.0) * dur as f64 / active,
+        })
+    } else {
+        None
+    };
     let repos = if kind.src() == Src::GitHub {
         let n = rng.random_range(3..=15).min(repos.len());
         let mut v: Vec<usize> = Vec::with_capacity(n);
@@ -1487,16 +1824,23 @@ fn new_ident(
             }
         }
         v
+    } else if kind == Kind::CiRole {
+        vec![rng.random_range(0..repos.len())]
     } else {
         Vec::new()
     };
-    let rotate_day = if kind == Kind::IamUser && days > 3 && rng.random_bool(0.1) {
-        rng.random_range(2..days)
+    let rotate = if kind == Kind::IamUser && days > 3 && rng.random_bool(0.2) {
+        Some((
+            rng.random_range(2..days),
+            rng.random_range(7 * 3_600_000..19 * 3_600_000),
+        ))
     } else {
-        u32::MAX
+        None
     };
-    Ident {
+    let self_rotate = rng.random_bool(0.6);
+    let mut id = Ident {
         kind,
+        role: Role::Plain,
         h,
         app,
         env,
@@ -1508,25 +1852,202 @@ fn new_ident(
         ips,
         sessions,
         drift_ip,
+        churn,
         clients,
         ver,
         bump_day,
-        actions,
-        cum,
-        drift_action,
+        actions: Vec::new(),
+        cum: Vec::new(),
+        drift_action: None,
+        region2,
         sched,
         weight,
         weekend,
         start_day,
+        end_day: u32::MAX,
+        spike,
+        mute: Vec::new(),
         region,
         cert: rng.random_bool(0.7),
         repos,
-        rotate_day,
+        rotate,
+        self_rotate,
+    };
+    set_habits(&mut id, kind.tag(), rng, days);
+    id
+}
+
+/// Gives some identities a role: deployer CI roles, human admins, reporting jobs, weekly batch
+/// jobs and decommissioned identities.
+fn assign_roles(
+    ids: &mut [Ident],
+    rng: &mut ChaCha8Rng,
+    names: &mut std::collections::HashSet<String>,
+    days: u32,
+    n_repos: usize,
+) {
+    let n = ids.len();
+    let of = |ids: &[Ident], f: &dyn Fn(&Ident) -> bool| -> Vec<usize> {
+        (0..ids.len()).filter(|&i| f(&ids[i])).collect()
+    };
+    // Deployers: a third of the CI roles (at least two).
+    let ci = of(ids, &|x| x.kind == Kind::CiRole);
+    let n_dep = if ci.len() >= 2 {
+        (ci.len() / 3).max(2)
+    } else {
+        ci.len()
+    };
+    for &i in ci.iter().take(n_dep) {
+        let id = &mut ids[i];
+        id.role = Role::Deployer;
+        id.name = unique(names, format!("gha-{}-infra-deployer-{}", id.app, id.env));
+        id.clients = if rng.random_bool(0.7) {
+            vec![Client::Terraform]
+        } else {
+            vec![Client::Terraform, Client::AwsCli]
+        };
+        id.start_day = 0;
+        id.weight = id.weight.max(0.5);
+        id.repos = vec![rng.random_range(0..n_repos)];
+        set_habits(id, T_CI | T_DEPLOY, rng, days);
+        for (k, name) in [
+            "GetRole",
+            "ListAttachedRolePolicies",
+            "CreateRole",
+            "AttachRolePolicy",
+            "PutRolePolicy",
+            "UpdateAssumeRolePolicy",
+            "TagRole",
+            "DetachRolePolicy",
+            "DeleteRole",
+            "CreatePolicyVersion",
+        ]
+        .iter()
+        .enumerate()
+        {
+            id.ensure_action(aws_act(name) as u16, 1 + k * 2);
+        }
+        for name in [
+            "DescribeTrails",
+            "PutEventSelectors",
+            "CreateTrail",
+            "StartLogging",
+            "DeleteTrail",
+        ] {
+            id.demote_action(aws_act(name) as u16);
+        }
+    }
+    // Human admins: half of the AWS humans, as IAM users with console password and MFA.
+    let hum = of(ids, &|x| x.kind == Kind::AwsHuman);
+    for &i in hum.iter().take(hum.len().div_ceil(2)) {
+        let id = &mut ids[i];
+        id.role = Role::Admin;
+        id.name = id.oid.split('@').next().unwrap_or("admin").to_string();
+        id.pid = format!("AIDA{}", rstr(rng, UPPER_ALNUM, 17));
+        id.acct = 0;
+        id.net = *pick(rng, &[N_CORP, N_CORP, N_RESI, N_HOME_GB]);
+        id.ips = home_ips(id.net, rng);
+        id.drift_ip = None;
+        id.region = NETS[id.net].aws_region;
+        id.start_day = 0;
+        set_habits(id, T_HUMAN | T_ADMIN, rng, days);
+        for (k, name) in [
+            "ListUsers",
+            "ListAccessKeys",
+            "CreateAccessKey",
+            "UpdateAccessKey",
+            "AttachUserPolicy",
+            "DescribeTrails",
+            "CreateUser",
+            "CreateLoginProfile",
+            "DeleteAccessKey",
+            "PutEventSelectors",
+        ]
+        .iter()
+        .enumerate()
+        {
+            id.ensure_action(aws_act(name) as u16, 2 + k * 2);
+        }
+    }
+    // Reporting jobs: strictly 08:00-18:00 (give or take an hour) on weekdays, local time.
+    let mut rep = of(ids, &|x| {
+        matches!(x.kind, Kind::IamUser | Kind::LambdaRole)
+            && x.role == Role::Plain
+            && x.start_day == 0
+    });
+    shuffle(rng, &mut rep);
+    let n_rep = (n / 60).clamp(2, 6).min(rep.len().saturating_sub(4));
+    for &i in rep.iter().take(n_rep) {
+        let id = &mut ids[i];
+        id.role = Role::Reporting;
+        id.sched = Sched::Strict(rng.random_range(7..=9), rng.random_range(17..=19));
+        id.weekend = 0.0;
+        id.weight = id.weight.max(0.5) * 1.5;
+        id.spike = None;
+        id.rotate = None;
+        id.name = if id.kind == Kind::IamUser {
+            unique(names, format!("svc-reporting-{}", id.env))
+        } else {
+            id.sessions = vec![format!("{}-{}-report-builder", id.app, id.env)];
+            unique(
+                names,
+                format!("{}-{}-report-builder-lambda-role", id.app, id.env),
+            )
+        };
+        set_habits(id, T_REPORT, rng, days);
+    }
+    // Weekly batch jobs: one window of 1-3 hours on one weekday.
+    let mut wk = of(ids, &|x| {
+        matches!(x.kind, Kind::LambdaRole | Kind::Ec2Role | Kind::IamUser)
+            && x.role == Role::Plain
+            && x.start_day == 0
+    });
+    shuffle(rng, &mut wk);
+    let n_wk = if days >= 7 { (n / 100).clamp(1, 4) } else { 0 };
+    for &i in wk.iter().take(n_wk.min(wk.len().saturating_sub(6))) {
+        let id = &mut ids[i];
+        id.role = Role::Weekly;
+        id.sched = Sched::Weekly(
+            rng.random_range(0..7),
+            rng.random_range(0..21),
+            rng.random_range(1..=3),
+        );
+        id.weekend = 1.0;
+        id.spike = None;
+        id.rotate = None;
+        id.name = match id.kind {
+            Kind::IamUser => unique(names, format!("svc-{}-weekly-{}", id.app, id.env)),
+            Kind::LambdaRole => unique(
+                names,
+                format!("{}-{}-weekly-export-lambda-role", id.app, id.env),
+            ),
+            _ => unique(names, format!("{}-{}-weekly-batch-role", id.app, id.env)),
+        };
+    }
+    // Decommissioned identities: they stop for good in the second half of the scenario.
+    if days > 6 {
+        let mut ret = of(ids, &|x| {
+            matches!(
+                x.kind,
+                Kind::Ec2Role
+                    | Kind::LambdaRole
+                    | Kind::IamUser
+                    | Kind::AzureSp
+                    | Kind::OktaApp
+                    | Kind::GhPat
+            ) && x.role == Role::Plain
+                && x.start_day == 0
+        });
+        shuffle(rng, &mut ret);
+        for &i in ret.iter().take((n / 50).max(1).min(ret.len() / 8)) {
+            ids[i].role = Role::Retired;
+            ids[i].end_day = rng.random_range(days / 2..days - 1);
+        }
     }
 }
 
 // ------------------------------------------------------------------------------------------------
-// Attacks
+// Attacks (and benign scripted sequences)
 // ------------------------------------------------------------------------------------------------
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -1535,6 +2056,17 @@ enum AtkKind {
     OktaClientCreds,
     GithubMassClone,
     AzureListKeys,
+    IamKeyPrivesc,
+    PentestEnum,
+    SecretBurst,
+    LowSlowSecrets,
+    DormantKey,
+    TrailTamper,
+    FedNewIssuer,
+    OffHours,
+    AzureSpPersistence,
+    /// Benign: an IAM user rotating its own access key (never labelled).
+    KeyRotation,
 }
 
 impl AtkKind {
@@ -1544,6 +2076,16 @@ impl AtkKind {
             AtkKind::OktaClientCreds => "okta_client_credentials_abuse",
             AtkKind::GithubMassClone => "github_token_mass_clone",
             AtkKind::AzureListKeys => "azure_sp_list_keys",
+            AtkKind::IamKeyPrivesc => "iam_key_privilege_escalation",
+            AtkKind::PentestEnum => "pentest_enumeration",
+            AtkKind::SecretBurst => "secret_read_burst_after_idle",
+            AtkKind::LowSlowSecrets => "low_and_slow_secret_reads",
+            AtkKind::DormantKey => "dormant_key_reactivated",
+            AtkKind::TrailTamper => "cloudtrail_tampering",
+            AtkKind::FedNewIssuer => "federation_new_issuer",
+            AtkKind::OffHours => "off_hours_activity",
+            AtkKind::AzureSpPersistence => "azure_sp_persistence",
+            AtkKind::KeyRotation => "benign_key_rotation",
         }
     }
 }
@@ -1553,52 +2095,233 @@ struct Step {
     act: u16,
     region: &'static str,
     denied: bool,
+    /// Variant of the resource, or (with `cnt` > 0) the first of `cnt` entries of `names`.
     arg: usize,
+    cnt: usize,
+}
+
+/// OIDC web-identity federation of a session.
+struct Fed {
+    issuer: String,
+    subject: String,
+    aud: String,
+    session: String,
+    /// User agent of the federation call.
+    ua: String,
 }
 
 struct Attack {
     kind: AtkKind,
     victim: usize,
+    /// Day of the first step.
     day: u32,
+    start: i64,
+    /// Start of the session the attacker uses (stolen CI job credentials are minutes old).
+    sess_start: i64,
+    net: usize,
+    ip: [u8; 4],
+    ua: String,
+    /// From the victim's usual place and client: IP, user agent and session are the victim's.
+    home: bool,
+    /// Attacker records are labelled; benign scripted sequences are not.
+    label: bool,
+    fed: Option<Fed>,
+    /// Resource names the steps refer to (secret ids, user and role names, trails).
+    names: Vec<String>,
+    steps: Vec<Step>,
+}
+
+/// Builds a sequence of steps in time.
+struct Seq {
+    t: i64,
+    steps: Vec<Step>,
+}
+
+impl Seq {
+    fn new(t: i64) -> Seq {
+        Seq {
+            t,
+            steps: Vec::new(),
+        }
+    }
+    fn wait(&mut self, rng: &mut ChaCha8Rng, lo: i64, hi: i64) {
+        self.t += rng.random_range(lo..hi);
+    }
+    fn add(&mut self, act: usize, region: &'static str, denied: bool, arg: usize, cnt: usize) {
+        self.steps.push(Step {
+            at: self.t,
+            act: act as u16,
+            region,
+            denied,
+            arg,
+            cnt,
+        });
+    }
+    /// An AWS call after a pause of `lo..hi` ms.
+    #[allow(clippy::too_many_arguments)]
+    fn aws(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        lo: i64,
+        hi: i64,
+        name: &str,
+        region: &'static str,
+        denied: bool,
+        arg: usize,
+        cnt: usize,
+    ) {
+        self.wait(rng, lo, hi);
+        self.add(aws_act(name), region, denied, arg, cnt);
+    }
+}
+
+static SECRET_KINDS: &[&str] = &[
+    "db-credentials",
+    "api-key",
+    "stripe-key",
+    "oauth-client-secret",
+    "jwt-signing-key",
+    "smtp-password",
+    "github-token",
+    "datadog-api-key",
+    "slack-webhook",
+    "redis-auth",
+    "sftp-private-key",
+    "snowflake-password",
+    "sendgrid-api-key",
+    "pagerduty-token",
+];
+static PARAM_KINDS: &[&str] = &[
+    "db_password",
+    "api_key",
+    "signing_secret",
+    "service_token",
+    "encryption_key",
+    "admin_password",
+    "webhook_secret",
+];
+
+/// The two Secrets Manager secrets an identity reads habitually.
+fn habitual_secrets(id: &Ident) -> [String; 2] {
+    [0, 1].map(|k| {
+        format!(
+            "{}/{}/{}",
+            id.env,
+            id.app,
+            SECRET_KINDS[(id.h as usize >> 5).wrapping_add(k) % 7]
+        )
+    })
+}
+
+/// `n` distinct secret names none of which is in `avoid`: Secrets Manager names
+/// (`env/app/kind`) or, with `ssm`, SSM parameter paths (`/env/app/param`).
+fn novel_secrets(
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    near: &Ident,
+    ssm: bool,
+    avoid: &[String],
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(n);
+    let mut tries = 0;
+    while out.len() < n && tries < 10_000 {
+        tries += 1;
+        // A third from the identity's own application, the rest from others.
+        let (app, env) = if rng.random_bool(0.3) {
+            (near.app, near.env)
+        } else {
+            (
+                *pick(rng, APPS),
+                *pick(rng, &["prod", "prod", "staging", "dev"]),
+            )
+        };
+        let s = if ssm {
+            format!("/{env}/{app}/{}", pick(rng, PARAM_KINDS))
+        } else {
+            format!("{env}/{app}/{}", pick(rng, SECRET_KINDS))
+        };
+        if !out.contains(&s) && !avoid.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+fn new_attack(
+    kind: AtkKind,
+    victim: usize,
     start: i64,
     net: usize,
     ip: [u8; 4],
     ua: String,
-    steps: Vec<Step>,
+) -> Attack {
+    Attack {
+        kind,
+        victim,
+        day: 0,
+        start,
+        sess_start: start,
+        net,
+        ip,
+        ua,
+        home: false,
+        label: true,
+        fed: None,
+        names: Vec::new(),
+        steps: Vec::new(),
+    }
 }
 
-fn plan_attacks(w: &mut World, rng: &mut ChaCha8Rng) {
-    let plans: [(AtkKind, &[Kind], usize); 4] = [
-        (AtkKind::StolenInstanceCreds, &[Kind::Ec2Role], 2),
-        (AtkKind::OktaClientCreds, &[Kind::OktaApp], 1),
-        (AtkKind::GithubMassClone, &[Kind::GhPat, Kind::GhBot], 1),
-        (AtkKind::AzureListKeys, &[Kind::AzureSp], 1),
-    ];
-    let mut taken: Vec<usize> = Vec::new();
-    for (kind, kinds, count) in plans {
-        // Victims: identities of the kind with at least 8 days of history before the attack day
-        // and an ordinary-or-better rate (so the history is real), busiest half first.
-        let mut cands: Vec<usize> = (0..w.ids.len())
-            .filter(|&i| {
-                kinds.contains(&w.ids[i].kind)
-                    && w.ids[i].start_day + 8 < w.days
-                    && !taken.contains(&i)
-            })
-            .collect();
-        cands.sort_by(|&a, &b| {
+/// Candidate victims: identities matching `f` with 8 days of history before the scenario ends,
+/// not yet attacked; with `busiest`, the busier half of them.
+fn candidates(w: &World, taken: &[usize], f: &dyn Fn(&Ident) -> bool, busiest: bool) -> Vec<usize> {
+    let mut c: Vec<usize> = (0..w.ids.len())
+        .filter(|&i| f(&w.ids[i]) && w.ids[i].start_day + 8 < w.days && !taken.contains(&i))
+        .collect();
+    if busiest {
+        c.sort_by(|&a, &b| {
             w.ids[b]
                 .weight
                 .partial_cmp(&w.ids[a].weight)
                 .unwrap()
                 .then(a.cmp(&b))
         });
-        cands.truncate(cands.len().div_ceil(2).max(1));
+        c.truncate(c.len().div_ceil(2).max(1));
+    }
+    c
+}
+
+/// A start time on a day with 8 days of the victim's history, between 01:00 and 21:00 UTC.
+fn attack_start(w: &World, id: &Ident, rng: &mut ChaCha8Rng) -> i64 {
+    let day = rng.random_range(id.start_day + 8..w.days);
+    let sod = rng.random_range(3600..86_400 - 3 * 3600) as i64;
+    (w.start_day + day as i64) * 86_400_000 + sod * 1000 + rng.random_range(0..1000)
+}
+
+fn warn_none(kind: AtkKind, what: &str) {
+    eprintln!(
+        "nhid-gen: warning: no identity eligible for attack {} (needs {what} with 8 days of history)",
+        kind.name()
+    );
+}
+
+fn plan_attacks(w: &mut World, rng: &mut ChaCha8Rng) {
+    let mut taken: Vec<usize> = Vec::new();
+    let plain = |x: &Ident, kinds: &[Kind]| kinds.contains(&x.kind) && x.role == Role::Plain;
+    let aws_nhi = [Kind::Ec2Role, Kind::LambdaRole, Kind::IamUser];
+
+    // The original four: stolen instance credentials (twice), Okta client credentials, GitHub
+    // token mass clone, Azure service principal listing keys.
+    let plans: [(AtkKind, &[Kind], usize); 4] = [
+        (AtkKind::StolenInstanceCreds, &[Kind::Ec2Role], 2),
+        (AtkKind::OktaClientCreds, &[Kind::OktaApp], 1),
+        (AtkKind::GithubMassClone, &[Kind::GhPat, Kind::GhBot], 1),
+        (AtkKind::AzureListKeys, &[Kind::AzureSp], 1),
+    ];
+    for (kind, kinds, count) in plans {
+        let mut cands = candidates(w, &taken, &|x| plain(x, kinds), true);
         if cands.is_empty() {
-            eprintln!(
-                "nhid-gen: warning: no identity eligible for attack {} (needs one of {:?} with 8 days of history)",
-                kind.name(),
-                kinds
-            );
+            warn_none(kind, &format!("one of {kinds:?}"));
         }
         for _ in 0..count {
             if cands.is_empty() {
@@ -1606,31 +2329,958 @@ fn plan_attacks(w: &mut World, rng: &mut ChaCha8Rng) {
             }
             let victim = cands.remove(rng.random_range(0..cands.len()));
             taken.push(victim);
-            let id = &w.ids[victim];
-            let day = rng.random_range(id.start_day + 8..w.days);
-            let sod = rng.random_range(3600..86_400 - 3 * 3600) as i64;
-            let start =
-                (w.start_day + day as i64) * 86_400_000 + sod * 1000 + rng.random_range(0..1000);
-            let atk = build_attack(kind, victim, id, day, start, w, rng);
+            let start = attack_start(w, &w.ids[victim], rng);
+            let atk = build_attack(kind, victim, start, w, rng);
             w.attacks.push(atk);
         }
+    }
+
+    type Planner = fn(&mut World, usize, &mut ChaCha8Rng) -> Option<Attack>;
+    let plans: [(AtkKind, &str, Planner); 9] = [
+        (
+            AtkKind::AzureSpPersistence,
+            "an Azure service principal",
+            atk_azure_persistence,
+        ),
+        (AtkKind::TrailTamper, "a deployer CI role", atk_trail_tamper),
+        (AtkKind::FedNewIssuer, "a CI role", atk_federation),
+        (
+            AtkKind::OffHours,
+            "a business-hours reporting job",
+            atk_off_hours,
+        ),
+        (
+            AtkKind::DormantKey,
+            "an IAM user (and 11 days)",
+            atk_dormant,
+        ),
+        (AtkKind::IamKeyPrivesc, "an IAM user", atk_privesc),
+        (
+            AtkKind::PentestEnum,
+            "an EC2/Lambda role or IAM user",
+            atk_pentest,
+        ),
+        (
+            AtkKind::SecretBurst,
+            "an EC2/Lambda role or IAM user",
+            atk_secret_burst,
+        ),
+        (
+            AtkKind::LowSlowSecrets,
+            "an EC2/Lambda role or IAM user",
+            atk_low_slow,
+        ),
+    ];
+    for (kind, what, planner) in plans {
+        let cands = match kind {
+            AtkKind::AzureSpPersistence => {
+                candidates(w, &taken, &|x| plain(x, &[Kind::AzureSp]), false)
+            }
+            AtkKind::TrailTamper => candidates(w, &taken, &|x| x.role == Role::Deployer, false),
+            AtkKind::FedNewIssuer => {
+                let c = candidates(w, &taken, &|x| plain(x, &[Kind::CiRole]), false);
+                if c.is_empty() {
+                    candidates(w, &taken, &|x| x.kind == Kind::CiRole, false)
+                } else {
+                    c
+                }
+            }
+            AtkKind::OffHours => candidates(w, &taken, &|x| x.role == Role::Reporting, false),
+            AtkKind::DormantKey => {
+                if w.days < 11 {
+                    Vec::new()
+                } else {
+                    let f = |x: &Ident| plain(x, &[Kind::IamUser]) && x.start_day == 0;
+                    let c = candidates(w, &taken, &|x| f(x) && x.rotate.is_none(), false);
+                    if c.is_empty() {
+                        candidates(w, &taken, &f, false)
+                    } else {
+                        c
+                    }
+                }
+            }
+            AtkKind::IamKeyPrivesc => candidates(w, &taken, &|x| plain(x, &[Kind::IamUser]), true),
+            AtkKind::LowSlowSecrets => {
+                let gsv = aws_act("GetSecretValue") as u16;
+                let c = candidates(
+                    w,
+                    &taken,
+                    &|x| plain(x, &aws_nhi) && x.actions[..x.actions.len().min(12)].contains(&gsv),
+                    false,
+                );
+                if c.is_empty() {
+                    candidates(w, &taken, &|x| plain(x, &aws_nhi), false)
+                } else {
+                    c
+                }
+            }
+            _ => candidates(w, &taken, &|x| plain(x, &aws_nhi), true),
+        };
+        if cands.is_empty() {
+            warn_none(kind, what);
+            continue;
+        }
+        let victim = cands[rng.random_range(0..cands.len())];
+        taken.push(victim);
+        if let Some(a) = planner(w, victim, rng) {
+            w.attacks.push(a);
+        } else {
+            warn_none(kind, what);
+        }
+    }
+    for a in &mut w.attacks {
+        a.day = (a.steps[0].at.div_euclid(86_400_000) - w.start_day) as u32;
+    }
+}
+
+/// Benign scripted sequences: IAM users rotating their own access keys.
+fn plan_scripts(w: &mut World, rng: &mut ChaCha8Rng) {
+    let end = (w.start_day + w.days as i64) * 86_400_000;
+    for v in 0..w.ids.len() {
+        let id = &w.ids[v];
+        let Some((day, ms)) = id.rotate else { continue };
+        if !id.self_rotate || id.kind != Kind::IamUser || day >= id.end_day || day < id.start_day {
+            continue;
+        }
+        let t = (w.start_day + day as i64) * 86_400_000 + ms;
+        let mut a = new_attack(AtkKind::KeyRotation, v, t, id.net, id.ips[0], String::new());
+        a.home = true;
+        a.label = false;
+        a.names = vec![id.name.clone(), id.access_key(false), id.access_key(true)];
+        let mut q = Seq::new(t - rng.random_range(5_000..60_000));
+        q.add(aws_act("CreateAccessKey"), "", false, 0, 3);
+        q.aws(rng, 300_000, 2_400_000, "UpdateAccessKey", "", false, 0, 3);
+        q.aws(
+            rng,
+            3_600_000,
+            5 * 3_600_000,
+            "DeleteAccessKey",
+            "",
+            false,
+            0,
+            3,
+        );
+        q.steps.retain(|s| s.at < end);
+        a.steps = q.steps;
+        a.day = day;
+        w.attacks.push(a);
+    }
+}
+
+/// Attacker networks other than the victim's.
+fn atk_net(rng: &mut ChaCha8Rng, choices: &[usize], home: usize) -> usize {
+    let c: Vec<usize> = choices.iter().copied().filter(|&n| n != home).collect();
+    *pick(rng, &c)
+}
+
+/// 12-digit AWS account id.
+fn acct_id(rng: &mut ChaCha8Rng) -> String {
+    format!(
+        "{:012}",
+        rng.random_range(100_000_000_000u64..999_999_999_999)
+    )
+}
+
+/// Stolen automation-user key from a VPS: IAM enumeration (some denied), then access keys, admin
+/// policy and console password for other users, maybe a backdoored role trust policy.
+fn atk_privesc(w: &mut World, v: usize, rng: &mut ChaCha8Rng) -> Option<Attack> {
+    let id = &w.ids[v];
+    let start = attack_start(w, id, rng);
+    let net = atk_net(rng, &[N_ATK_CH, N_ATK_CH, N_ATK_RU, N_ATK_SG], id.net);
+    let ua = if rng.random_bool(0.5) {
+        "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux#5.15.0-101-generic md/arch#x86_64 lang/python#3.10.12 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.69".to_string()
+    } else {
+        "aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/linux#6.1.0-18-cloud-amd64 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#debian.12 md/prompt#off".to_string()
+    };
+    let mut others: Vec<&str> = w
+        .ids
+        .iter()
+        .filter(|x| {
+            x.kind == Kind::IamUser
+                && x.acct == id.acct
+                && x.name != id.name
+                && x.role == Role::Plain
+        })
+        .map(|x| x.name.as_str())
+        .collect();
+    if others.len() < 2 {
+        others.extend(["svc-backup-admin", "ci-runner", "monitoring-readonly"]);
+    }
+    let key_user = (*pick(rng, &others)).to_string();
+    let login_user = (*pick(rng, &others)).to_string();
+    let admin_user = if rng.random_bool(0.5) {
+        id.name.clone()
+    } else {
+        key_user.clone()
+    };
+    let role = w
+        .ids
+        .iter()
+        .find(|x| x.role == Role::Deployer && x.acct == id.acct)
+        .map(|x| x.name.clone())
+        .unwrap_or_else(|| "OrganizationAccountAccessRole".to_string());
+    let ext = acct_id(rng);
+    let mut a = new_attack(
+        AtkKind::IamKeyPrivesc,
+        v,
+        start,
+        net,
+        ip_in(&NETS[net], rng),
+        ua,
+    );
+    a.names = vec![key_user, admin_user, login_user, role, ext, id.name.clone()];
+    let home = id.region;
+    let mut q = Seq::new(start);
+    q.add(aws_act("GetCallerIdentity"), home, false, 0, 0);
+    let d = rng.random_bool(0.3);
+    q.aws(rng, 2_000, 30_000, "GetUser", home, d, 5, 1);
+    let d = rng.random_bool(0.5);
+    q.aws(
+        rng,
+        2_000,
+        30_000,
+        "ListAttachedUserPolicies",
+        home,
+        d,
+        5,
+        1,
+    );
+    q.aws(rng, 1_000, 10_000, "ListUserPolicies", home, d, 5, 1);
+    let d = rng.random_bool(0.5);
+    q.aws(rng, 2_000, 40_000, "ListGroupsForUser", home, d, 5, 1);
+    let d = rng.random_bool(0.4);
+    q.aws(rng, 2_000, 40_000, "ListUsers", home, d, 0, 0);
+    let d = rng.random_bool(0.6);
+    q.aws(rng, 2_000, 40_000, "ListRoles", home, d, 0, 0);
+    q.aws(rng, 20_000, 180_000, "CreateAccessKey", home, false, 0, 1);
+    q.aws(rng, 5_000, 60_000, "AttachUserPolicy", home, false, 1, 1);
+    q.aws(rng, 5_000, 90_000, "CreateLoginProfile", home, false, 2, 1);
+    if rng.random_bool(0.6) {
+        q.aws(rng, 10_000, 120_000, "GetRole", home, false, 3, 1);
+        q.aws(
+            rng,
+            5_000,
+            60_000,
+            "UpdateAssumeRolePolicy",
+            home,
+            false,
+            3,
+            2,
+        );
+    }
+    if rng.random_bool(0.5) {
+        q.aws(rng, 5_000, 60_000, "ListBuckets", home, false, 0, 0);
+    }
+    a.steps = q.steps;
+    Some(a)
+}
+
+static ENUM_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "ap-south-1",
+    "sa-east-1",
+    "ca-central-1",
+];
+
+/// Stolen credentials driven by an offensive tool: a fast burst of List/Describe/Get calls
+/// across services and regions, many denied.
+fn atk_pentest(w: &mut World, v: usize, rng: &mut ChaCha8Rng) -> Option<Attack> {
+    let id = &w.ids[v];
+    let start = attack_start(w, id, rng);
+    let net = atk_net(
+        rng,
+        &[N_ATK_DE, N_ATK_RU, N_ATK_SG, N_ATK_NG, N_ATK_CH],
+        id.net,
+    );
+    let tool = rng.random_range(0..7);
+    let ua = match tool {
+        // Pacu replaces a Kali/Parrot user agent with an innocuous old one.
+        0 => pick(
+            rng,
+            &[
+                "Boto3/1.5.8 Python/3.6.3 Windows/10 Botocore/1.8.22",
+                "aws-cli/1.16.190 Python/3.7.0 Windows/10 botocore/1.12.180",
+            ],
+        )
+        .to_string(),
+        1 => "aws-cli/2.15.0 Python/3.11.6 Linux/6.5.0-kali3-amd64 exe/x86_64.kali.2023 prompt/off".to_string(),
+        2 => "aws-cli/1.32.20 Python/3.11.2 Linux/6.5.0-13parrot1-amd64 botocore/1.34.20".to_string(),
+        3 => "Scout Suite/5.14.0 Python/3.11.6 Linux/6.5.0-kali3-amd64 Botocore/1.34.51 Scout Suite/5.14.0 (https://github.com/nccgroup/ScoutSuite)".to_string(),
+        4 => "Boto3/1.34.51 md/Botocore#1.34.51 ua/2.0 os/linux#6.5.0-kali3-amd64 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#standard Botocore/1.34.51 APN_1826889".to_string(),
+        5 => format!("stratus-red-team_{}", uuid(rng)),
+        _ => "aws-sdk-go-v2/1.24.1 os/linux lang/go#1.21.6 md/GOOS#linux md/GOARCH#amd64".to_string(),
+    };
+    // Scanners run concurrently; interactive tools are slower.
+    let (lo, hi) = if matches!(tool, 3 | 4 | 6) {
+        (80, 1_500)
+    } else {
+        (300, 6_000)
+    };
+    let role_creds = id.kind != Kind::IamUser;
+    let p_iam = if role_creds { 0.75 } else { 0.5 };
+    let mut a = new_attack(
+        AtkKind::PentestEnum,
+        v,
+        start,
+        net,
+        ip_in(&NETS[net], rng),
+        ua,
+    );
+    // Permissions are per service: a service is either denied everywhere or allowed.
+    let salt = rng.random::<u64>();
+    let denied = |svc: &str| (mix(salt, hash_str(svc)) % 100) < 45;
+    let mut q = Seq::new(start);
+    q.add(aws_act("GetCallerIdentity"), "us-east-1", false, 0, 0);
+    let mut iam = vec![
+        "ListUsers",
+        "ListRoles",
+        "ListPolicies",
+        "ListGroups",
+        "GetAccountAuthorizationDetails",
+        "GetAccountSummary",
+        "GetAccountPasswordPolicy",
+        "ListInstanceProfiles",
+        "ListMFADevices",
+    ];
+    shuffle(rng, &mut iam);
+    for name in iam.iter().take(rng.random_range(4..=9)) {
+        let d = rng.random_bool(p_iam);
+        q.aws(rng, lo, hi, name, "us-east-1", d, 0, 0);
+    }
+    let s3_denied = denied("s3");
+    q.aws(rng, lo, hi, "ListBuckets", "us-east-1", s3_denied, 0, 0);
+    if !s3_denied {
+        let mut bk = [
+            "GetBucketAcl",
+            "GetBucketPolicy",
+            "GetBucketLogging",
+            "GetBucketPublicAccessBlock",
+        ];
+        for k in 0..rng.random_range(2..6) {
+            shuffle(rng, &mut bk);
+            for name in bk.iter().take(rng.random_range(1..=4)) {
+                let d = rng.random_bool(0.2);
+                q.aws(rng, lo, hi, name, "us-east-1", d, k, 0);
+            }
+        }
+    }
+    let d = rng.random_bool(0.8);
+    q.aws(rng, lo, hi, "DescribeOrganization", "us-east-1", d, 0, 0);
+    if rng.random_bool(0.5) {
+        q.aws(rng, lo, hi, "ListAccounts", "us-east-1", true, 0, 0);
+    }
+    q.aws(
+        rng,
+        lo,
+        hi,
+        "ListHostedZones",
+        "us-east-1",
+        denied("route53"),
+        0,
+        0,
+    );
+    let regional: &[(&str, &str)] = &[
+        ("ec2", "DescribeInstances"),
+        ("ec2", "DescribeSecurityGroups"),
+        ("ec2", "DescribeVpcs"),
+        ("ec2", "DescribeSnapshots"),
+        ("ec2", "DescribeImages"),
+        ("ec2", "DescribeKeyPairs"),
+        ("ec2", "GetEbsEncryptionByDefault"),
+        ("ec2", "DescribeFlowLogs"),
+        ("lambda", "ListFunctions20150331"),
+        ("secretsmanager", "ListSecrets"),
+        ("ssm", "DescribeParameters"),
+        ("kms", "ListKeys"),
+        ("kms", "ListAliases"),
+        ("cloudtrail", "DescribeTrails"),
+        ("guardduty", "ListDetectors"),
+        ("config", "DescribeConfigurationRecorders"),
+        ("rds", "DescribeDBInstances"),
+        ("rds", "DescribeDBSnapshots"),
+        ("dynamodb", "ListTables"),
+        ("sns", "ListTopics"),
+        ("sqs", "ListQueues"),
+        ("ecr", "DescribeRepositories"),
+        ("eks", "ListClusters"),
+        ("ecs", "ListClusters"),
+        ("logs", "DescribeLogGroups"),
+        ("cloudformation", "ListStacks"),
+        ("acm", "ListCertificates"),
+        ("elasticloadbalancing", "DescribeLoadBalancers"),
+        ("monitoring", "DescribeAlarms"),
+    ];
+    let mut regions: Vec<&'static str> = ENUM_REGIONS.to_vec();
+    shuffle(rng, &mut regions);
+    let n_reg = if matches!(tool, 3 | 4) {
+        rng.random_range(8..=14)
+    } else {
+        rng.random_range(3..=8)
+    };
+    let mut calls: Vec<usize> = (0..regional.len()).collect();
+    for r in regions.iter().take(n_reg) {
+        shuffle(rng, &mut calls);
+        for &c in calls.iter().take(rng.random_range(3..=8)) {
+            let (svc, name) = regional[c];
+            q.wait(rng, lo, hi);
+            q.add(aws_act2(svc, name), r, denied(svc), 0, 0);
+            if q.steps.len() >= 140 {
+                break;
+            }
+        }
+    }
+    a.steps = q.steps;
+    Some(a)
+}
+
+/// Secret-read actions that a victim of a burst must not have habitually.
+fn is_secret_read(act: u16) -> bool {
+    matches!(
+        AWS[act as usize].1,
+        "GetSecretValue"
+            | "BatchGetSecretValue"
+            | "GetParameter"
+            | "GetParameters"
+            | "GetParametersByPath"
+    )
+}
+
+/// An identity that never reads secrets goes quiet for hours, then reads 20-60 distinct secrets
+/// within about ten minutes from its usual place and client.
+fn atk_secret_burst(w: &mut World, v: usize, rng: &mut ChaCha8Rng) -> Option<Attack> {
+    let start = attack_start(w, &w.ids[v], rng);
+    let quiet = rng.random_range(3..=7) * 3_600_000 + rng.random_range(0..3_600_000);
+    {
+        let id = &mut w.ids[v];
+        id.actions.retain(|&a| !is_secret_read(a));
+        if id.drift_action.is_some_and(|d| is_secret_read(d.1)) {
+            id.drift_action = None;
+        }
+        id.recum();
+        id.spike = None;
+        id.mute.push((start - quiet, start + 30 * 60_000));
+    }
+    let id = &w.ids[v];
+    let n = rng.random_range(20..=60);
+    let n_ssm = (n as f64 * rng.random_range(0.15..0.35)) as usize;
+    let mut names = novel_secrets(rng, n - n_ssm, id, false, &[]);
+    let n_sm = names.len();
+    names.extend(novel_secrets(rng, n_ssm, id, true, &[]));
+    let mut a = new_attack(
+        AtkKind::SecretBurst,
+        v,
+        start,
+        id.net,
+        id.ips[0],
+        String::new(),
+    );
+    a.home = true;
+    let mut q = Seq::new(start);
+    if rng.random_bool(0.5) {
+        q.add(aws_act("ListSecrets"), "", false, 0, 0);
+        q.wait(rng, 2_000, 12_000);
+    }
+    let mut i = 0;
+    while i < n_sm {
+        let left = n_sm - i;
+        if left >= 3 && rng.random_bool(0.2) {
+            let c = rng.random_range(3..=8).min(left);
+            q.add(aws_act("BatchGetSecretValue"), "", false, i, c);
+            i += c;
+        } else {
+            q.add(aws_act("GetSecretValue"), "", false, i, 1);
+            i += 1;
+        }
+        q.wait(rng, 1_000, 12_000);
+    }
+    while i < names.len() {
+        let left = names.len() - i;
+        if left >= 2 && rng.random_bool(0.6) {
+            let c = rng.random_range(2..=6).min(left);
+            q.add(aws_act("GetParameters"), "", false, i, c);
+            i += c;
+        } else {
+            q.add(aws_act("GetParameter"), "", false, i, 1);
+            i += 1;
+        }
+        q.wait(rng, 1_000, 12_000);
+    }
+    a.names = names;
+    a.steps = q.steps;
+    Some(a)
+}
+
+/// An identity that reads the same two secrets reads one new secret every 1-3 hours for a day,
+/// from its usual place and client.
+fn atk_low_slow(w: &mut World, v: usize, rng: &mut ChaCha8Rng) -> Option<Attack> {
+    let gsv = aws_act("GetSecretValue") as u16;
+    {
+        let id = &mut w.ids[v];
+        if !id.actions.contains(&gsv) {
+            id.ensure_action(gsv, 2);
+        }
+    }
+    let id = &w.ids[v];
+    let n = rng.random_range(8..=15usize);
+    let names = novel_secrets(rng, n, id, false, &habitual_secrets(id));
+    let max_gap = (180 * 60_000).min(23 * 3_600_000 / n as i64);
+    let mut offs = vec![0i64];
+    for _ in 1..names.len() {
+        let last = *offs.last().unwrap();
+        offs.push(last + rng.random_range(60 * 60_000..max_gap.max(60 * 60_000 + 1)));
+    }
+    let span = *offs.last().unwrap();
+    let lo = (w.start_day + id.start_day as i64 + 8) * 86_400_000;
+    let hi = (w.start_day + w.days as i64) * 86_400_000 - span - 60_000;
+    let start = if hi > lo {
+        rng.random_range(lo..hi)
+    } else {
+        lo
+    };
+    let mut a = new_attack(
+        AtkKind::LowSlowSecrets,
+        v,
+        start,
+        id.net,
+        id.ips[0],
+        String::new(),
+    );
+    a.home = true;
+    for (k, o) in offs.iter().enumerate() {
+        a.steps.push(Step {
+            at: start + o + rng.random_range(0..90_000),
+            act: gsv,
+            region: "",
+            denied: false,
+            arg: k,
+            cnt: 1,
+        });
+    }
+    a.names = names;
+    Some(a)
+}
+
+/// An access key active only in the first days, silent for at least 8 days, then used from a
+/// new network for a handful of calls.
+fn atk_dormant(w: &mut World, v: usize, rng: &mut ChaCha8Rng) -> Option<Attack> {
+    let end = rng.random_range(2..=3u32.min(w.days - 9));
+    {
+        let id = &mut w.ids[v];
+        id.end_day = end;
+        id.role = Role::Retired;
+        id.rotate = None;
+        id.spike = None;
+        id.churn = None;
+        id.region2 = None;
+        id.drift_ip = None;
+    }
+    let id = &w.ids[v];
+    let day = rng.random_range(end + 8..w.days);
+    let sod = rng.random_range(3600..86_400 - 3 * 3600) as i64;
+    let start = (w.start_day + day as i64) * 86_400_000 + sod * 1000 + rng.random_range(0..1000);
+    let net = atk_net(
+        rng,
+        &[N_ATK_SG, N_ATK_NG, N_ATK_RU, N_ATK_DE, N_ATK_CH],
+        id.net,
+    );
+    let ua = if rng.random_bool(0.5) {
+        "aws-cli/2.15.57 md/awscrt#0.19.19 ua/2.0 os/linux#6.5.0-1018-aws md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.22 md/prompt#off".to_string()
+    } else {
+        "Boto3/1.34.101 md/Botocore#1.34.101 ua/2.0 os/linux#6.8.0-31-generic md/arch#x86_64 lang/python#3.12.3 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.101".to_string()
+    };
+    let mut a = new_attack(
+        AtkKind::DormantKey,
+        v,
+        start,
+        net,
+        ip_in(&NETS[net], rng),
+        ua,
+    );
+    let home = id.region;
+    let mut q = Seq::new(start);
+    q.add(aws_act("GetCallerIdentity"), home, false, 0, 0);
+    q.aws(rng, 5_000, 90_000, "ListBuckets", home, false, 0, 0);
+    if rng.random_bool(0.5) {
+        q.aws(rng, 2_000, 30_000, "GetBucketLocation", home, false, 1, 0);
+    }
+    q.aws(rng, 5_000, 60_000, "ListObjects", home, false, 1, 0);
+    for k in 0..rng.random_range(1..=4) {
+        q.aws(rng, 2_000, 60_000, "GetObject", home, false, 1 + k % 2, 0);
+    }
+    if rng.random_bool(0.4) {
+        let d = rng.random_bool(0.5);
+        q.aws(rng, 5_000, 60_000, "DescribeInstances", home, d, 0, 0);
+    }
+    a.steps = q.steps;
+    Some(a)
+}
+
+/// Credentials of a deployer CI role used from a new network to stop and cripple the account's
+/// trail (and maybe delete VPC flow logs).
+fn atk_trail_tamper(w: &mut World, v: usize, rng: &mut ChaCha8Rng) -> Option<Attack> {
+    let id = &w.ids[v];
+    let start = attack_start(w, id, rng);
+    let net = atk_net(rng, &[N_ATK_SG, N_ATK_CH, N_GCP, N_ATK_RU], id.net);
+    let ua = "aws-cli/2.15.57 md/awscrt#0.19.19 ua/2.0 os/linux#5.15.0-105-generic md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.22 md/prompt#off".to_string();
+    let mut a = new_attack(
+        AtkKind::TrailTamper,
+        v,
+        start,
+        net,
+        ip_in(&NETS[net], rng),
+        ua,
+    );
+    a.sess_start = start - rng.random_range(3 * 60_000..40 * 60_000);
+    a.names = vec![
+        main_trail(&w.accounts[id.acct], id.acct),
+        format!("fl-{}", rstr(rng, HEX, 17)),
+        format!("fl-{}", rstr(rng, HEX, 17)),
+    ];
+    let home = id.region;
+    let mut q = Seq::new(start);
+    q.add(aws_act("GetCallerIdentity"), home, false, 0, 0);
+    q.aws(
+        rng,
+        3_000,
+        40_000,
+        "DescribeTrails",
+        "us-east-1",
+        false,
+        0,
+        0,
+    );
+    q.aws(
+        rng,
+        2_000,
+        30_000,
+        "GetTrailStatus",
+        "us-east-1",
+        false,
+        0,
+        1,
+    );
+    q.aws(rng, 3_000, 60_000, "StopLogging", "us-east-1", false, 0, 1);
+    if rng.random_bool(0.55) {
+        q.aws(
+            rng,
+            3_000,
+            60_000,
+            "PutEventSelectors",
+            "us-east-1",
+            false,
+            0,
+            1,
+        );
+    } else {
+        q.aws(rng, 3_000, 60_000, "DeleteTrail", "us-east-1", false, 0, 1);
+    }
+    if rng.random_bool(0.5) {
+        q.aws(rng, 5_000, 90_000, "DescribeFlowLogs", home, false, 0, 0);
+        let d = rng.random_range(1..=2);
+        q.aws(rng, 3_000, 30_000, "DeleteFlowLogs", home, false, 1, d);
+    }
+    a.steps = q.steps;
+    Some(a)
+}
+
+/// A CI role normally federated from the organisation's GitHub workflows is assumed with a token
+/// of a foreign repository or organisation, or of another issuer; the session then looks around.
+fn atk_federation(w: &mut World, v: usize, rng: &mut ChaCha8Rng) -> Option<Attack> {
+    let id = &w.ids[v];
+    let start = attack_start(w, id, rng);
+    let repo = &w.repos[id.repos.first().copied().unwrap_or(0)];
+    let variant = rng.random_range(0..3);
+    let gh_ua = "aws-sdk-js/3.552.0 ua/2.0 os/linux#6.5.0-1017-azure lang/js md/nodejs#20.12.1 api/sts#3.552.0 configure-aws-credentials-for-github-actions".to_string();
+    let (net, fed, ua) = match variant {
+        // A fork or look-alike organisation.
+        0 => {
+            let org = *pick(
+                rng,
+                &[
+                    "acme-c0rp",
+                    "acmecorp-dev",
+                    "octo-sandbox-ci",
+                    "build-farm-labs",
+                    "cloud-sec-research",
+                ],
+            );
+            (
+                *pick(rng, &[N_AZ_US, N_AZ_IE]),
+                Fed {
+                    issuer: "token.actions.githubusercontent.com".into(),
+                    subject: format!("repo:{org}/{repo}:ref:refs/heads/main"),
+                    aud: "sts.amazonaws.com".into(),
+                    session: "GitHubActions".into(),
+                    ua: gh_ua,
+                },
+                "aws-cli/2.15.57 md/awscrt#0.19.19 ua/2.0 os/linux#6.5.0-1017-azure md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.22 md/prompt#off".to_string(),
+            )
+        }
+        // Another repository of the organisation, from a pull request.
+        1 => {
+            let mut other = pick(rng, &w.repos).clone();
+            if &other == repo {
+                other = format!("{repo}-playground");
+            }
+            (
+                *pick(rng, &[N_AZ_US, N_AZ_IE]),
+                Fed {
+                    issuer: "token.actions.githubusercontent.com".into(),
+                    subject: format!("repo:{GH_ORG}/{other}:pull_request"),
+                    aud: "sts.amazonaws.com".into(),
+                    session: "GitHubActions".into(),
+                    ua: gh_ua,
+                },
+                "aws-cli/2.15.57 md/awscrt#0.19.19 ua/2.0 os/linux#6.5.0-1017-azure md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.22 md/prompt#off".to_string(),
+            )
+        }
+        // Another issuer registered in the account (GitLab SaaS runners run on GCP).
+        _ => {
+            let grp = *pick(
+                rng,
+                &[
+                    "devops-tools",
+                    "infra-sandbox",
+                    "ml-pipelines",
+                    "partner-integration",
+                ],
+            );
+            let cli = "aws-cli/2.15.40 md/awscrt#0.19.19 ua/2.0 os/linux#5.15.154+ md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#standard md/installer#docker md/distrib#amzn.2 md/prompt#off".to_string();
+            (
+                N_GCP,
+                Fed {
+                    issuer: "gitlab.com".into(),
+                    subject: format!("project_path:{grp}/{repo}:ref_type:branch:ref:main"),
+                    aud: "https://gitlab.com".into(),
+                    session: format!(
+                        "gitlab-ci-{}",
+                        rng.random_range(5_000_000_000u64..7_000_000_000)
+                    ),
+                    ua: format!("{cli} md/command#sts.assume-role-with-web-identity"),
+                },
+                cli,
+            )
+        }
+    };
+    let mut a = new_attack(
+        AtkKind::FedNewIssuer,
+        v,
+        start,
+        net,
+        ip_in(&NETS[net], rng),
+        ua,
+    );
+    a.fed = Some(fed);
+    let home = id.region;
+    let mut q = Seq::new(start);
+    q.add(aws_act("AssumeRoleWithWebIdentity"), home, false, 0, 0);
+    q.aws(rng, 3_000, 40_000, "GetCallerIdentity", home, false, 0, 0);
+    let mut next = [
+        "ListBuckets",
+        "ListObjects",
+        "GetObject",
+        "GetSecretValue",
+        "DescribeInstances",
+        "GetAuthorizationToken",
+        "ListSecrets",
+    ];
+    shuffle(rng, &mut next);
+    for name in next.iter().take(rng.random_range(2..=6)) {
+        let d = rng.random_bool(0.25);
+        q.aws(rng, 2_000, 60_000, name, home, d, 7, 0);
+    }
+    a.steps = q.steps;
+    Some(a)
+}
+
+/// A strictly business-hours job used around 03:00 local time on a weekend day from its usual
+/// place: its usual reads plus a couple of unusual ones.
+fn atk_off_hours(w: &mut World, v: usize, rng: &mut ChaCha8Rng) -> Option<Attack> {
+    let id = &w.ids[v];
+    let tz = NETS[id.net].tz;
+    let lo = (w.start_day + id.start_day as i64 + 8) * 86_400_000;
+    let end = (w.start_day + w.days as i64) * 86_400_000 - 3_600_000;
+    let at = |d: u32, rng: &mut ChaCha8Rng| {
+        (w.start_day + d as i64) * 86_400_000
+            + (3 - tz) * 3_600_000
+            + rng.random_range(-40 * 60_000..40 * 60_000)
+    };
+    let mut days: Vec<u32> = (id.start_day + 8..w.days + 1)
+        .filter(|&d| is_weekend(w.start_day + d as i64))
+        .collect();
+    if days.is_empty() {
+        days = (id.start_day + 8..w.days + 1).collect();
+    }
+    shuffle(rng, &mut days);
+    let mut start = None;
+    for d in days {
+        let t = at(d, rng);
+        if t >= lo && t < end {
+            start = Some(t);
+            break;
+        }
+    }
+    let start = start?;
+    let names = novel_secrets(rng, 1, id, false, &habitual_secrets(id));
+    let reads: Vec<u16> = id
+        .actions
+        .iter()
+        .copied()
+        .filter(|&x| AWS[x as usize].2)
+        .collect();
+    let unusual: Vec<&str> = [
+        "ListBuckets",
+        "GetSecretValue",
+        "ListSecrets",
+        "GetBucketPolicy",
+        "DescribeInstances",
+        "ListUsers",
+    ]
+    .into_iter()
+    .filter(|n| n == &"GetSecretValue" || !id.actions.contains(&(aws_act(n) as u16)))
+    .collect();
+    let mut a = new_attack(
+        AtkKind::OffHours,
+        v,
+        start,
+        id.net,
+        id.ips[0],
+        String::new(),
+    );
+    a.home = true;
+    a.names = names;
+    let n_usual = rng.random_range(5..=12);
+    let n_unusual = rng.random_range(2..=3);
+    let mut plan: Vec<(u16, usize)> = Vec::new();
+    for _ in 0..n_usual {
+        let r = if reads.is_empty() {
+            aws_act("GetObject") as u16
+        } else {
+            reads[sample_cum(&id.cum[..reads.len().min(id.cum.len())], rng.random())
+                .min(reads.len() - 1)]
+        };
+        plan.push((r, 0));
+    }
+    let mut un = unusual.clone();
+    shuffle(rng, &mut un);
+    for n in un.iter().take(n_unusual) {
+        let cnt = usize::from(*n == "GetSecretValue");
+        let pos = rng.random_range(1..=plan.len());
+        plan.insert(pos, (aws_act(n) as u16, cnt));
+    }
+    let mut q = Seq::new(start);
+    for (i, (act, cnt)) in plan.into_iter().enumerate() {
+        if i > 0 {
+            q.wait(rng, 4_000, 90_000);
+        }
+        q.add(act as usize, "", false, 0, cnt);
+    }
+    a.steps = q.steps;
+    Some(a)
+}
+
+/// A service principal's secret used from a new network to grant a role to another principal and
+/// delete diagnostic settings.
+fn atk_azure_persistence(w: &mut World, v: usize, rng: &mut ChaCha8Rng) -> Option<Attack> {
+    let id = &w.ids[v];
+    let start = attack_start(w, id, rng);
+    let net = atk_net(rng, &[N_ATK_CH, N_ATK_SG, N_ATK_RU], id.net);
+    let mut a = new_attack(
+        AtkKind::AzureSpPersistence,
+        v,
+        start,
+        net,
+        ip_in(&NETS[net], rng),
+        String::new(),
+    );
+    let role = *pick(
+        rng,
+        &[
+            "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+            "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+            "18d7d88d-d35e-4fb5-a5c3-7773c4a72741",
+            "b24988ac-6180-42a0-ab88-20f7382dd24c",
+        ],
+    );
+    a.names = vec![uuid(rng), role.to_string()];
+    let mut q = Seq::new(start);
+    let az = |q: &mut Seq, rng: &mut ChaCha8Rng, op: &str, arg: usize| {
+        q.wait(rng, 3_000, 90_000);
+        q.add(az_act(op), "", false, arg, 0);
+    };
+    az(
+        &mut q,
+        rng,
+        "Microsoft.Authorization/roleAssignments/read",
+        0,
+    );
+    az(
+        &mut q,
+        rng,
+        "Microsoft.Resources/subscriptions/resourceGroups/read",
+        0,
+    );
+    az(&mut q, rng, "Microsoft.Insights/diagnosticSettings/read", 0);
+    az(
+        &mut q,
+        rng,
+        "Microsoft.Authorization/roleAssignments/write",
+        50,
+    );
+    let mut vs = [0usize, 1, 2, 3];
+    shuffle(rng, &mut vs);
+    for &x in vs.iter().take(rng.random_range(1..=3)) {
+        az(
+            &mut q,
+            rng,
+            "microsoft.insights/diagnosticSettings/delete",
+            60 + x,
+        );
+    }
+    a.steps = q.steps;
+    Some(a)
+}
+
+/// The account's main trail.
+fn main_trail(_acct: &str, acct_idx: usize) -> String {
+    match acct_idx {
+        0 => format!("{COMPANY}-org-trail"),
+        1 => "management-events".to_string(),
+        _ => format!("{COMPANY}-account-trail"),
     }
 }
 
 fn build_attack(
     kind: AtkKind,
     victim: usize,
-    id: &Ident,
-    day: u32,
     start: i64,
     w: &World,
     rng: &mut ChaCha8Rng,
 ) -> Attack {
+    let id = &w.ids[victim];
     let mut steps = Vec::new();
     let mut t = start;
     let mut gap = |rng: &mut ChaCha8Rng, lo: i64, hi: i64| {
         t += rng.random_range(lo..hi);
         t
+    };
+    let step = |at: i64, act: u16, region: &'static str, denied: bool, arg: usize| Step {
+        at,
+        act,
+        region,
+        denied,
+        arg,
+        cnt: 0,
     };
     let (net, ua) = match kind {
         AtkKind::StolenInstanceCreds => {
@@ -1651,13 +3301,7 @@ fn build_attack(
                             denied: bool,
                             arg: usize| {
                 let at = gap(rng, 2_000, 45_000);
-                steps.push(Step {
-                    at,
-                    act: aws_act(name) as u16,
-                    region,
-                    denied,
-                    arg,
-                });
+                steps.push(step(at, aws_act(name) as u16, region, denied, arg));
             };
             push(rng, "GetCallerIdentity", home, false, 0);
             push(rng, "ListBuckets", home, false, 0);
@@ -1696,72 +3340,34 @@ fn build_attack(
             };
             for _ in 0..rng.random_range(2..5) {
                 let at = gap(rng, 5_000, 120_000);
-                steps.push(Step {
-                    at,
-                    act: 0,
-                    region: "",
-                    denied: false,
-                    arg: 0,
-                });
+                steps.push(step(at, 0, "", false, 0));
             }
             if rng.random_bool(0.6) {
                 let at = gap(rng, 20_000, 90_000);
-                steps.push(Step {
-                    at,
-                    act: 2,
-                    region: "",
-                    denied: false,
-                    arg: 0,
-                });
+                steps.push(step(at, 2, "", false, 0));
                 let at = gap(rng, 2_000, 10_000);
-                steps.push(Step {
-                    at,
-                    act: 6,
-                    region: "",
-                    denied: false,
-                    arg: 0,
-                });
+                steps.push(step(at, 6, "", false, 0));
             }
             (N_ATK_RU_OKTA, ua)
         }
         AtkKind::GithubMassClone => {
             let n = rng.random_range(30..=80).min(w.repos.len());
             let mut order: Vec<usize> = (0..w.repos.len()).collect();
-            for i in (1..order.len()).rev() {
-                order.swap(i, rng.random_range(0..=i));
-            }
+            shuffle(rng, &mut order);
             for &r in order.iter().take(n) {
                 let at = gap(rng, 1_000, 15_000);
-                steps.push(Step {
-                    at,
-                    act: 0,
-                    region: "",
-                    denied: false,
-                    arg: r,
-                });
+                steps.push(step(at, 0, "", false, r));
             }
             for &r in order.iter().take(rng.random_range(2..6)) {
                 let at = gap(rng, 2_000, 20_000);
-                steps.push(Step {
-                    at,
-                    act: 3,
-                    region: "",
-                    denied: false,
-                    arg: r,
-                });
+                steps.push(step(at, 3, "", false, r));
             }
             (N_ATK_SG, "git/2.34.1".to_string())
         }
         AtkKind::AzureListKeys => {
             let mut push = |rng: &mut ChaCha8Rng, op: &str, arg: usize| {
                 let at = gap(rng, 3_000, 60_000);
-                steps.push(Step {
-                    at,
-                    act: az_act(op) as u16,
-                    region: "",
-                    denied: false,
-                    arg,
-                });
+                steps.push(step(at, az_act(op) as u16, "", false, arg));
             };
             push(
                 rng,
@@ -1784,18 +3390,12 @@ fn build_attack(
             }
             (N_ATK_NG, String::new())
         }
+        _ => unreachable!("planned elsewhere"),
     };
     let ip = ip_in(&NETS[net], rng);
-    Attack {
-        kind,
-        victim,
-        day,
-        start,
-        net,
-        ip,
-        ua,
-        steps,
-    }
+    let mut a = new_attack(kind, victim, start, net, ip, ua);
+    a.steps = steps;
+    a
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1808,14 +3408,25 @@ struct Ev {
     t: i64,
     id: u32,
     seq: u32,
-    /// `attack << 16 | step`, or `u32::MAX` for benign events.
+    /// `attack << 16 | step` for attack and scripted steps; `SESS | [SESS_FIRST] | seconds since the
+    /// session start` for CI jobs and console sessions; `u32::MAX` for other benign events.
     atk: u32,
 }
 
 const BENIGN: u32 = u32::MAX;
+const SESS: u32 = 0x8000_0000;
+const SESS_FIRST: u32 = 0x4000_0000;
+const OFFSET: u32 = 0x3FFF_FFFF;
 
-fn sample_sod(sched: Sched, tz: i64, rng: &mut ChaCha8Rng) -> i64 {
-    match sched {
+/// Second of the UTC day of an event of the identity on `abs_day`.
+fn sample_sod(id: &Ident, day: u32, abs_day: i64, rng: &mut ChaCha8Rng) -> i64 {
+    if let Some(sp) = id.spike {
+        if sp.day == day && rng.random_bool(sp.extra / (1.0 + sp.extra)) {
+            return sp.start + rng.random_range(0..sp.dur);
+        }
+    }
+    let tz = NETS[id.net].tz;
+    match id.sched {
         Sched::Always => rng.random_range(0..86_400),
         Sched::Office(s, e) => {
             if rng.random_bool(0.9) {
@@ -1835,11 +3446,54 @@ fn sample_sod(sched: Sched, tz: i64, rng: &mut ChaCha8Rng) -> i64 {
                 rng.random_range(0..86_400)
             }
         }
+        Sched::Strict(s, e) => {
+            let (w, n) = strict_windows(abs_day, s, e, tz);
+            let total: i64 = w[..n].iter().map(|x| x.1 - x.0).sum();
+            if total <= 0 {
+                return rng.random_range(0..86_400);
+            }
+            let mut x = rng.random_range(0..total);
+            for &(a, b) in &w[..n] {
+                if x < b - a {
+                    return a + x;
+                }
+                x -= b - a;
+            }
+            w[0].0
+        }
+        Sched::Weekly(_, start, hours) => {
+            (start * 3600 + rng.random_range(0..hours * 3600)).min(86_399)
+        }
     }
 }
 
+/// The parts of UTC day `abs_day` (seconds of the day) inside local business hours [s, e) of a
+/// local weekday, for a UTC offset of `tz` hours.
+fn strict_windows(abs_day: i64, s: i64, e: i64, tz: i64) -> ([(i64, i64); 3], usize) {
+    let mut w = [(0, 0); 3];
+    let mut n = 0;
+    for l in [abs_day - 1, abs_day, abs_day + 1] {
+        if is_weekend(l) {
+            continue;
+        }
+        let off = (l - abs_day) * 86_400 - tz * 3600;
+        let a = (off + s * 3600).max(0);
+        let b = (off + e * 3600).min(86_400);
+        if b > a {
+            w[n] = (a, b);
+            n += 1;
+        }
+    }
+    (w, n)
+}
+
+/// Day of the week, 0 = Sunday (1970-01-01 was a Thursday).
+fn weekday(abs_day: i64) -> i64 {
+    (abs_day + 4).rem_euclid(7)
+}
+
 fn is_weekend(abs_day: i64) -> bool {
-    let dow = (abs_day + 4).rem_euclid(7); // 0 = Sunday (1970-01-01 was a Thursday)
+    let dow = weekday(abs_day);
     dow == 0 || dow == 6
 }
 
@@ -1860,10 +3514,28 @@ struct Ctx<'a> {
     env: u64,
     act: u16,
     attack: Option<(&'a Attack, &'a Step)>,
+    /// CI job or console session: start (ms, a whole second) and whether this event opens it.
+    sess: Option<(i64, bool)>,
 }
 
+/// A role session: start (ms), temporary access key id, session name.
+struct RoleSess {
+    start: i64,
+    key: String,
+    name: String,
+}
+
+const GH_ISSUER: &str = "token.actions.githubusercontent.com";
+
 impl World {
-    fn home_ctx<'a>(&'a self, id: &'a Ident, t: i64, day: u32, rng: &mut ChaCha8Rng) -> Ctx<'a> {
+    fn home_ctx<'a>(
+        &'a self,
+        id: &'a Ident,
+        t: i64,
+        day: u32,
+        sess: Option<(i64, bool)>,
+        rng: &mut ChaCha8Rng,
+    ) -> Ctx<'a> {
         let ipi = if id.ips.len() > 1 && rng.random_bool(0.3) {
             1
         } else {
@@ -1886,10 +3558,27 @@ impl World {
                 }
             }
         }
-        let act = match id.drift_action {
+        // NAT churn: a new public address of the same network every now and then.
+        if let Some(d) = id.churn {
+            if day >= d && rng.random_bool(0.6) {
+                let k = rng.random_range(0..3u64);
+                ip = ip_from(&NETS[id.net], mix3(id.h, 0xC4, day as u64 * 4 + k));
+            }
+        }
+        let mut act = match id.drift_action {
             Some((d, a)) if day >= d && rng.random_bool(0.03) => a,
             _ => id.actions[sample_cum(&id.cum, rng.random())],
         };
+        if let Some((start, first)) = sess {
+            if id.kind == Kind::CiRole {
+                ip = self.job_ip(id, start);
+                if first {
+                    act = aws_act("AssumeRoleWithWebIdentity") as u16;
+                }
+            } else if first && id.kind == Kind::AwsHuman {
+                act = aws_act("ConsoleLogin") as u16;
+            }
+        }
         Ctx {
             t,
             day,
@@ -1899,42 +3588,82 @@ impl World {
             env,
             act,
             attack: None,
+            sess,
         }
     }
 
+    /// The runner of a CI job: GitHub-hosted runners get a fresh address of the cloud's range for
+    /// every job; self-hosted runners use their own addresses.
+    fn job_ip(&self, id: &Ident, start: i64) -> [u8; 4] {
+        let h = mix3(id.h, 0x10B, start as u64);
+        match id.net {
+            N_AZ_US | N_AZ_IE => ip_from(&NETS[id.net], h),
+            _ => id.ips[(h % id.ips.len() as u64) as usize],
+        }
+    }
+
+    /// Renders one event; returns the source index and, for labelled attack records, the
+    /// record id and source IP.
     fn render(
         &self,
         ev: &Ev,
         day: u32,
         rng: &mut ChaCha8Rng,
         b: &mut String,
-    ) -> (usize, Option<String>) {
+    ) -> (usize, Option<(String, Option<String>)>) {
         let id = &self.ids[ev.id as usize];
         let ctx = if ev.atk == BENIGN {
-            self.home_ctx(id, ev.t, day, rng)
+            self.home_ctx(id, ev.t, day, None, rng)
+        } else if ev.atk & SESS != 0 {
+            let off = (ev.atk & OFFSET) as i64;
+            let start = (ev.t.div_euclid(1000) - off) * 1000;
+            self.home_ctx(id, ev.t, day, Some((start, ev.atk & SESS_FIRST != 0)), rng)
         } else {
             let a = &self.attacks[(ev.atk >> 16) as usize];
             let s = &a.steps[(ev.atk & 0xffff) as usize];
-            let session = id.sessions.first().cloned().unwrap_or_default();
-            Ctx {
-                t: ev.t,
-                day,
-                ip: a.ip,
-                net: &NETS[a.net],
-                session,
-                env: 0,
-                act: s.act,
-                attack: Some((a, s)),
+            if a.home {
+                let mut c = self.home_ctx(id, ev.t, day, None, rng);
+                c.act = s.act;
+                c.attack = Some((a, s));
+                c
+            } else {
+                let session = id.sessions.first().cloned().unwrap_or_default();
+                Ctx {
+                    t: ev.t,
+                    day,
+                    ip: a.ip,
+                    net: &NETS[a.net],
+                    session,
+                    env: 0,
+                    act: s.act,
+                    attack: Some((a, s)),
+                    sess: None,
+                }
             }
         };
         let src = id.kind.src();
-        let eid = match src {
+        let (eid, ip) = match src {
             Src::CloudTrail => self.cloudtrail(id, &ctx, rng, b),
-            Src::Azure => self.azure(id, &ctx, rng, b),
-            Src::Okta => self.okta(id, &ctx, rng, b),
-            Src::GitHub => self.github(id, &ctx, rng, b),
+            Src::Azure => (self.azure(id, &ctx, rng, b), Some(ip_str(ctx.ip))),
+            Src::Okta => (self.okta(id, &ctx, rng, b), Some(ip_str(ctx.ip))),
+            Src::GitHub => (self.github(id, &ctx, rng, b), Some(ip_str(ctx.ip))),
         };
-        (src.idx(), ctx.attack.map(|_| eid))
+        let labelled = ctx.attack.is_some_and(|(a, _)| a.label);
+        (src.idx(), labelled.then_some((eid, ip)))
+    }
+
+    /// An IAM user of the account (for an admin's routine user management).
+    fn some_iam_user(&self, acct: usize, rng: &mut ChaCha8Rng) -> String {
+        let users: Vec<&Ident> = self
+            .ids
+            .iter()
+            .filter(|x| x.kind == Kind::IamUser && x.acct == acct)
+            .collect();
+        if users.is_empty() {
+            format!("svc-{}-{}", APPS[rng.random_range(0..APPS.len())], "prod")
+        } else {
+            users[rng.random_range(0..users.len())].name.clone()
+        }
     }
 
     fn ua_version(&self, id: &Ident, c: Client, day: u32) -> &'static str {
@@ -1948,11 +3677,28 @@ impl World {
     // --------------------------------------------------------------------------------------------
 
     fn aws_ua(&self, id: &Ident, ctx: &Ctx, svc: &str, name: &str, rng: &mut ChaCha8Rng) -> String {
-        if let Some((a, _)) = ctx.attack {
-            if a.ua.starts_with("aws-cli") {
+        if let Some((a, _)) = ctx.attack.filter(|(a, _)| !a.home) {
+            if name == "AssumeRoleWithWebIdentity" {
+                if let Some(f) = &a.fed {
+                    return f.ua.clone();
+                }
+            }
+            if a.ua.contains("md/prompt#off") {
+                return format!("{} md/command#{}.{}", a.ua, svc, kebab(name));
+            }
+            if a.ua.starts_with("aws-cli/2") {
                 return format!("{} command/{}.{}", a.ua, svc, kebab(name));
             }
             return a.ua.clone();
+        }
+        if name == "AssumeRoleWithWebIdentity" {
+            // aws-actions/configure-aws-credentials on the runner.
+            let v = self.ua_version(id, Client::NodeJs, ctx.day);
+            let kern = match id.net {
+                N_AZ_US | N_AZ_IE => "6.5.0-1017-azure",
+                _ => "5.10.213-201.855.amzn2.x86_64",
+            };
+            return format!("aws-sdk-js/{v} ua/2.0 os/linux#{kern} lang/js md/nodejs#20.12.1 api/sts#{v} configure-aws-credentials-for-github-actions");
         }
         if id.kind == Kind::Ec2Role
             && (name == "UpdateInstanceInformation" || name == "ListInstanceAssociations")
@@ -1998,45 +3744,105 @@ impl World {
         }
     }
 
-    fn cloudtrail(&self, id: &Ident, ctx: &Ctx, rng: &mut ChaCha8Rng, b: &mut String) -> String {
-        let (svc, name, ro, data, _) = AWS[ctx.act as usize];
-        let acct = &self.accounts[id.acct];
-        let global = matches!(svc, "iam" | "route53" | "organizations");
-        let region: &str = match ctx.attack {
-            Some((_, s)) if !global => s.region,
-            _ if global => "us-east-1",
-            _ => id.region,
+    /// The role session of an event (IAM users: the console session of human admins).
+    fn role_session(&self, id: &Ident, ctx: &Ctx) -> RoleSess {
+        let atk = ctx.attack.filter(|(a, _)| !a.home);
+        let name = match id.kind {
+            Kind::Ec2Role | Kind::LambdaRole => ctx.session.clone(),
+            Kind::CiRole => atk
+                .and_then(|(a, _)| a.fed.as_ref().map(|f| f.session.clone()))
+                .unwrap_or_else(|| "GitHubActions".to_string()),
+            Kind::AwsHuman => id.oid.clone(),
+            _ => String::new(),
         };
-        let ua = self.aws_ua(id, ctx, svc, name, rng);
-        let console = id.kind == Kind::AwsHuman;
-        let eid = uuid(rng);
-        // Session: instance role credentials rotate about every 6 h, Lambda containers every
-        // few hours, CI jobs are short, console sessions last a working day.
+        let fresh = |start: i64| {
+            let mut s = Sm::new(mix3(id.h, start as u64, 0x5E55));
+            format!("ASIA{}", s.chars(BASE32, 16))
+        };
+        if let Some((start, _)) = ctx.sess {
+            return RoleSess {
+                start,
+                key: fresh(start),
+                name,
+            };
+        }
+        if let Some((a, _)) = atk {
+            if matches!(id.kind, Kind::CiRole | Kind::AwsHuman) {
+                return RoleSess {
+                    start: a.sess_start,
+                    key: fresh(a.sess_start),
+                    name,
+                };
+            }
+        }
+        // Instance role credentials rotate about every 6 h, Lambda containers every few hours,
+        // other sessions last a working day.
         let period: i64 = match id.kind {
             Kind::Ec2Role => 6 * 3_600_000,
             Kind::LambdaRole => 3 * 3_600_000,
             Kind::CiRole => 3_600_000,
             _ => 10 * 3_600_000,
         };
-        let key_t = match ctx.attack {
+        let key_t = match atk {
             Some((a, _)) => a.start,
             None => ctx.t,
         };
         let phase = (mix(id.h, 7 + ctx.env) % period as u64) as i64;
         let bucket = (key_t - phase).div_euclid(period);
-        let session_start = bucket * period + phase;
-        let session_name = match id.kind {
-            Kind::Ec2Role | Kind::LambdaRole => ctx.session.clone(),
-            Kind::CiRole => "GitHubActions".to_string(),
-            Kind::AwsHuman => id.oid.clone(),
-            _ => String::new(),
-        };
         let mut key_seed = Sm::new(mix3(
             id.h,
             bucket as u64,
-            splitmix(ctx.env ^ hash_str(&session_name)),
+            splitmix(ctx.env ^ hash_str(&name)),
         ));
-        let session_key = format!("ASIA{}", key_seed.chars(BASE32, 16));
+        RoleSess {
+            start: bucket * period + phase,
+            key: format!("ASIA{}", key_seed.chars(BASE32, 16)),
+            name,
+        }
+    }
+
+    /// The OIDC federation of a CI role's session: the attacker's, or the role's usual one.
+    fn fed_of<'a>(&'a self, id: &Ident, ctx: &'a Ctx) -> (String, String, String) {
+        if let Some(f) = ctx
+            .attack
+            .filter(|(a, _)| !a.home)
+            .and_then(|(a, _)| a.fed.as_ref())
+        {
+            return (f.issuer.clone(), f.subject.clone(), f.aud.clone());
+        }
+        let repo = &self.repos[id.repos.first().copied().unwrap_or(0)];
+        (
+            GH_ISSUER.to_string(),
+            format!("repo:{GH_ORG}/{repo}:ref:refs/heads/main"),
+            "sts.amazonaws.com".to_string(),
+        )
+    }
+
+    fn cloudtrail(
+        &self,
+        id: &Ident,
+        ctx: &Ctx,
+        rng: &mut ChaCha8Rng,
+        b: &mut String,
+    ) -> (String, Option<String>) {
+        let (svc, name, ro, data, _) = AWS[ctx.act as usize];
+        let acct = &self.accounts[id.acct];
+        let global = matches!(svc, "iam" | "route53" | "organizations" | "signin");
+        let atk = ctx.attack.filter(|(a, _)| !a.home);
+        let region: &str = match atk {
+            Some((_, s)) if !global && !s.region.is_empty() => s.region,
+            _ if global => "us-east-1",
+            _ => match id.region2 {
+                Some((d, r)) if ctx.day >= d && rng.random_bool(0.35) => r,
+                _ => id.region,
+            },
+        };
+        let ua = self.aws_ua(id, ctx, svc, name, rng);
+        let console = id.kind == Kind::AwsHuman;
+        let eid = uuid(rng);
+        let sess = self.role_session(id, ctx);
+        let login = name == "ConsoleLogin";
+        let webid = name == "AssumeRoleWithWebIdentity";
 
         let ip =
             if svc == "kms" && ctx.attack.is_none() && name == "Decrypt" && rng.random_bool(0.4) {
@@ -2044,15 +3850,15 @@ impl World {
             } else {
                 Some(ip_str(ctx.ip))
             };
+        let caller = if id.iam_user() {
+            format!("arn:aws:iam::{acct}:user/{}", id.name)
+        } else {
+            format!("arn:aws:sts::{acct}:assumed-role/{}/{}", id.name, sess.name)
+        };
         let err: Option<(&str, String)> = if let Some((_, s)) = ctx.attack {
-            s.denied.then(|| {
-                let code = if svc == "ec2" { "Client.UnauthorizedOperation" } else { "AccessDenied" };
-                (code, format!(
-                    "User: arn:aws:sts::{acct}:assumed-role/{}/{} is not authorized to perform: {}:{} on resource: arn:aws:{}::{acct}:{} because no identity-based policy allows the {}:{} action",
-                    id.name, session_name, svc, name, svc, if svc == "iam" { "user/*" } else { "*" }, svc, name
-                ))
-            })
-        } else if rng.random_bool(0.006) {
+            s.denied
+                .then(|| denied_error(svc, name, &caller, region, acct))
+        } else if !login && !webid && rng.random_bool(0.006) {
             Some(match svc {
                 "s3" => ("NoSuchKey", "The specified key does not exist.".to_string()),
                 "secretsmanager" => (
@@ -2068,8 +3874,82 @@ impl World {
         } else {
             None
         };
-        let d = self.ct_detail(id, ctx, svc, name, region, acct, err.is_some(), rng);
+        let mut d = self.ct_detail(id, ctx, svc, name, region, acct, err.is_some(), rng);
+        let (issuer, subject, aud) = if id.kind == Kind::CiRole {
+            self.fed_of(id, ctx)
+        } else {
+            Default::default()
+        };
+        let provider = format!("arn:aws:iam::{acct}:oidc-provider/{issuer}");
+        let role_arn = format!("arn:aws:iam::{acct}:role/{}", id.name);
+        if webid {
+            let tok = format!("IQoJb3JpZ2luX2Vj{}", rstr(rng, B64, 420));
+            d.req = obj(|o| {
+                o.s("roleArn", &role_arn)
+                    .s("roleSessionName", &sess.name)
+                    .n("durationSeconds", 3600);
+            });
+            d.resp = obj(|o| {
+                o.o("credentials", |c| {
+                    c.s("accessKeyId", &sess.key)
+                        .s("sessionToken", &tok)
+                        .s("expiration", &ts_ct_resp(ctx.t + 3_600_000));
+                })
+                .s("subjectFromWebIdentityToken", &subject)
+                .o("assumedRoleUser", |u| {
+                    u.s("assumedRoleId", &format!("{}:{}", id.pid, sess.name))
+                        .s(
+                            "arn",
+                            &format!("arn:aws:sts::{acct}:assumed-role/{}/{}", id.name, sess.name),
+                        );
+                })
+                .s("provider", &provider)
+                .s("audience", &aud);
+            });
+            d.add = Some(obj(|o| {
+                o.s(
+                    "identityProviderConnectionVerificationMethod",
+                    "IAMTrustStore",
+                );
+            }));
+            d.res = Some({
+                let mut s = String::new();
+                {
+                    let mut a = A::new(&mut s);
+                    a.o(|r| {
+                        r.s("accountId", acct)
+                            .s("type", "AWS::IAM::Role")
+                            .s("ARN", &role_arn);
+                    });
+                }
+                s
+            });
+        }
+        if login {
+            d.req = "null".into();
+            d.resp = obj(|o| {
+                o.s("ConsoleLogin", "Success");
+            });
+            d.add = Some(obj(|o| {
+                if id.role == Role::Admin {
+                    o.s(
+                        "LoginTo",
+                        &format!(
+                            "https://console.aws.amazon.com/console/home?hashArgs=%23&isauthcode=true&state=hashArgsFromTB_{}_{}",
+                            id.region,
+                            Sm::new(mix(id.h, sess.start as u64)).chars(HEX, 16)
+                        ),
+                    )
+                    .s("MobileVersion", "No")
+                    .s("MFAIdentifier", &format!("arn:aws:iam::{acct}:mfa/{}", id.name))
+                    .s("MFAUsed", "Yes");
+                } else {
+                    o.s("MobileVersion", "No").s("MFAUsed", "No");
+                }
+            }));
+        }
         let host = match svc {
+            "signin" => "signin.aws.amazon.com".to_string(),
             _ if global => format!("{svc}.amazonaws.com"),
             "s3" if data || d.bucket.is_some() => format!(
                 "{}.s3.{region}.amazonaws.com",
@@ -2081,50 +3961,81 @@ impl World {
 
         let mut o = O::new(b);
         o.s("eventVersion", if data { "1.10" } else { "1.09" });
-        o.o("userIdentity", |u| match id.kind {
-            Kind::IamUser => {
-                let rot = u64::from(ctx.day >= id.rotate_day);
-                let mut ks = Sm::new(mix3(id.h, 99, rot));
+        o.o("userIdentity", |u| {
+            if webid {
+                u.s("type", "WebIdentityUser")
+                    .s("principalId", &format!("{provider}:{aud}:{subject}"))
+                    .s("userName", &subject)
+                    .s("identityProvider", &provider);
+                return;
+            }
+            if id.iam_user() {
                 u.s("type", "IAMUser")
                     .s("principalId", &id.pid)
                     .s("arn", &format!("arn:aws:iam::{acct}:user/{}", id.name))
-                    .s("accountId", acct)
-                    .s("accessKeyId", &format!("AKIA{}", ks.chars(BASE32, 16)))
-                    .s("userName", &id.name);
-            }
-            _ => {
-                u.s("type", "AssumedRole")
-                    .s("principalId", &format!("{}:{}", id.pid, session_name))
-                    .s("arn", &format!("arn:aws:sts::{acct}:assumed-role/{}/{}", id.name, session_name))
-                    .s("accountId", acct)
-                    .s("accessKeyId", &session_key)
-                    .o("sessionContext", |sc| {
-                        sc.o("sessionIssuer", |si| {
-                            si.s("type", "Role").s("principalId", &id.pid);
-                            if id.kind == Kind::AwsHuman {
-                                si.s("arn", &format!("arn:aws:iam::{acct}:role/aws-reserved/sso.amazonaws.com/{}", id.name));
-                            } else {
-                                si.s("arn", &format!("arn:aws:iam::{acct}:role/{}", id.name));
-                            }
-                            si.s("accountId", acct).s("userName", &id.name);
-                        });
-                        sc.o("webIdFederationData", |wf| {
-                            if id.kind == Kind::CiRole {
-                                wf.s(
-                                    "federatedProvider",
-                                    &format!("arn:aws:iam::{acct}:oidc-provider/token.actions.githubusercontent.com"),
-                                )
-                                .o("attributes", |_| {});
-                            }
-                        });
-                        sc.o("attributes", |at| {
-                            at.s("creationDate", &ts(session_start, 0, 0)).s("mfaAuthenticated", "false");
-                        });
-                        if id.kind == Kind::Ec2Role {
-                            sc.s("ec2RoleDelivery", "2.0");
-                        }
+                    .s("accountId", acct);
+                if login {
+                    u.s("userName", &id.name);
+                } else if id.kind == Kind::IamUser {
+                    let rot = id.rotate.is_some_and(|(d, ms)| {
+                        ctx.t >= (self.start_day + d as i64) * 86_400_000 + ms
                     });
+                    u.s("accessKeyId", &id.access_key(rot))
+                        .s("userName", &id.name);
+                } else {
+                    u.s("accessKeyId", &sess.key).s("userName", &id.name).o(
+                        "sessionContext",
+                        |sc| {
+                            sc.o("sessionIssuer", |_| {})
+                                .o("webIdFederationData", |_| {})
+                                .o("attributes", |at| {
+                                    at.s("creationDate", &ts(sess.start, 0, 0))
+                                        .s("mfaAuthenticated", "true");
+                                });
+                        },
+                    );
+                }
+                return;
             }
+            u.s("type", "AssumedRole")
+                .s("principalId", &format!("{}:{}", id.pid, sess.name))
+                .s(
+                    "arn",
+                    &format!("arn:aws:sts::{acct}:assumed-role/{}/{}", id.name, sess.name),
+                )
+                .s("accountId", acct);
+            if !login {
+                u.s("accessKeyId", &sess.key);
+            }
+            u.o("sessionContext", |sc| {
+                sc.o("sessionIssuer", |si| {
+                    si.s("type", "Role").s("principalId", &id.pid);
+                    if id.kind == Kind::AwsHuman {
+                        si.s(
+                            "arn",
+                            &format!(
+                                "arn:aws:iam::{acct}:role/aws-reserved/sso.amazonaws.com/{}",
+                                id.name
+                            ),
+                        );
+                    } else {
+                        si.s("arn", &role_arn);
+                    }
+                    si.s("accountId", acct).s("userName", &id.name);
+                });
+                sc.o("webIdFederationData", |wf| {
+                    if id.kind == Kind::CiRole {
+                        wf.s("federatedProvider", &provider).o("attributes", |_| {});
+                    }
+                });
+                sc.o("attributes", |at| {
+                    at.s("creationDate", &ts(sess.start, 0, 0))
+                        .s("mfaAuthenticated", "false");
+                });
+                if id.kind == Kind::Ec2Role {
+                    sc.s("ec2RoleDelivery", "2.0");
+                }
+            });
         });
         o.s("eventTime", &ts(ctx.t, 0, 0))
             .s("eventSource", &format!("{svc}.amazonaws.com"))
@@ -2147,18 +4058,28 @@ impl World {
         if let Some(add) = &d.add {
             o.raw("additionalEventData", add);
         }
-        let rid = if svc == "s3" {
-            rstr(rng, UPPER_ALNUM, 16)
-        } else {
-            uuid(rng)
-        };
-        o.s("requestID", &rid).s("eventID", &eid).n("readOnly", ro);
+        if !login {
+            let rid = if svc == "s3" {
+                rstr(rng, UPPER_ALNUM, 16)
+            } else {
+                uuid(rng)
+            };
+            o.s("requestID", &rid);
+        }
+        o.s("eventID", &eid).n("readOnly", ro);
         if let Some(res) = &d.res {
             o.raw("resources", res);
         }
-        o.s("eventType", "AwsApiCall")
-            .n("managementEvent", !data)
-            .s("recipientAccountId", acct);
+        o.s(
+            "eventType",
+            if login {
+                "AwsConsoleSignIn"
+            } else {
+                "AwsApiCall"
+            },
+        )
+        .n("managementEvent", !data)
+        .s("recipientAccountId", acct);
         if ip.is_none() {
             o.s("sharedEventID", &uuid(rng));
         }
@@ -2175,11 +4096,11 @@ impl World {
                 t.s("clientProvidedHostHeader", &host);
             });
         }
-        if console {
+        if console && !login {
             o.s("sessionCredentialFromConsole", "true");
         }
         drop(o);
-        eid
+        (eid, ip)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -2196,8 +4117,16 @@ impl World {
     ) -> Detail {
         let app = id.app;
         let env = id.env;
-        let arg = ctx
-            .attack
+        // Attacks from elsewhere pick their resources; attacks from the victim's own place (and
+        // scripted sequences) look like its usual calls except for the names they carry.
+        let atk = ctx.attack.filter(|(a, _)| !a.home);
+        let named: &[String] = match ctx.attack {
+            Some((a, s)) if s.cnt > 0 => {
+                &a.names[s.arg.min(a.names.len())..(s.arg + s.cnt).min(a.names.len())]
+            }
+            _ => &[],
+        };
+        let arg = atk
             .map(|(_, s)| s.arg)
             .unwrap_or_else(|| rng.random_range(0..3));
         let bucket = {
@@ -2211,7 +4140,7 @@ impl World {
                 "uploads",
                 "terraform-state",
             ];
-            let k = if ctx.attack.is_some() {
+            let k = if atk.is_some() {
                 arg % kinds.len()
             } else {
                 (id.h as usize >> 3).wrapping_add(arg % 2) % kinds.len()
@@ -2228,7 +4157,7 @@ impl World {
                 "smtp-password",
                 "github-token",
             ];
-            let k = if ctx.attack.is_some() {
+            let k = if atk.is_some() {
                 arg % xs.len()
             } else {
                 (id.h as usize >> 5).wrapping_add(arg % 2) % xs.len()
@@ -2383,14 +4312,23 @@ impl World {
                 let out = rng.random_range(2_000..20_000);
                 det.add = Some(s3_add(rng, 0, out));
             }
-            ("s3", "GetBucketLocation" | "GetBucketPolicy") => {
+            (
+                "s3",
+                "GetBucketLocation"
+                | "GetBucketPolicy"
+                | "GetBucketAcl"
+                | "GetBucketLogging"
+                | "GetBucketPublicAccessBlock",
+            ) => {
                 let host = format!("{bucket}.s3.{region}.amazonaws.com");
                 det.req = obj(|o| {
                     o.s("bucketName", &bucket).s("Host", &host).s(
-                        if name == "GetBucketPolicy" {
-                            "policy"
-                        } else {
-                            "location"
+                        match name {
+                            "GetBucketPolicy" => "policy",
+                            "GetBucketAcl" => "acl",
+                            "GetBucketLogging" => "logging",
+                            "GetBucketPublicAccessBlock" => "publicAccessBlock",
+                            _ => "location",
                         },
                         "",
                     );
@@ -2401,12 +4339,34 @@ impl World {
                 det.bucket = Some(bucket);
             }
             ("secretsmanager", "GetSecretValue" | "DescribeSecret") => {
+                let (secret, secret_arn) = match named.first() {
+                    Some(n) => (
+                        n.clone(),
+                        format!(
+                            "arn:aws:secretsmanager:{region}:{acct}:secret:{n}-{}",
+                            Sm::new(hash_str(n)).chars(ALNUM, 6)
+                        ),
+                    ),
+                    None => (secret.clone(), secret_arn.clone()),
+                };
                 det.req = obj(|o| {
                     if rng.random_bool(0.5) {
                         o.s("secretId", &secret_arn);
                     } else {
                         o.s("secretId", &secret);
                     }
+                });
+            }
+            ("secretsmanager", "BatchGetSecretValue") => {
+                det.req = obj(|o| {
+                    o.a("secretIdList", |a| {
+                        if named.is_empty() {
+                            a.s(&secret);
+                        }
+                        for n in named {
+                            a.s(n);
+                        }
+                    });
                 });
             }
             ("secretsmanager", "ListSecrets") => {
@@ -2449,18 +4409,29 @@ impl World {
                 det.res = Some(res1("AWS::KMS::Key", &kms_arn));
             }
             ("ssm", "GetParameter") => {
+                let p = named.first().unwrap_or(&param);
                 det.req = obj(|o| {
-                    o.s("name", &param).n("withDecryption", true);
+                    o.s("name", p).n("withDecryption", true);
                 });
             }
             ("ssm", "GetParameters") => {
                 det.req = obj(|o| {
                     o.a("names", |a| {
-                        a.s(&param)
-                            .s(&format!("/{env}/{app}/db_password"))
-                            .s(&format!("/{env}/shared/datadog_api_key"));
+                        if named.is_empty() {
+                            a.s(&param)
+                                .s(&format!("/{env}/{app}/db_password"))
+                                .s(&format!("/{env}/shared/datadog_api_key"));
+                        }
+                        for n in named {
+                            a.s(n);
+                        }
                     })
                     .n("withDecryption", true);
+                });
+            }
+            ("ssm", "DescribeParameters") => {
+                det.req = obj(|o| {
+                    o.n("maxResults", 50);
                 });
             }
             ("ssm", "GetParametersByPath") => {
@@ -2515,7 +4486,7 @@ impl World {
             }
             ("ec2", "DescribeInstances") => {
                 det.req = obj(|o| {
-                    if ctx.attack.is_some() || rng.random_bool(0.5) {
+                    if atk.is_some() || rng.random_bool(0.5) {
                         o.o("instancesSet", |_| {}).o("filterSet", |_| {});
                     } else {
                         o.o("instancesSet", |s| {
@@ -2804,15 +4775,131 @@ impl World {
                 }
             }
             ("iam", _) => {
+                let n0 = named.first().map(String::as_str);
+                let deployer = id.role == Role::Deployer;
+                let admin = id.role == Role::Admin;
+                // Roles a deployer or admin manages; users an admin manages.
+                let mut managed_role = || {
+                    format!(
+                        "{}-{}-{}",
+                        APPS[rng.random_range(0..APPS.len())],
+                        env,
+                        [
+                            "ecs-task-role",
+                            "lambda-exec-role",
+                            "ec2-instance-role",
+                            "glue-job-role",
+                            "eks-node-role",
+                            "batch-job-role",
+                            "sfn-role",
+                        ][rng.random_range(0..7)]
+                    )
+                };
+                let role_name = match n0 {
+                    Some(r) => r.to_string(),
+                    None if deployer || admin => managed_role(),
+                    None => format!(
+                        "{app}-{env}-{}",
+                        ["ec2-role", "lambda-role", "deployer"][arg % 3]
+                    ),
+                };
+                let user_name = match n0 {
+                    Some(u) => u.to_string(),
+                    None if id.kind == Kind::IamUser => id.name.clone(),
+                    None => self.some_iam_user(id.acct, rng),
+                };
+                let new_user = if admin {
+                    format!(
+                        "{}.{}",
+                        FIRST[rng.random_range(0..FIRST.len())],
+                        LAST[rng.random_range(0..LAST.len())]
+                    )
+                } else {
+                    format!("{}-support", ["aws", "backup", "sys"][arg % 3])
+                };
+                let cust_policy = format!(
+                    "arn:aws:iam::{acct}:policy/{}-{env}-{}",
+                    if deployer || admin {
+                        APPS[rng.random_range(0..APPS.len())]
+                    } else {
+                        app
+                    },
+                    [
+                        "access",
+                        "s3-access",
+                        "sqs-consumer",
+                        "kms-decrypt",
+                        "logs-writer"
+                    ][if deployer || admin {
+                        rng.random_range(0..5)
+                    } else {
+                        0
+                    }]
+                );
+                let policy_arn = if atk.is_some() && name == "AttachUserPolicy" {
+                    "arn:aws:iam::aws:policy/AdministratorAccess".to_string()
+                } else if rng.random_bool(0.5) {
+                    cust_policy.clone()
+                } else {
+                    SAFE_POLICIES[rng.random_range(0..SAFE_POLICIES.len())].to_string()
+                };
+                let trust = match (atk, named.get(1)) {
+                    (Some(_), Some(ext)) => format!(
+                        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ext}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+                    ),
+                    _ => trust_policy(acct, &self.repos, rng),
+                };
+                let perms = permission_policy(rng, region, acct);
+                let mut key_of = |k: usize| match named.get(k) {
+                    Some(x) => x.clone(),
+                    None => format!("AKIA{}", rstr(rng, BASE32, 16)),
+                };
+                let (old_key, new_key) = (key_of(1), key_of(2));
                 det.req = obj(|o| match name {
-                    "GetRole" | "ListAttachedRolePolicies" => {
-                        o.s(
-                            "roleName",
-                            &format!(
-                                "{app}-{env}-{}",
-                                ["ec2-role", "lambda-role", "deployer"][arg % 3]
-                            ),
-                        );
+                    "GetRole" | "ListAttachedRolePolicies" | "DeleteRole" => {
+                        o.s("roleName", &role_name);
+                    }
+                    "TagRole" => {
+                        o.s("roleName", &role_name).a("tags", |a| {
+                            a.o(|t| {
+                                t.s("key", "ManagedBy").s("value", "terraform");
+                            })
+                            .o(|t| {
+                                t.s("key", "Environment").s("value", env);
+                            });
+                        });
+                    }
+                    "CreateRole" => {
+                        o.s("roleName", &role_name)
+                            .s("assumeRolePolicyDocument", &trust)
+                            .s("description", "Managed by Terraform")
+                            .n("maxSessionDuration", 3600)
+                            .s("path", "/");
+                    }
+                    "UpdateAssumeRolePolicy" => {
+                        o.s("roleName", &role_name).s("policyDocument", &trust);
+                    }
+                    "PutRolePolicy" => {
+                        o.s("roleName", &role_name)
+                            .s("policyName", &format!("{role_name}-inline"))
+                            .s("policyDocument", &perms);
+                    }
+                    "AttachRolePolicy" | "DetachRolePolicy" => {
+                        o.s("roleName", &role_name).s("policyArn", &policy_arn);
+                    }
+                    "CreatePolicy" => {
+                        let pn = cust_policy.rsplit('/').next().unwrap_or("policy");
+                        o.s("policyName", pn)
+                            .s("policyDocument", &perms)
+                            .s("description", "Managed by Terraform");
+                    }
+                    "CreatePolicyVersion" => {
+                        o.s("policyArn", &cust_policy)
+                            .s("policyDocument", &perms)
+                            .n("setAsDefault", true);
+                    }
+                    "DeletePolicy" => {
+                        o.s("policyArn", &cust_policy);
                     }
                     "GetPolicy" | "GetPolicyVersion" => {
                         o.s(
@@ -2823,20 +4910,63 @@ impl World {
                             o.s("versionId", &format!("v{}", 1 + (id.h >> 21) % 7));
                         }
                     }
-                    "GetUser" | "ListAccessKeys" if id.kind == Kind::IamUser => {
-                        o.s("userName", &id.name);
+                    "GetUser" | "ListAccessKeys" if id.kind == Kind::IamUser || n0.is_some() => {
+                        o.s("userName", &user_name);
+                    }
+                    // (An intruder with role credentials lists the caller's own: no userName.)
+                    "ListAttachedUserPolicies"
+                    | "ListUserPolicies"
+                    | "ListGroupsForUser"
+                    | "ListMFADevices"
+                    | "GetUser"
+                    | "ListAccessKeys"
+                        if atk.is_none() || n0.is_some() || id.kind == Kind::IamUser =>
+                    {
+                        o.s("userName", &user_name);
+                    }
+                    "AttachUserPolicy" | "DetachUserPolicy" => {
+                        o.s("userName", &user_name).s("policyArn", &policy_arn);
+                    }
+                    "CreateLoginProfile" => {
+                        let u = if n0.is_some() { &user_name } else { &new_user };
+                        o.s("userName", u).n("passwordResetRequired", atk.is_none());
                     }
                     "CreateUser" => {
-                        o.s(
-                            "userName",
-                            &format!("{}-support", ["aws", "backup", "sys"][arg % 3]),
-                        );
+                        o.s("userName", &new_user);
+                        if admin {
+                            o.a("tags", |a| {
+                                a.o(|t| {
+                                    t.s("key", "team").s("value", app);
+                                });
+                            });
+                        }
                     }
                     "CreateAccessKey" => {
-                        o.s("userName", &format!("svc-{app}-{env}"));
+                        if atk.is_some() || named.is_empty() && !admin {
+                            o.s(
+                                "userName",
+                                &n0.map(str::to_string)
+                                    .unwrap_or_else(|| format!("svc-{app}-{env}")),
+                            );
+                        } else {
+                            o.s("userName", &user_name);
+                        }
                     }
-                    "ListUsers" | "ListRoles" => {
+                    "UpdateAccessKey" => {
+                        o.s("userName", &user_name)
+                            .s("accessKeyId", &old_key)
+                            .s("status", "Inactive");
+                    }
+                    "DeleteAccessKey" => {
+                        o.s("userName", &user_name).s("accessKeyId", &old_key);
+                    }
+                    "ListUsers" | "ListRoles" | "ListGroups" | "ListInstanceProfiles" => {
                         o.n("maxItems", 1000);
+                    }
+                    "ListPolicies" => {
+                        o.s("scope", "Local")
+                            .n("onlyAttached", false)
+                            .n("maxItems", 1000);
                     }
                     "GetAccountAuthorizationDetails" => {
                         o.a("filter", |a| {
@@ -2845,8 +4975,96 @@ impl World {
                     }
                     _ => {}
                 });
-                if det.req == "{}" && !matches!(name, "GetUser" | "ListAccessKeys") {
+                if det.req == "{}" {
                     det.req = "null".into();
+                }
+                if !failed {
+                    let created = ts_ct_resp(ctx.t);
+                    match name {
+                        "CreateAccessKey" => {
+                            let u = if named.is_empty() && !admin && atk.is_some() {
+                                format!("svc-{app}-{env}")
+                            } else {
+                                user_name.clone()
+                            };
+                            det.resp = obj(|o| {
+                                o.o("accessKey", |k| {
+                                    k.s("userName", &u)
+                                        .s("accessKeyId", &new_key)
+                                        .s("status", "Active")
+                                        .s("createDate", &created);
+                                });
+                            });
+                        }
+                        "CreateLoginProfile" => {
+                            let u = if n0.is_some() { &user_name } else { &new_user };
+                            det.resp = obj(|o| {
+                                o.o("loginProfile", |l| {
+                                    l.s("userName", u)
+                                        .s("createDate", &created)
+                                        .n("passwordResetRequired", atk.is_none());
+                                });
+                            });
+                        }
+                        "CreateUser" => {
+                            det.resp = obj(|o| {
+                                o.o("user", |u| {
+                                    u.s("path", "/")
+                                        .s("userName", &new_user)
+                                        .s("userId", &format!("AIDA{}", rstr(rng, UPPER_ALNUM, 17)))
+                                        .s("arn", &format!("arn:aws:iam::{acct}:user/{new_user}"))
+                                        .s("createDate", &created);
+                                });
+                            });
+                        }
+                        "CreateRole" => {
+                            det.resp = obj(|o| {
+                                o.o("role", |r| {
+                                    r.s("path", "/")
+                                        .s("roleName", &role_name)
+                                        .s("roleId", &format!("AROA{}", rstr(rng, UPPER_ALNUM, 17)))
+                                        .s("arn", &format!("arn:aws:iam::{acct}:role/{role_name}"))
+                                        .s("createDate", &created)
+                                        .s("assumeRolePolicyDocument", &pct(&trust));
+                                });
+                            });
+                        }
+                        "CreatePolicy" => {
+                            let pn = cust_policy
+                                .rsplit('/')
+                                .next()
+                                .unwrap_or("policy")
+                                .to_string();
+                            det.resp = obj(|o| {
+                                o.o("policy", |p| {
+                                    p.s("policyName", &pn)
+                                        .s(
+                                            "policyId",
+                                            &format!("ANPA{}", rstr(rng, UPPER_ALNUM, 17)),
+                                        )
+                                        .s("arn", &cust_policy)
+                                        .s("path", "/")
+                                        .s("defaultVersionId", "v1")
+                                        .n("attachmentCount", 0)
+                                        .n("permissionsBoundaryUsageCount", 0)
+                                        .n("isAttachable", true)
+                                        .s("createDate", &created)
+                                        .s("updateDate", &created);
+                                });
+                            });
+                        }
+                        "CreatePolicyVersion" => {
+                            let v = rng.random_range(2..30);
+                            det.resp = obj(|o| {
+                                o.o("policyVersion", |p| {
+                                    p.s("versionId", &format!("v{v}"))
+                                        .n("isDefaultVersion", true)
+                                        .s("createDate", &created);
+                                });
+                            });
+                        }
+                        _ => {}
+                    }
                 }
             }
             ("lambda", _) => {
@@ -3103,7 +5321,237 @@ impl World {
                     o.s("dBInstanceIdentifier", &format!("{app}-{env}-db"));
                 });
             }
+            ("cloudtrail", _) => {
+                let main = main_trail(acct, id.acct);
+                let own = format!(
+                    "{app}-{env}-{}",
+                    ["data-events", "audit-trail", "s3-access-trail"][rng.random_range(0..3)]
+                );
+                let trail = match named.first() {
+                    Some(t) => t.clone(),
+                    None if id.role == Role::Admin => {
+                        if name == "CreateTrail" {
+                            format!(
+                                "{COMPANY}-{}-trail",
+                                ["security", "compliance", "data-events"][rng.random_range(0..3)]
+                            )
+                        } else {
+                            main.clone()
+                        }
+                    }
+                    None if id.role == Role::Deployer => {
+                        if name == "DescribeTrails" || rng.random_bool(0.8) {
+                            own
+                        } else {
+                            main.clone()
+                        }
+                    }
+                    None => main.clone(),
+                };
+                let home = if trail == main { "us-east-1" } else { region };
+                let trail_arn = format!("arn:aws:cloudtrail:{home}:{acct}:trail/{trail}");
+                let logs_bucket = format!("{COMPANY}-cloudtrail-logs-{acct}");
+                let by_arn = rng.random_bool(0.4);
+                let tname = if by_arn { &trail_arn } else { &trail };
+                // Data events on a bucket of the identity; an attacker turns management events off.
+                let cripple = atk.is_some() && name == "PutEventSelectors";
+                let selectors = |o: &mut O| {
+                    o.a("eventSelectors", |a| {
+                        a.o(|e| {
+                            e.s("readWriteType", "All")
+                                .n("includeManagementEvents", !cripple)
+                                .a("dataResources", |d| {
+                                    if !cripple {
+                                        d.o(|r| {
+                                            r.s("type", "AWS::S3::Object").a("values", |v| {
+                                                v.s(&format!("arn:aws:s3:::{bucket}/"));
+                                            });
+                                        });
+                                    }
+                                })
+                                .a("excludeManagementEventSources", |_| {});
+                        });
+                    });
+                };
+                det.req = obj(|o| match name {
+                    "DescribeTrails" => {
+                        o.a("trailNameList", |_| {}).n("includeShadowTrails", true);
+                    }
+                    "GetEventSelectors" => {
+                        o.s("trailName", tname);
+                    }
+                    "PutEventSelectors" => {
+                        o.s("trailName", tname);
+                        selectors(o);
+                    }
+                    "CreateTrail" | "UpdateTrail" => {
+                        o.s("name", &trail)
+                            .s("s3BucketName", &logs_bucket)
+                            .n("includeGlobalServiceEvents", true)
+                            .n("isMultiRegionTrail", true)
+                            .n("enableLogFileValidation", true)
+                            .s("kmsKeyId", &format!("alias/{COMPANY}-cloudtrail"));
+                    }
+                    _ => {
+                        o.s("name", tname);
+                    }
+                });
+                if !failed {
+                    match name {
+                        "PutEventSelectors" => {
+                            det.resp = obj(|o| {
+                                o.s("trailARN", &trail_arn);
+                                selectors(o);
+                            });
+                        }
+                        "CreateTrail" | "UpdateTrail" => {
+                            det.resp = obj(|o| {
+                                o.s("name", &trail)
+                                    .s("s3BucketName", &logs_bucket)
+                                    .n("includeGlobalServiceEvents", true)
+                                    .n("isMultiRegionTrail", true)
+                                    .s("trailARN", &trail_arn)
+                                    .n("logFileValidationEnabled", true)
+                                    .s(
+                                        "kmsKeyId",
+                                        &format!(
+                                            "arn:aws:kms:us-east-1:{acct}:key/{}",
+                                            uuid_from(mix(hash_str(acct), 5))
+                                        ),
+                                    )
+                                    .n("isOrganizationTrail", false);
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+                if name != "DescribeTrails" {
+                    det.res = Some(res1("AWS::CloudTrail::Trail", &trail_arn));
+                }
+            }
+            ("ec2", "DescribeFlowLogs") => {
+                det.req = obj(|o| {
+                    o.o("DescribeFlowLogsRequest", |r| {
+                        r.n("MaxResults", 1000);
+                    });
+                });
+            }
+            ("ec2", "DeleteFlowLogs") => {
+                let ids: Vec<String> = if named.is_empty() {
+                    vec![format!("fl-{}", rstr(rng, HEX, 17))]
+                } else {
+                    named.to_vec()
+                };
+                det.req = obj(|o| {
+                    o.o("DeleteFlowLogsRequest", |r| {
+                        if ids.len() == 1 {
+                            r.o("FlowLogId", |f| {
+                                f.s("content", &ids[0]).n("tag", 1);
+                            });
+                        } else {
+                            r.a("FlowLogId", |a| {
+                                for (k, x) in ids.iter().enumerate() {
+                                    a.o(|f| {
+                                        f.s("content", x).n("tag", k + 1);
+                                    });
+                                }
+                            });
+                        }
+                    });
+                });
+                if !failed {
+                    let rq = uuid(rng);
+                    det.resp = obj(|o| {
+                        o.o("DeleteFlowLogsResponse", |r| {
+                            r.s("xmlns", "http://ec2.amazonaws.com/doc/2016-11-15/")
+                                .s("requestId", &rq)
+                                .s("unsuccessful", "");
+                        });
+                    });
+                }
+            }
+            ("ec2", "DescribeImages") => {
+                det.req = obj(|o| {
+                    o.o("executableBySet", |_| {})
+                        .o("imagesSet", |_| {})
+                        .o("ownersSet", |s| {
+                            s.a("items", |a| {
+                                a.o(|i| {
+                                    i.s("owner", "self");
+                                });
+                            });
+                        })
+                        .o("filterSet", |_| {});
+                });
+            }
+            ("ec2", "DescribeKeyPairs") => {
+                det.req = obj(|o| {
+                    o.o("keySet", |_| {});
+                });
+            }
+            ("ec2", "GetEbsEncryptionByDefault") => {
+                det.req = obj(|o| {
+                    o.s("GetEbsEncryptionByDefaultRequest", "");
+                });
+            }
+            ("athena", _) => {
+                let qid = uuid(rng);
+                let db = format!("{}_{}", app, env);
+                det.req = obj(|o| {
+                    if name == "StartQueryExecution" {
+                        o.s(
+                            "queryString",
+                            &format!(
+                                "SELECT date_trunc('day', created_at) AS day, count(*) AS n FROM {db}.{} WHERE created_at > current_date - interval '7' day GROUP BY 1 ORDER BY 1",
+                                ["orders", "events", "sessions", "invoices"][(id.h as usize >> 3) % 4]
+                            ),
+                        )
+                        .s("clientRequestToken", &uuid(rng))
+                        .o("queryExecutionContext", |c| {
+                            c.s("database", &db);
+                        })
+                        .o("resultConfiguration", |r| {
+                            r.s("outputLocation", &format!("s3://{bucket}/athena-results/"));
+                        })
+                        .s("workGroup", "primary");
+                    } else {
+                        o.s("queryExecutionId", &qid);
+                        if name == "GetQueryResults" {
+                            o.n("maxResults", 1000);
+                        }
+                    }
+                });
+                if name == "StartQueryExecution" && !failed {
+                    det.resp = obj(|o| {
+                        o.s("queryExecutionId", &qid);
+                    });
+                }
+            }
+            ("glue", _) => {
+                let db = format!("{}_{}", app, env);
+                let table = ["orders", "events", "sessions", "invoices"][(id.h as usize >> 3) % 4];
+                det.req = obj(|o| {
+                    o.s("databaseName", &db);
+                    if name == "GetTable" {
+                        o.s("name", table);
+                    } else {
+                        o.s("tableName", table).s(
+                            "expression",
+                            &format!("dt >= '{}'", &ts(ctx.t - 7 * 86_400_000, 0, 0)[..10]),
+                        );
+                    }
+                });
+            }
             _ => {}
+        }
+        // Enumeration lists everything, without the filters the workload would use.
+        if atk.is_some()
+            && matches!(
+                name,
+                "DescribeDBInstances" | "ListQueues" | "DescribeLogGroups" | "ListStacks"
+            )
+        {
+            det.req = "null".into();
         }
         det
     }
@@ -3175,7 +5623,31 @@ impl World {
             &segs[1..n - 1]
         };
         let mut rid = format!("/subscriptions/{sub}/resourceGroups/{rg}");
-        if provider == "Microsoft.Resources" && types.first() == Some(&"subscriptions") {
+        if op == "microsoft.insights/diagnosticSettings/delete" {
+            // A diagnostic setting lives under the resource it exports (or the subscription).
+            let setting = [
+                "activitylog-to-sentinel",
+                "send-to-log-analytics",
+                "diag-to-eventhub",
+                "audit-to-storage",
+            ][variant % 4];
+            let parent = match variant % 4 {
+                0 => format!("/subscriptions/{sub}"),
+                1 => format!(
+                    "{rid}/providers/Microsoft.KeyVault/vaults/{}",
+                    self.az_name(id, "vaults", variant)
+                ),
+                2 => format!(
+                    "{rid}/providers/Microsoft.Storage/storageAccounts/{}",
+                    self.az_name(id, "storageAccounts", variant)
+                ),
+                _ => format!(
+                    "{rid}/providers/Microsoft.Network/networkSecurityGroups/nsg-{}-{}",
+                    id.app, id.env
+                ),
+            };
+            rid = format!("{parent}/providers/microsoft.insights/diagnosticSettings/{setting}");
+        } else if provider == "Microsoft.Resources" && types.first() == Some(&"subscriptions") {
             // .../resourceGroups/read: the resource group itself
         } else if provider == "Microsoft.Authorization" {
             rid = format!(
@@ -3301,6 +5773,19 @@ impl World {
             .s("location", id.region)
             .o("properties", |p| {
                 p.s("statusCode", status);
+                if op == "Microsoft.Authorization/roleAssignments/write" {
+                    let (principal, role_def) = match ctx.attack {
+                        Some((a, _)) if a.names.len() >= 2 => (a.names[0].clone(), a.names[1].clone()),
+                        _ => (uuid(rng), "acdd72a7-3385-48ef-bd42-f606fba81ae7".to_string()),
+                    };
+                    let body = format!(
+                        r#"{{"Id":"{}","Properties":{{"PrincipalId":"{}","PrincipalType":"ServicePrincipal","RoleDefinitionId":"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{}","Scope":"/subscriptions/{sub}","Condition":null,"ConditionVersion":null}}}}"#,
+                        rid.rsplit('/').next().unwrap_or_default().to_lowercase(),
+                        principal.replace('-', ""),
+                        role_def
+                    );
+                    p.s("requestbody", &body);
+                }
                 if read {
                     p.s("serviceRequestId", &uuid(rng));
                 } else {
@@ -3763,6 +6248,133 @@ fn ts_ct_resp(ms: i64) -> String {
     format!("{mon} {d}, {y}, {h12}:{mi:02}:{s:02} {ampm}")
 }
 
+/// AWS-managed policies a deployer or admin attaches routinely (none grants administrator).
+static SAFE_POLICIES: &[&str] = &[
+    "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+    "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
+    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess",
+    "arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess",
+    "arn:aws:iam::aws:policy/ReadOnlyAccess",
+];
+
+/// A trust policy a deployer writes: a service, or the organisation's GitHub workflows.
+fn trust_policy(acct: &str, repos: &[String], rng: &mut ChaCha8Rng) -> String {
+    match rng.random_range(0..4) {
+        0 => {
+            let repo = &repos[rng.random_range(0..repos.len())];
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"arn:aws:iam::{acct}:oidc-provider/{GH_ISSUER}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"{GH_ISSUER}:aud":"sts.amazonaws.com"}},"StringLike":{{"{GH_ISSUER}:sub":"repo:{GH_ORG}/{repo}:ref:refs/heads/main"}}}}}}]}}"#
+            )
+        }
+        k => {
+            let svc = [
+                "ec2.amazonaws.com",
+                "lambda.amazonaws.com",
+                "ecs-tasks.amazonaws.com",
+            ][k - 1];
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{svc}"}},"Action":"sts:AssumeRole"}}]}}"#
+            )
+        }
+    }
+}
+
+/// A least-privilege permission policy document.
+fn permission_policy(rng: &mut ChaCha8Rng, region: &str, acct: &str) -> String {
+    let app = APPS[rng.random_range(0..APPS.len())];
+    match rng.random_range(0..3) {
+        0 => format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::{COMPANY}-{app}-*/*"}}]}}"#
+        ),
+        1 => format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["sqs:ReceiveMessage","sqs:DeleteMessage","sqs:GetQueueAttributes"],"Resource":"arn:aws:sqs:{region}:{acct}:{app}-*"}}]}}"#
+        ),
+        _ => format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["secretsmanager:GetSecretValue"],"Resource":"arn:aws:secretsmanager:{region}:{acct}:secret:*/{app}/*"}}]}}"#
+        ),
+    }
+}
+
+/// Percent-encoding, as IAM returns policy documents.
+fn pct(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() * 2);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            o.push(b as char);
+        } else {
+            let _ = write!(o, "%{b:02X}");
+        }
+    }
+    o
+}
+
+/// The IAM permission of an API call (`ListFunctions20150331` -> `ListFunctions`).
+fn perm_name(name: &str) -> &str {
+    if name.bytes().any(|b| b.is_ascii_digit()) {
+        name.trim_end_matches(|c: char| c.is_ascii_digit() || c == 'v')
+    } else {
+        name
+    }
+}
+
+/// The error of a call denied by IAM, as CloudTrail records it.
+fn denied_error(
+    svc: &str,
+    name: &str,
+    caller: &str,
+    region: &str,
+    acct: &str,
+) -> (&'static str, String) {
+    let prefix = match svc {
+        "monitoring" => "cloudwatch",
+        s => s,
+    };
+    let action = format!("{prefix}:{}", perm_name(name));
+    let plain = format!(
+        "User: {caller} is not authorized to perform: {action} because no identity-based policy allows the {action} action"
+    );
+    match svc {
+        "ec2" => (
+            "Client.UnauthorizedOperation",
+            format!("You are not authorized to perform this operation. {plain}"),
+        ),
+        "s3" => ("AccessDenied", "Access Denied".to_string()),
+        "sns" => (
+            "AuthorizationError",
+            format!(
+                "User: {caller} is not authorized to perform: SNS:{name} on resource: arn:aws:sns:{region}:{acct}:* because no identity-based policy allows the SNS:{name} action"
+            ),
+        ),
+        "iam" => {
+            let res = if name.contains("User")
+                || name.contains("AccessKey")
+                || name.contains("LoginProfile")
+                || name.contains("MFA")
+            {
+                "user/"
+            } else if name.contains("Role") || name.contains("InstanceProfile") {
+                "role/"
+            } else if name.contains("Polic") {
+                "policy/"
+            } else {
+                ""
+            };
+            (
+                "AccessDenied",
+                format!(
+                    "User: {caller} is not authorized to perform: {action} on resource: arn:aws:iam::{acct}:{res}* because no identity-based policy allows the {action} action"
+                ),
+            )
+        }
+        "sts" | "rds" | "sqs" | "cloudformation" | "monitoring" | "elasticloadbalancing"
+        | "autoscaling" | "route53" => ("AccessDenied", plain),
+        _ => ("AccessDeniedException", plain),
+    }
+}
+
 fn kebab(name: &str) -> String {
     let base = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == 'v');
     let base = if base.is_empty() { name } else { base };
@@ -3833,6 +6445,64 @@ impl SizeHist {
     }
 }
 
+/// Groups the day's events of CI roles into jobs (each opened by an OIDC web-identity
+/// federation, all calls within minutes) and those of AWS console users into a session opened
+/// by a sign-in. Event counts are unchanged: the opening event is one of the sampled ones.
+fn sessionize(
+    w: &World,
+    evs: &mut [Ev],
+    groups: &mut [Vec<u32>],
+    day: u32,
+    abs_day: i64,
+    rng: &mut ChaCha8Rng,
+) {
+    let day_start = abs_day * 86_400_000;
+    for (i, g) in groups.iter_mut().enumerate() {
+        if g.is_empty() {
+            continue;
+        }
+        let id = &w.ids[i];
+        if id.kind == Kind::CiRole {
+            let per_job = rng.random_range(4..=14usize);
+            let jobs = g.len().div_ceil(per_job);
+            let starts: Vec<(i64, i64)> = (0..jobs)
+                .map(|_| {
+                    let dur = rng.random_range(60..900i64);
+                    let sod = sample_sod(id, day, abs_day, rng).min(86_400 - dur - 1);
+                    (day_start + sod * 1000, dur)
+                })
+                .collect();
+            for (k, &e) in g.iter().enumerate() {
+                let (start, dur) = starts[k % jobs];
+                let ev = &mut evs[e as usize];
+                if k < jobs {
+                    ev.t = start + rng.random_range(0..1000);
+                    ev.atk = SESS | SESS_FIRST;
+                } else {
+                    let off = rng.random_range(1..dur);
+                    ev.t = start + off * 1000 + rng.random_range(0..1000);
+                    ev.atk = SESS | off as u32;
+                }
+            }
+        } else {
+            let first = *g
+                .iter()
+                .min_by_key(|&&e| (evs[e as usize].t, e))
+                .expect("non-empty");
+            let start = evs[first as usize].t.div_euclid(1000) * 1000;
+            for &e in g.iter() {
+                let ev = &mut evs[e as usize];
+                ev.atk = if e == first {
+                    SESS | SESS_FIRST
+                } else {
+                    SESS | (((ev.t - start) / 1000) as u32 & OFFSET)
+                };
+            }
+        }
+        g.clear();
+    }
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     if cli.identities == 0 {
@@ -3878,26 +6548,26 @@ fn main() -> Result<()> {
     let mut attack_records = 0u64;
     let mut buf = String::with_capacity(8192);
     let mut cum = vec![0.0f64; n_ids];
+    let mut factor = vec![0.0f64; n_ids];
+    // Events of identities whose activity comes in sessions (CI jobs, console sessions).
+    let mut groups: Vec<Vec<u32>> = vec![Vec::new(); n_ids];
     for day in 0..world.days {
         let abs_day = start_day + day as i64;
         let day_start = abs_day * 86_400_000;
         let mut rng = ChaCha8Rng::seed_from_u64(mix3(cli.seed, 0xDA7, day as u64));
         let n = base + u64::from((day as u64) < rem);
         // Identity weights for the day: per source, normalised to the source's share.
-        let weekend = is_weekend(abs_day);
         let mut src_sum = [0.0f64; 4];
-        for id in &world.ids {
-            if id.start_day <= day {
-                src_sum[id.kind.src().idx()] += id.weight * if weekend { id.weekend } else { 1.0 };
-            }
+        for (i, id) in world.ids.iter().enumerate() {
+            factor[i] = id.day_factor(day, abs_day);
+            src_sum[id.kind.src().idx()] += id.weight * factor[i];
         }
         let share_total: f64 = (0..4).filter(|&s| src_sum[s] > 0.0).map(|s| SHARE[s]).sum();
         let mut acc = 0.0;
         for (i, id) in world.ids.iter().enumerate() {
             let s = id.kind.src().idx();
-            if id.start_day <= day && src_sum[s] > 0.0 {
-                let w = id.weight * if weekend { id.weekend } else { 1.0 };
-                acc += SHARE[s] / share_total * w / src_sum[s];
+            if factor[i] > 0.0 && src_sum[s] > 0.0 {
+                acc += SHARE[s] / share_total * id.weight * factor[i] / src_sum[s];
             }
             cum[i] = acc;
         }
@@ -3906,8 +6576,28 @@ fn main() -> Result<()> {
             for j in 0..n {
                 let i = sample_cum(&cum, rng.random());
                 let id = &world.ids[i];
-                let sod = sample_sod(id.sched, NETS[id.net].tz, &mut rng);
-                let t = day_start + sod * 1000 + rng.random_range(0..1000);
+                let mut sod = sample_sod(id, day, abs_day, &mut rng);
+                let mut t = day_start + sod * 1000 + rng.random_range(0..1000);
+                // A victim's idle time before an attack stays idle.
+                if id.mute.iter().any(|m| t >= m.0 && t < m.1) {
+                    for _ in 0..16 {
+                        sod = sample_sod(id, day, abs_day, &mut rng);
+                        t = day_start + sod * 1000 + rng.random_range(0..1000);
+                        if !id.mute.iter().any(|m| t >= m.0 && t < m.1) {
+                            break;
+                        }
+                    }
+                    if let Some(m) = id.mute.iter().find(|m| t >= m.0 && t < m.1) {
+                        t = if m.1 + 3_600_000 < day_start + 86_400_000 {
+                            m.1 + rng.random_range(0..3_600_000)
+                        } else {
+                            (m.0 - rng.random_range(60_000..3_600_000)).max(day_start)
+                        };
+                    }
+                }
+                if matches!(id.kind, Kind::CiRole | Kind::AwsHuman) {
+                    groups[i].push(evs.len() as u32);
+                }
                 evs.push(Ev {
                     t,
                     id: i as u32,
@@ -3916,12 +6606,13 @@ fn main() -> Result<()> {
                 });
             }
         }
+        sessionize(&world, &mut evs, &mut groups, day, abs_day, &mut rng);
         let mut seq = n as u32;
         for (ai, a) in world.attacks.iter().enumerate() {
-            if a.day != day {
-                continue;
-            }
             for (si, s) in a.steps.iter().enumerate() {
+                if s.at.div_euclid(86_400_000) != abs_day {
+                    continue;
+                }
                 evs.push(Ev {
                     t: s.at,
                     id: a.victim as u32,
@@ -3936,20 +6627,31 @@ fn main() -> Result<()> {
         let mut rrng = ChaCha8Rng::seed_from_u64(mix3(cli.seed, 0x7E4D, day as u64));
         for ev in &evs {
             buf.clear();
-            let (src, eid) = world.render(ev, day, &mut rrng, &mut buf);
+            let (src, label) = world.render(ev, day, &mut rrng, &mut buf);
             hist.add(src, buf.len());
             buf.push('\n');
             out.write_all(buf.as_bytes())?;
-            if let (Some(eid), Some(l)) = (eid, labels.as_mut()) {
+            if let (Some((eid, ip)), Some(l)) = (label, labels.as_mut()) {
                 let a = &world.attacks[(ev.atk >> 16) as usize];
+                let s = &a.steps[(ev.atk & 0xffff) as usize];
                 let id = &world.ids[a.victim];
+                let action = match id.kind.src() {
+                    Src::CloudTrail => AWS[s.act as usize].1,
+                    Src::Azure => AZURE[s.act as usize].0,
+                    Src::Okta => OKTA[s.act as usize].0,
+                    Src::GitHub => GITHUB[s.act as usize].0,
+                };
                 let line = obj(|o| {
                     o.s("eventId", &eid)
                         .s("attack", a.kind.name())
                         .s("identity", &id.label_id(&world))
                         .s("source", Src::name(src))
                         .s("time", &ts(ev.t, 3, 0))
-                        .s("sourceIp", &ip_str(a.ip));
+                        .s("action", action);
+                    match &ip {
+                        Some(ip) => o.s("sourceIp", ip),
+                        None => o.null("sourceIp"),
+                    };
                 });
                 l.write_all(line.as_bytes())?;
                 l.write_all(b"\n")?;
@@ -3992,13 +6694,14 @@ fn main() -> Result<()> {
         );
     }
     if cli.attacks {
-        for a in &world.attacks {
+        for a in world.attacks.iter().filter(|a| a.label) {
             eprintln!(
-                "  attack {:<30} day {:>3} victim {} from {} ({} records)",
+                "  attack {:<30} day {:>3} victim {} from {}{} ({} records)",
                 a.kind.name(),
                 a.day,
                 world.ids[a.victim].label_id(&world),
                 ip_str(a.ip),
+                if a.home { " (its usual place)" } else { "" },
                 a.steps.len()
             );
         }
