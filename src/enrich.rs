@@ -35,6 +35,10 @@ impl Enricher {
     /// Sets `ua_family` and `geo` on the event.
     pub fn enrich(&mut self, ev: &mut AuditEvent<'_>) {
         ev.ua_family = Some(self.ua.family(&ev.user_agent));
+        ev.classes = crate::event::classify::classify(ev);
+        if let Some((t, _)) = crate::event::classify::target(ev) {
+            ev.target = Some(t);
+        }
         if let Some(ip) = ev.src_ip {
             let geo = &self.geo;
             if self.geo_cache.len() >= self.cache_limit {

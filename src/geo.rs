@@ -41,6 +41,9 @@ pub struct GeoInfo {
     /// Autonomous system organisation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub as_org: Option<Box<str>>,
+    /// Cloud, hosting or anonymiser network ([`crate::netclass`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_class: Option<crate::netclass::NetClass>,
     /// `geoip` when from the databases, `event` when the record itself reported it.
     pub origin: &'static str,
 }
@@ -174,6 +177,7 @@ impl GeoDb {
             {
                 g.asn = a.autonomous_system_number;
                 g.as_org = a.autonomous_system_organization.map(Into::into);
+                g.net_class = crate::netclass::classify(g.asn, g.as_org.as_deref());
                 found |= g.asn.is_some();
             }
         }

@@ -5,7 +5,7 @@
 //! - [`parsers`]: raw record bytes to [`event::AuditEvent`], one module per audit source, with
 //!   detection of the source by record shape.
 //! - [`event`]: the normalised event model, identity classes, user-agent families.
-//! - [`geo`], [`enrich`]: GeoIP and client-family enrichment.
+//! - [`geo`], [`enrich`], [`netclass`]: GeoIP, network class and client-family enrichment.
 //! - [`baseline`]: per-identity behavioural profiles in event time.
 //! - [`detect`]: the rule schema, loader/linter, detector kinds and the engine.
 //! - [`alert`]: OCSF Detection Finding rendering and finding ids.
@@ -19,6 +19,7 @@ pub mod enrich;
 pub mod event;
 pub mod geo;
 pub mod inspect;
+pub mod netclass;
 pub mod parsers;
 pub mod pipeline;
 pub mod sources;

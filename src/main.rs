@@ -48,6 +48,9 @@ enum Cmd {
 
 #[derive(clap::Args)]
 struct ReplayArgs {
+    /// Allowlist / overrides file (YAML; see docs/allowlist.md).
+    #[arg(long)]
+    allowlist: Option<PathBuf>,
     /// Rules directory replacing the bundled pack.
     #[arg(long)]
     rules: Option<PathBuf>,
@@ -166,6 +169,18 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
             a.max_record_bytes
         ));
     }
+    let allowlist = match a
+        .allowlist
+        .as_deref()
+        .map(nhid::detect::allowlist::Allowlist::load)
+    {
+        None => None,
+        Some(Ok(l)) => Some(l),
+        Some(Err(problems)) => {
+            errors.extend(problems.iter().map(|p| format!("allowlist problem: {p}")));
+            None
+        }
+    };
     let geo = match GeoDb::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref()) {
         Ok(g) => g,
         Err(e) => {
@@ -210,6 +225,9 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
         ..ReplayConfig::default()
     };
     let mut pipe = Pipeline::new(rules, geo, config);
+    if let Some(l) = allowlist {
+        pipe.set_allowlist(l);
+    }
     let mut failed = false;
     for input in &a.inputs {
         let dlw = dl.as_mut().map(|w| w as &mut dyn Write);

@@ -57,8 +57,16 @@ pub struct RunStats {
     pub alerts_by_rule: BTreeMap<String, u64>,
     /// Alerts by severity.
     pub alerts_by_severity: BTreeMap<u8, u64>,
-    /// Findings suppressed by dedup.
+    /// Repeated findings folded into earlier alerts (dedup).
     pub suppressed: u64,
+    /// Update alerts emitted for repeated findings.
+    pub updates: u64,
+    /// Findings suppressed by the allowlist.
+    pub allowlisted: u64,
+    /// Storms started.
+    pub storms: u64,
+    /// Findings folded into storm alerts.
+    pub storm_folded: u64,
     /// Identities with a baseline at the end.
     pub identities: usize,
     /// Approximate bytes held by all baselines at the end.
@@ -81,12 +89,16 @@ impl RunStats {
     /// The end-of-run summary printed on stderr.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "nhid replay: {} record(s) read, {} parsed, {} skipped, {} alert(s), {} suppressed, {} identities (~{} KiB of baselines)\n",
+            "nhid replay: {} record(s) read, {} parsed, {} skipped, {} alert(s) ({} update(s)), {} repeat(s) folded, {} allowlisted, {} storm(s) folding {} finding(s), {} identities (~{} KiB of baselines)\n",
             self.records_read,
             self.parsed,
             self.skipped_total(),
             self.alerts_total(),
+            self.updates,
             self.suppressed,
+            self.allowlisted,
+            self.storms,
+            self.storm_folded,
             self.identities,
             self.baseline_bytes / 1024
         );
@@ -128,6 +140,11 @@ impl Pipeline {
             config,
             stats: RunStats::default(),
         }
+    }
+
+    /// Installs an allowlist.
+    pub fn set_allowlist(&mut self, a: crate::detect::allowlist::Allowlist) {
+        self.engine.set_allowlist(a);
     }
 
     /// The engine (baselines, rules).
@@ -246,6 +263,10 @@ impl Pipeline {
             return Err(e);
         }
         self.stats.suppressed = self.engine.stats.suppressed;
+        self.stats.updates = self.engine.stats.updates;
+        self.stats.allowlisted = self.engine.stats.allowlisted;
+        self.stats.storms = self.engine.stats.storms;
+        self.stats.storm_folded = self.engine.stats.storm_folded;
         self.stats.identities = self.engine.store().len();
         self.stats.baseline_bytes = self.engine.store().approx_bytes();
         if let Err(e) = &res {

@@ -165,6 +165,20 @@ pub fn format_rfc3339_ms(ms: i64) -> String {
     )
 }
 
+/// Renders a duration compactly: `45s`, `10m`, `3h20m`, `2d5h`.
+pub fn format_duration_ms(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{sec}s"),
+        (0, 0, _) => format!("{m}m"),
+        (0, _, 0) => format!("{h}h"),
+        (0, _, _) => format!("{h}h{m}m"),
+        (_, 0, _) => format!("{d}d"),
+        _ => format!("{d}d{h}h"),
+    }
+}
+
 /// Parses a human duration such as `30d`, `12h`, `15m`, `90s`, `500ms` into milliseconds.
 pub fn parse_duration_ms(s: &str) -> Option<i64> {
     let s = s.trim();

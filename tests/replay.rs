@@ -111,20 +111,70 @@ fn invictus_stolen_instance_credentials_alert_and_terraform_is_quiet() {
         .as_array()
         .unwrap()
         .is_empty()));
-    // Terraform setup / cleanup raises nothing.
-    let terraform: Vec<&Value> = alerts
+    // Which attack records raise which rules (new alerts, not updates).
+    let created: Vec<&Value> = alerts.iter().filter(|a| a["activity_id"] == 1).collect();
+    let rule_on = |rule: &str, action: &str, label: &str| {
+        created.iter().any(|a| {
+            let d = &a["evidences"][0]["data"];
+            a["finding_info"]["analytic"]["uid"] == rule
+                && d["action"] == action
+                && labels
+                    .get(d["record_id"].as_str().unwrap_or(""))
+                    .is_some_and(|l| l == label)
+        })
+    };
+    let det = "attack:stratus_detonation";
+    assert!(rule_on(
+        "aws.cloudtrail_tampering",
+        "cloudtrail:PutEventSelectors",
+        det
+    ));
+    assert!(rule_on(
+        "aws.cloudtrail_tampering",
+        "ec2:DeleteFlowLogs",
+        det
+    ));
+    assert!(rule_on(
+        "standard.pentest_client",
+        "ec2:GetPasswordData",
+        det
+    ));
+    assert!(rule_on(
+        "standard.pentest_client",
+        "organizations:LeaveOrganization",
+        det
+    ));
+    assert!(rule_on(
+        "standard.correlated_anomalies",
+        "ec2:DeleteFlowLogs",
+        det
+    ));
+    // Terraform setup / cleanup and background: at most 2 new Medium+ alerts (the Stratus
+    // operator's first call carries the red-team tool's user agent, and the cleanup deletes a
+    // trail). Repeats of attack findings may update alerts on such records, but raise no new one.
+    let quiet: Vec<&Value> = created
         .iter()
+        .copied()
         .filter(|a| {
             let id = a["evidences"][0]["data"]["record_id"]
                 .as_str()
                 .unwrap_or("");
-            labels.get(id).is_some_and(|l| l.starts_with("setup:"))
+            labels
+                .get(id)
+                .is_some_and(|l| l.starts_with("setup:") || l == "background")
+                && a["severity_id"].as_u64().unwrap() >= 3
         })
         .collect();
     assert!(
-        terraform.is_empty(),
-        "Terraform raised alerts: {terraform:#?}"
+        quiet.len() <= 2,
+        "Terraform / background raised {} new alerts: {quiet:#?}",
+        quiet.len()
     );
+    // Updates keep the uid of the alert they update.
+    for u in alerts.iter().filter(|a| a["activity_id"] == 2) {
+        assert!(u["count"].as_u64().unwrap() >= 2);
+        assert_eq!(u["type_uid"], 200402);
+    }
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("2900 record(s) read, 2900 parsed, 0 skipped"),
@@ -381,11 +431,24 @@ fn demo_command_prints_explained_alerts() {
         alerts.len()
     );
     for a in &alerts {
-        assert!(a["message"].as_str().unwrap().contains("baseline"));
-        assert!(a["anomaly_analyses"]
-            .as_array()
-            .is_some_and(|v| !v.is_empty()));
+        let kind = a["finding_info"]["types"][0].as_str().unwrap();
+        assert!(!a["message"].as_str().unwrap().is_empty());
+        if kind != "match" {
+            // Baseline detectors explain observed vs baseline; composites list their findings.
+            assert!(
+                a["anomaly_analyses"]
+                    .as_array()
+                    .is_some_and(|v| !v.is_empty()),
+                "{a:#}"
+            );
+        }
+        if kind == "composite" {
+            assert!(a["unmapped"]["nhid"]["related"].as_array().unwrap().len() >= 2);
+        }
     }
+    assert!(alerts
+        .iter()
+        .any(|a| a["message"].as_str().unwrap().contains("baseline")));
 }
 
 #[test]

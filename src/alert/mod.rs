@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::detect::engine::Finding;
+use crate::detect::engine::{Activity, Finding};
 use crate::detect::rule::Rule;
 use crate::event::AuditEvent;
 use crate::time::format_rfc3339_ms;
@@ -35,6 +35,16 @@ pub fn finding_uid(rule_id: &str, ev: &AuditEvent<'_>) -> String {
     d[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Uid of a storm's aggregated alert: rule id and the storm's start time.
+pub fn storm_uid(rule_id: &str, started_ms: i64) -> String {
+    let mut h = Sha256::new();
+    h.update(b"storm\0");
+    h.update(rule_id.as_bytes());
+    h.update(started_ms.to_le_bytes());
+    let d = h.finalize();
+    d[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn opt<T: Into<Value>>(v: Option<T>) -> Value {
     v.map(Into::into).unwrap_or(Value::Null)
 }
@@ -58,34 +68,71 @@ fn prune(v: &mut Value) -> bool {
 
 /// One-line explanation for the SIEM's message column.
 pub fn message(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> String {
-    let mut m = format!(
-        "{} — {} ({})",
-        rule.title, ev.identity.name, ev.identity.key
-    );
-    for a in &f.anomalies {
-        let base: Vec<String> = a
-            .baseline
-            .iter()
-            .take(3)
-            .map(|b| format!("{} x{}", b.value, b.count))
-            .collect();
+    let mut m = String::new();
+    if let Some(st) = &f.storm {
         m.push_str(&format!(
-            "; {} {} {:?} not in its {} baseline [{}{}]",
-            a.scope.as_str(),
-            a.feature.as_str(),
-            a.observed,
-            a.scope.as_str(),
-            base.join(", "),
-            if a.baseline_total > 3 { ", ..." } else { "" }
+            "STORM: {} finding(s) on {} identities since {} (folded into this alert; sample in unmapped.nhid.storm) — ",
+            st.findings,
+            st.identities,
+            format_rfc3339_ms(st.started)
+        ));
+    } else if f.activity == Activity::Update {
+        m.push_str(&format!(
+            "REPEATED x{} since {} — ",
+            f.count,
+            format_rfc3339_ms(f.first_seen)
         ));
     }
+    m.push_str(&format!(
+        "{} — {} ({})",
+        rule.title, ev.identity.name, ev.identity.key
+    ));
+    for a in &f.anomalies {
+        if a.observation_type == "new_value" {
+            let base: Vec<String> = a
+                .baseline
+                .iter()
+                .take(3)
+                .map(|b| format!("{} x{}", b.value, b.count))
+                .collect();
+            m.push_str(&format!(
+                "; {} {} {:?} not in its {} baseline [{}{}]",
+                a.scope.as_str(),
+                a.feature,
+                a.observed,
+                a.scope.as_str(),
+                base.join(", "),
+                if a.baseline_total > 3 { ", ..." } else { "" }
+            ));
+        } else {
+            m.push_str(&format!("; {}: {}", a.feature, a.observed));
+            if let Some(p) = &a.pattern {
+                m.push_str(&format!(" ({p})"));
+            }
+        }
+    }
+    if !f.related.is_empty() {
+        let r: Vec<String> = f
+            .related
+            .iter()
+            .map(|r| format!("{} [{}]", r.rule, r.risk_score))
+            .collect();
+        m.push_str(&format!("; correlated: {}", r.join(" + ")));
+    }
     m.push_str(&format!("; calling {}", ev.action()));
+    if let Some(t) = &ev.target {
+        m.push_str(&format!(" on {t}"));
+    }
     m
 }
 
 /// Renders the OCSF Detection Finding.
 pub fn render(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Value {
-    let uid = finding_uid(&rule.id, ev);
+    let uid = f.uid.clone().unwrap_or_else(|| finding_uid(&rule.id, ev));
+    let (activity_id, activity_name) = match f.activity {
+        Activity::Create => (1, "Create"),
+        Activity::Update => (2, "Update"),
+    };
     let geo = ev.geo.as_deref();
     let location = geo.map(|g| {
         json!({
@@ -109,24 +156,24 @@ pub fn render(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Value {
         .iter()
         .map(|a| {
             json!({
-                "analysis_targets": [{"name": a.feature.as_str(), "type": a.scope.as_str()}],
+                "analysis_targets": [{"name": a.feature, "type": a.scope.as_str()}],
                 "anomalies": [{
-                    "observation_parameter": a.feature.as_str(),
-                    "observation_type": "new_value",
+                    "observation_parameter": a.feature,
+                    "observation_type": a.observation_type,
                     "observations": [{"value": a.observed, "count": 1}],
                 }],
                 "baselines": [{
-                    "observation_parameter": a.feature.as_str(),
-                    "observation_type": "known_values",
+                    "observation_parameter": a.feature,
+                    "observation_type": if a.observation_type == "new_value" { "known_values" } else { a.observation_type },
                     "observations": a.baseline.iter().map(|b| json!({
                         "value": b.value.as_ref(),
                         "count": b.count,
                         "timespan": {"start_time": b.first_seen, "end_time": b.last_seen},
                     })).collect::<Vec<_>>(),
-                    "observed_pattern": format!(
+                    "observed_pattern": a.pattern.clone().unwrap_or_else(|| format!(
                         "{} distinct value(s) over {} event(s) since {}",
                         a.baseline_total, a.scope_events, format_rfc3339_ms(a.scope_first_seen)
-                    ),
+                    )),
                 }],
             })
         })
@@ -145,6 +192,13 @@ pub fn render(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Value {
     evidence.insert("credential".into(), opt(ev.identity.credential.as_deref()));
     evidence.insert("session".into(), opt(ev.identity.session.as_deref()));
     evidence.insert("invoked_by".into(), opt(ev.invoked_by.as_deref()));
+    evidence.insert("target".into(), opt(ev.target.as_deref()));
+    evidence.insert("federation".into(), opt(ev.federation.as_deref()));
+    evidence.insert(
+        "net_class".into(),
+        opt(geo.and_then(|g| g.net_class).map(|c| c.as_str())),
+    );
+    evidence.insert("classes".into(), ev.classes.names().into());
     let learning = f.learning.map(|l| {
         json!({
             "learning": l.learning,
@@ -162,10 +216,11 @@ pub fn render(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Value {
         "class_name": "Detection Finding",
         "category_uid": 2,
         "category_name": "Findings",
-        "activity_id": 1,
-        "activity_name": "Create",
-        "type_uid": 200401,
-        "type_name": "Detection Finding: Create",
+        "activity_id": activity_id,
+        "activity_name": activity_name,
+        "type_uid": 200400 + activity_id,
+        "type_name": format!("Detection Finding: {activity_name}"),
+        "count": f.count,
         "time": ev.time_ms,
         "severity_id": f.severity.id(),
         "severity": f.severity.caption(),
@@ -183,7 +238,7 @@ pub fn render(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Value {
             "desc": rule.description.trim(),
             "analytic": {"uid": rule.id, "name": rule.title, "type_id": 1, "type": "Rule"},
             "attacks": attacks,
-            "first_seen_time": ev.time_ms,
+            "first_seen_time": f.first_seen,
             "last_seen_time": ev.time_ms,
             "types": [rule.detector.kind()],
         },
@@ -229,6 +284,8 @@ pub fn render(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Value {
             "score_components": components,
             "rule_status": format!("{:?}", rule.status).to_lowercase(),
             "runbook": rule.runbook.as_deref().map(str::trim),
+            "related": &f.related,
+            "storm": &f.storm,
         }},
     });
     prune(&mut v);

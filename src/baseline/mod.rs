@@ -1,14 +1,17 @@
 //! Per-identity behavioural baselines, kept in memory and driven by event time.
 //!
-//! A [`Profile`] holds, per feature (country, ASN, network, client family, action, region), a
-//! bounded set of values with counts and first/last-seen times, plus per-session sub-state (the
-//! networks and clients one role session used) so that a session's credentials turning up
-//! somewhere else is visible without a long baseline.
+//! A [`Profile`] holds, per feature (country, ASN, network, client family, action, region,
+//! resource, federation issuer), a bounded set of values with counts and first/last-seen times;
+//! per-session sub-state (the networks and clients one role session used) so that a session's
+//! credentials turning up somewhere else is visible without a long baseline; an hour-of-week
+//! activity histogram; the last location; the longest silence; and decayed rate statistics per
+//! action class ([`rate`]) for the classes the loaded rules ask for.
 //!
 //! Time: an identity's clock is the latest event time it has seen and never moves backwards; a
 //! late record is still counted, but does not rewind `last_seen`. Values unseen for
 //! `forget_after` are treated as absent (and evicted first when a set is full).
 
+pub mod rate;
 mod valueset;
 
 use std::net::IpAddr;
@@ -16,7 +19,9 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-pub use valueset::{ValueEntry, ValueSet};
+pub use valueset::{Labels, Slot, ValueEntry, ValueSet};
+
+use rate::{RateSpec, RateState};
 
 use crate::event::{network_key, network_to_string, AuditEvent, ClassReason, IdentityClass};
 use crate::time::DAY_MS;
@@ -37,17 +42,23 @@ pub enum Feature {
     Action,
     /// Region / location of the call.
     Region,
+    /// The resource a sensitive call names (secret, parameter, repository, user).
+    Resource,
+    /// The issuer and subject a role was assumed from by federation.
+    Issuer,
 }
 
 impl Feature {
     /// All features, in profile order.
-    pub const ALL: [Feature; 6] = [
+    pub const ALL: [Feature; 8] = [
         Feature::Country,
         Feature::Asn,
         Feature::Network,
         Feature::Client,
         Feature::Action,
         Feature::Region,
+        Feature::Resource,
+        Feature::Issuer,
     ];
 
     /// Name used in rules and alerts.
@@ -59,6 +70,8 @@ impl Feature {
             Feature::Client => "client",
             Feature::Action => "action",
             Feature::Region => "region",
+            Feature::Resource => "resource",
+            Feature::Issuer => "issuer",
         }
     }
 
@@ -85,6 +98,8 @@ impl Feature {
         match self {
             Feature::Action => 512,
             Feature::Network => 64,
+            Feature::Resource => 256,
+            Feature::Issuer => 16,
             _ => 32,
         }
     }
@@ -120,13 +135,54 @@ pub fn feature_value(ev: &AuditEvent<'_>, f: Feature) -> Option<FeatureValue> {
             }
             xxhash_rust::xxh3::xxh3_64(c.as_bytes())
         }
-        Feature::Action => {
-            let h = xxhash_rust::xxh3::xxh3_64(ev.service.as_bytes());
-            h ^ xxhash_rust::xxh3::xxh3_64(ev.operation.as_bytes()).rotate_left(17)
-        }
+        Feature::Action => action_key(&ev.service, &ev.operation),
         Feature::Region => xxhash_rust::xxh3::xxh3_64(ev.region.as_deref()?.as_bytes()),
+        Feature::Resource => xxhash_rust::xxh3::xxh3_64(ev.target.as_deref()?.as_bytes()) ^ 0x5e,
+        Feature::Issuer => xxhash_rust::xxh3::xxh3_64(ev.federation.as_deref()?.as_bytes()) ^ 0x15,
     };
     Some(FeatureValue { key })
+}
+
+fn action_key(service: &str, operation: &str) -> u64 {
+    let h = xxhash_rust::xxh3::xxh3_64(service.as_bytes());
+    h ^ xxhash_rust::xxh3::xxh3_64(operation.as_bytes()).rotate_left(17)
+}
+
+/// The key of a feature value written as text (as alerts show it): `US`, `AS16509`,
+/// `3.5.1.0/24` (or an address in it), `boto3`, `s3:GetObject`, `us-east-1`, a resource, an
+/// issuer. Used by allowlist approvals and inventory priors.
+pub fn feature_key_from_label(f: Feature, label: &str) -> Option<u64> {
+    let l = label.trim();
+    if l.is_empty() {
+        return None;
+    }
+    Some(match f {
+        Feature::Country => xxhash_rust::xxh3::xxh3_64(l.to_ascii_uppercase().as_bytes()),
+        Feature::Asn => {
+            let n: u32 = l
+                .trim_start_matches("AS")
+                .trim_start_matches("as")
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()?;
+            n as u64 | (1 << 40)
+        }
+        Feature::Network => {
+            let ip: IpAddr = match l.split_once('/') {
+                Some((a, _)) => a.parse().ok()?,
+                None => l.parse().ok()?,
+            };
+            xxhash_rust::xxh3::xxh3_64(&network_key(ip).to_le_bytes())
+        }
+        Feature::Client | Feature::Region => xxhash_rust::xxh3::xxh3_64(l.as_bytes()),
+        Feature::Action => {
+            let (s, o) = l.split_once(':')?;
+            action_key(s, o)
+        }
+        Feature::Resource => xxhash_rust::xxh3::xxh3_64(l.as_bytes()) ^ 0x5e,
+        Feature::Issuer => xxhash_rust::xxh3::xxh3_64(l.as_bytes()) ^ 0x15,
+    })
 }
 
 /// The human-readable label of an event's feature value (allocates: only for new values and alerts).
@@ -153,6 +209,8 @@ pub fn feature_label(ev: &AuditEvent<'_>, f: Feature) -> String {
         Feature::Client => ev.client().to_string(),
         Feature::Action => ev.action(),
         Feature::Region => ev.region.as_deref().unwrap_or("").to_string(),
+        Feature::Resource => ev.target.as_deref().unwrap_or("").to_string(),
+        Feature::Issuer => ev.federation.as_deref().unwrap_or("").to_string(),
     }
 }
 
@@ -227,6 +285,32 @@ pub struct SessionState {
     pub networks: ValueSet,
     /// Client families seen.
     pub clients: ValueSet,
+    /// Network operators (ASNs) seen.
+    pub asns: ValueSet,
+}
+
+/// The last place an identity called from (for travel speed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LastLocation {
+    /// Latitude.
+    pub lat: f32,
+    /// Longitude.
+    pub lon: f32,
+    /// Event time (ms).
+    pub time_ms: i64,
+    /// Autonomous system, if known.
+    pub asn: u32,
+    /// Country code (two ASCII letters, or zeros).
+    pub country: [u8; 2],
+    /// The network was a major cloud provider's.
+    pub cloud: bool,
+}
+
+/// Hour of the week (0 = Monday 00:00 UTC) of an epoch-ms time.
+pub fn hour_of_week(t: i64) -> usize {
+    // 1970-01-01 was a Thursday: shift so that Monday is 0.
+    let hours = t.div_euclid(crate::time::HOUR_MS);
+    (hours + 3 * 24).rem_euclid(168) as usize
 }
 
 /// One identity's profile.
@@ -238,11 +322,18 @@ pub struct Profile {
     pub last_seen: i64,
     /// Events observed.
     pub observations: u64,
+    /// Longest silence between consecutive events so far (ms).
+    pub max_gap_ms: i64,
     /// Strong evidence of a person, if any event carried it (sticky; see
     /// [`ClassReason::is_strong_human_evidence`]).
     pub human_evidence: Option<ClassReason>,
-    features: [ValueSet; 6],
+    /// Last located call.
+    pub last_location: Option<LastLocation>,
+    /// Activity per hour of the week (UTC), halved when a bucket saturates.
+    pub hours: [u8; 168],
+    features: [ValueSet; 8],
     sessions: Vec<SessionState>,
+    rates: Vec<RateState>,
 }
 
 impl Profile {
@@ -251,9 +342,13 @@ impl Profile {
             first_seen: t,
             last_seen: t,
             observations: 0,
+            max_gap_ms: 0,
             human_evidence: None,
+            last_location: None,
+            hours: [0; 168],
             features: Feature::ALL.map(|f| ValueSet::new(f.capacity())),
             sessions: Vec::new(),
+            rates: Vec::new(),
         }
     }
 
@@ -284,6 +379,11 @@ impl Profile {
         &self.sessions
     }
 
+    /// The rate state of spec `spec`, if the identity ever did that class.
+    pub fn rate(&self, spec: usize) -> Option<&RateState> {
+        self.rates.iter().find(|r| r.spec as usize == spec)
+    }
+
     /// The identity's class: human once any event has shown a person.
     pub fn class(&self) -> IdentityClass {
         if self.human_evidence.is_some() {
@@ -291,6 +391,21 @@ impl Profile {
         } else {
             IdentityClass::NonHuman
         }
+    }
+
+    /// True if the action of `ev` is an established habit of this identity: seen at least
+    /// `min_count` times, first at least `min_age_ms` before `now`.
+    pub fn is_routine(
+        &self,
+        key: u64,
+        now: i64,
+        min_count: u32,
+        min_age_ms: i64,
+        forget: i64,
+    ) -> bool {
+        self.values(Feature::Action)
+            .get_live(key, now, forget)
+            .is_some_and(|s| s.count >= min_count && now.saturating_sub(s.first_seen) >= min_age_ms)
     }
 
     /// Approximate heap + inline bytes used by this profile.
@@ -301,39 +416,96 @@ impl Profile {
                 .iter()
                 .map(ValueSet::approx_heap_bytes)
                 .sum::<usize>()
+            + self.sessions.capacity() * std::mem::size_of::<SessionState>()
             + self
                 .sessions
                 .iter()
                 .map(|s| {
-                    std::mem::size_of::<SessionState>()
-                        + s.name.len()
+                    s.name.len()
                         + s.networks.approx_heap_bytes()
                         + s.clients.approx_heap_bytes()
+                        + s.asns.approx_heap_bytes()
                 })
+                .sum::<usize>()
+            + self.rates.capacity() * std::mem::size_of::<RateState>()
+            + self
+                .rates
+                .iter()
+                .map(RateState::approx_heap_bytes)
                 .sum::<usize>()
     }
 
-    fn observe(&mut self, ev: &AuditEvent<'_>, cfg: &BaselineConfig) {
+    /// Adds a value to the identity's baseline as if seen at `t` (allowlist approvals,
+    /// inventory priors).
+    pub fn approve(&mut self, f: Feature, key: u64, t: i64, forget: i64) {
+        let now = self.last_seen.max(t);
+        self.features[f.index()].observe(key, t, now, forget);
+    }
+
+    fn observe(
+        &mut self,
+        ev: &AuditEvent<'_>,
+        cfg: &BaselineConfig,
+        labels: &mut Labels,
+        specs: &[RateSpec],
+    ) {
         let t = ev.time_ms;
+        if self.observations > 0 && t > self.last_seen {
+            self.max_gap_ms = self.max_gap_ms.max(t - self.last_seen);
+        }
         self.observations += 1;
         self.first_seen = self.first_seen.min(t);
         self.last_seen = self.last_seen.max(t);
         if self.human_evidence.is_none() && ev.identity.reason.is_strong_human_evidence() {
             self.human_evidence = Some(ev.identity.reason);
         }
+        let h = &mut self.hours[hour_of_week(t)];
+        if *h == u8::MAX {
+            self.hours.iter_mut().for_each(|x| *x /= 2);
+        }
+        self.hours[hour_of_week(t)] += 1;
         let now = self.last_seen;
         for f in Feature::ALL {
             if let Some(v) = feature_value(ev, f) {
-                self.features[f.index()]
-                    .observe(v.key, t, now, cfg.forget_after_ms, || feature_label(ev, f));
+                if self.features[f.index()].observe(v.key, t, now, cfg.forget_after_ms) {
+                    labels.intern(v.key, || feature_label(ev, f));
+                }
+            }
+        }
+        if let Some(loc) = location_of(ev) {
+            if self.last_location.is_none_or(|l| t >= l.time_ms) {
+                self.last_location = Some(loc);
+            }
+        }
+        if ev.classes.0 != 0 {
+            for (i, spec) in specs.iter().enumerate() {
+                if !ev.classes.contains(spec.class) {
+                    continue;
+                }
+                let key = rate_key(ev, spec);
+                let pos = match self.rates.iter().position(|r| r.spec as usize == i) {
+                    Some(p) => p,
+                    None => {
+                        self.rates.push(RateState::new(i as u8));
+                        self.rates.len() - 1
+                    }
+                };
+                self.rates[pos].observe(spec, t, key);
             }
         }
         if let (Some(name), Some(k)) = (ev.identity.session.as_deref(), session_key(ev)) {
-            self.observe_session(ev, name, k, cfg);
+            self.observe_session(ev, name, k, cfg, labels);
         }
     }
 
-    fn observe_session(&mut self, ev: &AuditEvent<'_>, name: &str, k: u64, cfg: &BaselineConfig) {
+    fn observe_session(
+        &mut self,
+        ev: &AuditEvent<'_>,
+        name: &str,
+        k: u64,
+        cfg: &BaselineConfig,
+        labels: &mut Labels,
+    ) {
         let t = ev.time_ms;
         let idle = cfg.session_idle_ms;
         let pos = self.sessions.iter().position(|s| s.key == k);
@@ -351,6 +523,7 @@ impl Profile {
                     count: 0,
                     networks: ValueSet::new(8),
                     clients: ValueSet::new(8),
+                    asns: ValueSet::new(4),
                 };
                 let i = match found {
                     Some(i) => {
@@ -380,22 +553,62 @@ impl Profile {
         s.last_seen = s.last_seen.max(t);
         let now = s.last_seen;
         if let Some(v) = feature_value(ev, Feature::Network) {
-            s.networks.observe(v.key, t, now, i64::MAX, || {
-                feature_label(ev, Feature::Network)
-            });
+            if s.networks.observe(v.key, t, now, i64::MAX) {
+                labels.intern(v.key, || feature_label(ev, Feature::Network));
+            }
         }
         if let Some(v) = feature_value(ev, Feature::Client) {
-            s.clients.observe(v.key, t, now, i64::MAX, || {
-                feature_label(ev, Feature::Client)
-            });
+            if s.clients.observe(v.key, t, now, i64::MAX) {
+                labels.intern(v.key, || feature_label(ev, Feature::Client));
+            }
+        }
+        if let Some(v) = feature_value(ev, Feature::Asn) {
+            s.asns.observe(v.key, t, now, i64::MAX);
         }
     }
+}
+
+/// The distinct key an event contributes to a rate.
+pub fn rate_key(ev: &AuditEvent<'_>, spec: &RateSpec) -> u64 {
+    match spec.distinct {
+        rate::Distinct::Events => 0,
+        rate::Distinct::Actions => feature_value(ev, Feature::Action).map_or(0, |v| v.key),
+        rate::Distinct::Resources => feature_value(ev, Feature::Resource)
+            .or_else(|| feature_value(ev, Feature::Action))
+            .map_or(0, |v| v.key),
+    }
+}
+
+/// Where an event was made from, if GeoIP placed it (calls by a cloud service on the identity's
+/// behalf are not the identity's location).
+pub fn location_of(ev: &AuditEvent<'_>) -> Option<LastLocation> {
+    if ev.via_cloud_service() {
+        return None;
+    }
+    let g = ev.geo.as_deref()?;
+    let (lat, lon) = (g.lat?, g.lon?);
+    let mut country = [0u8; 2];
+    if let Some(c) = g.country.as_deref().filter(|c| c.len() == 2) {
+        country.copy_from_slice(c.as_bytes());
+    }
+    Some(LastLocation {
+        lat: lat as f32,
+        lon: lon as f32,
+        time_ms: ev.time_ms,
+        asn: g.asn.unwrap_or(0),
+        country,
+        cloud: g.net_class == Some(crate::netclass::NetClass::Cloud),
+    })
 }
 
 /// All profiles, keyed by identity key.
 #[derive(Default)]
 pub struct BaselineStore {
     profiles: FxHashMap<Box<str>, Profile>,
+    /// Labels of all values, shared.
+    pub labels: Labels,
+    /// Rates tracked (from the loaded rules).
+    pub rate_specs: Vec<RateSpec>,
     /// Settings.
     pub config: BaselineConfig,
 }
@@ -405,6 +618,8 @@ impl BaselineStore {
     pub fn new(config: BaselineConfig) -> Self {
         BaselineStore {
             profiles: FxHashMap::default(),
+            labels: Labels::new(4_000_000),
+            rate_specs: Vec::new(),
             config,
         }
     }
@@ -414,29 +629,38 @@ impl BaselineStore {
         self.profiles.get(key)
     }
 
-    /// Folds an event into its identity's profile (after detectors have seen the profile).
-    pub fn observe(&mut self, ev: &AuditEvent<'_>) {
-        self.inspect_then_observe(ev, |_| ());
+    /// The profile of an identity, created empty at time `t` if it has none.
+    pub fn get_or_create(&mut self, key: &str, t: i64) -> &mut Profile {
+        self.profiles
+            .entry(key.into())
+            .or_insert_with(|| Profile::new(t))
     }
 
-    /// Calls `f` with the identity's profile as it is *before* the event, then folds the event
-    /// in: one lookup for both (the detection engine's per-event path).
+    /// Folds an event into its identity's profile (after detectors have seen the profile).
+    pub fn observe(&mut self, ev: &AuditEvent<'_>) {
+        self.inspect_then_observe(ev, |_, _| ());
+    }
+
+    /// Calls `f` with the identity's profile as it is *before* the event (and the label table),
+    /// then folds the event in: one lookup for both (the detection engine's per-event path).
     pub fn inspect_then_observe<R>(
         &mut self,
         ev: &AuditEvent<'_>,
-        f: impl FnOnce(Option<&Profile>) -> R,
+        f: impl FnOnce(Option<&Profile>, &Labels) -> R,
     ) -> R {
         let cfg = self.config;
+        let labels = &mut self.labels;
+        let specs = &self.rate_specs;
         match self.profiles.get_mut(&*ev.identity.key) {
             Some(p) => {
-                let r = f(Some(p));
-                p.observe(ev, &cfg);
+                let r = f(Some(p), labels);
+                p.observe(ev, &cfg, labels, specs);
                 r
             }
             None => {
-                let r = f(None);
+                let r = f(None, labels);
                 let mut p = Profile::new(ev.time_ms);
-                p.observe(ev, &cfg);
+                p.observe(ev, &cfg, labels, specs);
                 self.profiles.insert(ev.identity.key.as_ref().into(), p);
                 r
             }
@@ -463,11 +687,28 @@ impl BaselineStore {
         self.profiles.iter().map(|(k, v)| (&**k, v))
     }
 
-    /// Approximate memory used by all profiles and their keys.
+    /// Approximate memory used by all profiles, their keys and the label table.
     pub fn approx_bytes(&self) -> usize {
-        self.profiles
-            .iter()
-            .map(|(k, p)| k.len() + std::mem::size_of::<(Box<str>, Profile)>() + p.approx_bytes())
-            .sum()
+        self.profiles.capacity() * (std::mem::size_of::<(Box<str>, Profile)>() + 1)
+            + self
+                .profiles
+                .iter()
+                .map(|(k, p)| k.len() + p.approx_bytes() - std::mem::size_of::<Profile>())
+                .sum::<usize>()
+            + self.labels.approx_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_of_week() {
+        // 2024-03-04 was a Monday.
+        let mon = crate::time::parse_rfc3339_ms("2024-03-04T00:30:00Z").unwrap();
+        assert_eq!(hour_of_week(mon), 0);
+        let sun = crate::time::parse_rfc3339_ms("2024-03-10T23:59:00Z").unwrap();
+        assert_eq!(hour_of_week(sun), 167);
     }
 }

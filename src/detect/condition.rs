@@ -62,6 +62,18 @@ pub enum Field {
     ReadOnly,
     /// `resource`: any of the resources.
     Resource,
+    /// `target`: the resource a sensitive call names (secret, parameter, user, role).
+    Target,
+    /// `class`: the event's action classes (secret_read, enumeration, iam_write, denied,
+    /// repo_download, token_grant).
+    Class,
+    /// `federation`: issuer and subject of a federated role assumption.
+    Federation,
+    /// `src.net_class`: cloud, hosting or anonymizer.
+    SrcNetClass,
+    /// `request.<path>`: a request parameter (dotted path into the raw request JSON; list
+    /// elements are each tested). Read only when the rule's other conditions have matched.
+    Request,
 }
 
 /// Field names accepted in rules, with their fields.
@@ -91,11 +103,18 @@ pub const FIELDS: &[(&str, Field)] = &[
     ("invoked_by", Field::InvokedBy),
     ("read_only", Field::ReadOnly),
     ("resource", Field::Resource),
+    ("target", Field::Target),
+    ("class", Field::Class),
+    ("federation", Field::Federation),
+    ("src.net_class", Field::SrcNetClass),
 ];
 
 impl Field {
     /// Looks a field name up.
     pub fn from_name(s: &str) -> Option<Field> {
+        if s.starts_with("request.") && s.len() > 8 {
+            return Some(Field::Request);
+        }
         FIELDS.iter().find(|(n, _)| *n == s).map(|(_, f)| *f)
     }
 
@@ -158,6 +177,20 @@ impl Field {
                 None => false,
             },
             Field::Resource => ev.resources.iter().any(|r| f(r)),
+            Field::Target => one(ev.target.as_deref(), &mut f),
+            Field::Class => crate::event::classify::ActionClass::ALL
+                .into_iter()
+                .any(|c| ev.classes.contains(c) && f(c.as_str())),
+            Field::Federation => one(ev.federation.as_deref(), &mut f),
+            Field::SrcNetClass => one(
+                ev.geo
+                    .as_ref()
+                    .and_then(|g| g.net_class)
+                    .map(|c| c.as_str()),
+                &mut f,
+            ),
+            // Needs the path: see `Condition::matches`.
+            Field::Request => false,
         }
     }
 
@@ -200,6 +233,8 @@ pub enum Op {
     Cidr(Vec<IpNet>),
     /// The field is present (`true`) or absent (`false`).
     Exists(bool),
+    /// Equal to a value of another field.
+    EqField(Field),
 }
 
 /// A compiled condition.
@@ -213,11 +248,45 @@ pub struct Condition {
     pub not: bool,
     /// Compare case-insensitively (values are stored lowercased).
     pub nocase: bool,
+    /// For `request.<path>`: the path.
+    pub path: Vec<String>,
+}
+
+/// Calls `f` on the string forms of the values at `path` in a JSON document (each element of a
+/// list); stops at the first `true`.
+fn any_at_path(v: &serde_json::Value, path: &[String], f: &mut dyn FnMut(&str) -> bool) -> bool {
+    use serde_json::Value;
+    match (path.split_first(), v) {
+        (None, Value::String(s)) => f(s),
+        (None, Value::Array(a)) => a.iter().any(|x| any_at_path(x, path, f)),
+        (None, Value::Bool(b)) => f(if *b { "true" } else { "false" }),
+        (None, Value::Number(n)) => f(&n.to_string()),
+        (None, _) => false,
+        (Some(_), Value::Array(a)) => a.iter().any(|x| any_at_path(x, path, f)),
+        (Some((k, rest)), Value::Object(m)) => m.get(k).is_some_and(|x| any_at_path(x, rest, f)),
+        _ => false,
+    }
 }
 
 impl Condition {
+    /// Calls `f` on each value of the condition's field (the request path for `request.*`).
+    pub fn any_value(&self, ev: &AuditEvent<'_>, mut f: impl FnMut(&str) -> bool) -> bool {
+        if self.field != Field::Request {
+            return self.field.any_str(ev, f);
+        }
+        // A small JSON tree of the request only, and only for events that reached this test.
+        let Some(raw) = ev.request else { return false };
+        match serde_json::from_str::<serde_json::Value>(raw.get()) {
+            Ok(v) => any_at_path(&v, &self.path, &mut f),
+            Err(_) => false,
+        }
+    }
+
     /// Evaluates the condition on an event.
     pub fn matches(&self, ev: &AuditEvent<'_>) -> bool {
+        if self.field == Field::Request {
+            return self.matches_slow(ev) != self.not;
+        }
         let r = match &self.op {
             Op::Exists(want) => self.field.any_str(ev, |s| !s.is_empty()) == *want,
             Op::Cidr(nets) => self
@@ -229,8 +298,33 @@ impl Condition {
             Op::Prefix(vals) => self.test(ev, vals, |s, v| s.starts_with(v)),
             Op::Suffix(vals) => self.test(ev, vals, |s, v| s.ends_with(v)),
             Op::Contains(vals) => self.test(ev, vals, |s, v| s.contains(v)),
+            Op::EqField(other) => self.field.any_str(ev, |a| other.any_str(ev, |b| a == b)),
         };
         r != self.not
+    }
+
+    /// The test on a request parameter (values collected first).
+    fn matches_slow(&self, ev: &AuditEvent<'_>) -> bool {
+        let mut vals: Vec<String> = Vec::new();
+        self.any_value(ev, |s| {
+            vals.push(if self.nocase {
+                s.to_ascii_lowercase()
+            } else {
+                s.to_string()
+            });
+            false
+        });
+        let any = |t: &dyn Fn(&str) -> bool| vals.iter().any(|v| t(v));
+        match &self.op {
+            Op::Exists(want) => any(&|s| !s.is_empty()) == *want,
+            Op::Cidr(_) => false,
+            Op::Regex(re) => any(&|s| re.is_match(s)),
+            Op::In(w) => any(&|s| w.iter().any(|v| s == v)),
+            Op::Prefix(w) => any(&|s| w.iter().any(|v| s.starts_with(v.as_str()))),
+            Op::Suffix(w) => any(&|s| w.iter().any(|v| s.ends_with(v.as_str()))),
+            Op::Contains(w) => any(&|s| w.iter().any(|v| s.contains(v.as_str()))),
+            Op::EqField(other) => any(&|s| other.any_str(ev, |b| s == b)),
+        }
     }
 
     fn test(&self, ev: &AuditEvent<'_>, vals: &[String], cmp: impl Fn(&str, &str) -> bool) -> bool {

@@ -1,21 +1,34 @@
 //! The detection engine: for each event, run every applicable rule against the identity's profile
-//! as it was before the event, then fold the event into the profile, then suppress duplicates.
+//! as it was before the event, then fold the event into the profile; score each finding (rule
+//! severity adjusted by risk factors and the identity's habits), correlate weak findings on one
+//! identity (`composite` rules), then suppress: allowlist, dedup windows (a repeat updates the
+//! first alert instead of raising a new one) and the storm breaker (a wave of one finding across
+//! many identities folds into one aggregated alert).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
-use super::kinds::new_value;
+use super::allowlist::Allowlist;
+use super::kinds::{self, new_value, Hit};
 use super::rule::{DedupPart, Detector, Rule, Scope, Severity};
-use crate::baseline::{BaselineConfig, BaselineStore, Feature, LearningState, Profile, ValueEntry};
+use crate::baseline::rate::RateSpec;
+use crate::baseline::{
+    feature_value, BaselineConfig, BaselineStore, Feature, LearningState, Profile, ValueEntry,
+};
 use crate::event::{AuditEvent, IdentityClass};
+use crate::time::{DAY_MS, MINUTE_MS};
 
-/// A new value and the baseline it was compared with.
+/// Observed vs baseline, for one aspect of the event.
 #[derive(Debug, Clone, Serialize)]
 pub struct Anomaly {
-    /// Feature.
-    pub feature: Feature,
+    /// What was compared: a feature (`country`, `asn`, ...), an action class (`secret_read`),
+    /// `location`, `hour_of_week`, `silence`.
+    pub feature: &'static str,
+    /// How: `new_value`, `rate`, `travel_speed`, `off_hours`, `dormant`.
+    pub observation_type: &'static str,
     /// Identity or session baseline.
     pub scope: Scope,
     /// The value observed on the event.
@@ -28,6 +41,43 @@ pub struct Anomaly {
     pub scope_first_seen: i64,
     /// Events in the baseline.
     pub scope_events: u64,
+    /// The baseline pattern in words, where a list of values does not say it.
+    pub pattern: Option<String>,
+}
+
+/// Create a new alert or update an earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// A new finding.
+    Create,
+    /// A repeat of an earlier finding (same uid, higher count).
+    Update,
+}
+
+/// A finding that contributed to a composite one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Related {
+    /// Rule id.
+    pub rule: String,
+    /// Event time.
+    pub time: i64,
+    /// Risk score.
+    pub risk_score: u8,
+    /// What it observed.
+    pub observed: String,
+}
+
+/// A storm of one finding across many identities.
+#[derive(Debug, Clone, Serialize)]
+pub struct Storm {
+    /// Distinct identities in the storm so far.
+    pub identities: usize,
+    /// Findings folded into the aggregated alert so far.
+    pub findings: u64,
+    /// Up to 20 identity keys, for triage.
+    pub sample: Vec<String>,
+    /// When the storm began.
+    pub started: i64,
 }
 
 /// What a rule found on one event.
@@ -47,6 +97,18 @@ pub struct Finding {
     pub class: IdentityClass,
     /// Score components, for the explanation.
     pub score_components: Vec<(&'static str, i32)>,
+    /// Create or Update.
+    pub activity: Activity,
+    /// For updates and storms: the uid of the alert being updated.
+    pub uid: Option<String>,
+    /// Occurrences so far (1 for a new finding).
+    pub count: u64,
+    /// Event time of the first occurrence.
+    pub first_seen: i64,
+    /// Composite: the findings that added up.
+    pub related: Vec<Related>,
+    /// Storm breaker: the aggregated wave.
+    pub storm: Option<Storm>,
 }
 
 /// Counters the engine keeps.
@@ -54,15 +116,86 @@ pub struct Finding {
 pub struct EngineStats {
     /// Events processed.
     pub events: u64,
-    /// Findings suppressed by dedup windows.
+    /// Findings suppressed by dedup windows (each counted in an update's count).
     pub suppressed: u64,
+    /// Update alerts emitted for repeated findings.
+    pub updates: u64,
+    /// Findings suppressed by the allowlist.
+    pub allowlisted: u64,
+    /// Findings folded into storm alerts.
+    pub storm_folded: u64,
+    /// Storms started.
+    pub storms: u64,
+}
+
+/// Engine settings beyond the baseline.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineConfig {
+    /// Baselines.
+    pub baseline: BaselineConfig,
+    /// Distinct identities raising one rule within `storm_window_ms` that start a storm.
+    pub storm_threshold: usize,
+    /// Storm window (ms).
+    pub storm_window_ms: i64,
+    /// A repeated finding emits an update at most this often (ms of event time), besides at
+    /// counts 2, 4, 8, ...
+    pub update_interval_ms: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            baseline: BaselineConfig::default(),
+            storm_threshold: 25,
+            storm_window_ms: 10 * MINUTE_MS,
+            update_interval_ms: crate::time::HOUR_MS,
+        }
+    }
+}
+
+struct DedupState {
+    uid: String,
+    first: i64,
+    last: i64,
+    last_report: i64,
+    count: u64,
+}
+
+#[derive(Default)]
+struct StormState {
+    recent: VecDeque<(i64, u64)>,
+    active: Option<ActiveStorm>,
+}
+
+struct ActiveStorm {
+    uid: String,
+    started: i64,
+    last: i64,
+    folded: u64,
+    identities: FxHashSet<u64>,
+    sample: Vec<String>,
+    last_report: i64,
+}
+
+#[derive(Clone, Copy)]
+struct Recent {
+    time: i64,
+    rule: u16,
+    score: u8,
 }
 
 /// The engine.
 pub struct Engine {
     rules: Arc<Vec<Rule>>,
     store: BaselineStore,
-    dedup: FxHashMap<u64, i64>,
+    specs: Vec<RateSpec>,
+    config: EngineConfig,
+    dedup: FxHashMap<u64, DedupState>,
+    storms: Vec<StormState>,
+    recent: FxHashMap<u64, Vec<Recent>>,
+    composite_rules: Vec<usize>,
+    allowlist: Option<Allowlist>,
+    longest_window: i64,
     next_prune: u64,
     /// Counters.
     pub stats: EngineStats,
@@ -78,16 +211,82 @@ fn base_score(s: Severity) -> i32 {
     }
 }
 
+/// Severity of a risk score: the rule's severity is its base score, risk factors move it.
+pub fn severity_of(score: i32) -> Severity {
+    match score {
+        i32::MIN..=24 => Severity::Informational,
+        25..=44 => Severity::Low,
+        45..=64 => Severity::Medium,
+        65..=84 => Severity::High,
+        _ => Severity::Critical,
+    }
+}
+
 impl Engine {
-    /// An engine over a rule set.
+    /// An engine over a rule set with default engine settings.
     pub fn new(rules: Arc<Vec<Rule>>, config: BaselineConfig) -> Self {
-        Engine {
+        Self::with_config(
             rules,
-            store: BaselineStore::new(config),
+            EngineConfig {
+                baseline: config,
+                ..EngineConfig::default()
+            },
+        )
+    }
+
+    /// An engine over a rule set.
+    pub fn with_config(rules: Arc<Vec<Rule>>, config: EngineConfig) -> Self {
+        // Rates the burst rules need, shared between rules asking for the same one.
+        let mut specs: Vec<RateSpec> = Vec::new();
+        let mut rules_v: Vec<Rule> = (*rules).clone();
+        for r in &mut rules_v {
+            if let Detector::Burst(p) = &mut r.detector {
+                p.spec = match specs.iter().position(|s| *s == p.rate) {
+                    Some(i) => i,
+                    None => {
+                        specs.push(p.rate);
+                        specs.len() - 1
+                    }
+                };
+            }
+        }
+        let mut store = BaselineStore::new(config.baseline);
+        store.rate_specs = specs.clone();
+        let composite_rules = rules_v
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.detector, Detector::Composite(_)))
+            .map(|(i, _)| i)
+            .collect();
+        let longest_window = rules_v
+            .iter()
+            .map(|r| match &r.detector {
+                Detector::Composite(c) => c.window_ms.max(r.dedup_window_ms),
+                _ => r.dedup_window_ms,
+            })
+            .max()
+            .unwrap_or(0)
+            .max(config.update_interval_ms);
+        let n = rules_v.len();
+        Engine {
+            rules: Arc::new(rules_v),
+            store,
+            specs,
+            config,
             dedup: FxHashMap::default(),
+            storms: (0..n).map(|_| StormState::default()).collect(),
+            recent: FxHashMap::default(),
+            composite_rules,
+            allowlist: None,
+            longest_window,
             next_prune: 0,
             stats: EngineStats::default(),
         }
+    }
+
+    /// Installs an allowlist.
+    pub fn set_allowlist(&mut self, a: Allowlist) {
+        self.allowlist = Some(a);
     }
 
     /// The rules.
@@ -100,57 +299,275 @@ impl Engine {
         &self.store
     }
 
+    /// The baseline store, mutable (forgetting identities, approvals).
+    pub fn store_mut(&mut self) -> &mut BaselineStore {
+        &mut self.store
+    }
+
     /// Runs the rules on one event, appends findings to `out`, then updates the baseline.
     pub fn process(&mut self, ev: &AuditEvent<'_>, out: &mut Vec<Finding>) {
         self.stats.events += 1;
+        if let Some(a) = &mut self.allowlist {
+            if a.has_pending_approvals() {
+                a.apply_approvals(&ev.identity.key, ev.time_ms, &mut self.store);
+            }
+        }
         let first = out.len();
         let cfg = self.store.config;
         let rules = &self.rules;
-        self.store.inspect_then_observe(ev, |profile| {
+        let specs = &self.specs;
+        self.store.inspect_then_observe(ev, |profile, labels| {
             let class = match profile {
                 Some(p) if p.class() == IdentityClass::Human => IdentityClass::Human,
                 _ => ev.identity.class(),
             };
             for (i, rule) in rules.iter().enumerate() {
-                if !applies(rule, ev, class) {
+                if matches!(rule.detector, Detector::Composite(_)) || !applies(rule, ev, class) {
                     continue;
                 }
-                if let Some(f) = evaluate(i, rule, ev, profile, &cfg, class) {
+                if let Some(f) = evaluate(i, rule, ev, profile, labels, &cfg, specs, class) {
                     out.push(f);
                 }
             }
         });
-        // Suppression: drop findings whose dedup key fired within the rule's window.
+        if out.len() > first && !self.composite_rules.is_empty() {
+            self.correlate(ev, first, out);
+        }
+        if out.len() > first {
+            self.suppress(ev, first, out);
+        }
+        if self.stats.events >= self.next_prune {
+            self.prune(ev.time_ms);
+            self.next_prune = self.stats.events + 100_000;
+        }
+    }
+
+    /// Composite rules: remember this event's findings on the identity, and fire when enough
+    /// distinct rules add up within the window.
+    fn correlate(&mut self, ev: &AuditEvent<'_>, first: usize, out: &mut Vec<Finding>) {
+        let idh = xxhash_rust::xxh3::xxh3_64(ev.identity.key.as_bytes());
+        let list = self.recent.entry(idh).or_default();
+        for f in &out[first..] {
+            list.push(Recent {
+                time: ev.time_ms,
+                rule: f.rule as u16,
+                score: f.risk_score,
+            });
+        }
+        let class = out[first].class;
+        for &ci in &self.composite_rules {
+            let rule = &self.rules[ci];
+            let Detector::Composite(p) = &rule.detector else {
+                continue;
+            };
+            if !applies(rule, ev, class) {
+                continue;
+            }
+            // Best score per member rule within the window.
+            let mut best: Vec<(u16, u8, i64)> = Vec::new();
+            for r in list.iter() {
+                if ev.time_ms.saturating_sub(r.time) > p.window_ms || r.time > ev.time_ms {
+                    continue;
+                }
+                let member = &self.rules[r.rule as usize];
+                if !p.members.is_empty() && !p.members.contains(&member.id) {
+                    continue;
+                }
+                match best.iter_mut().find(|b| b.0 == r.rule) {
+                    Some(b) => {
+                        if r.score > b.1 {
+                            *b = (r.rule, r.score, r.time);
+                        }
+                    }
+                    None => best.push((r.rule, r.score, r.time)),
+                }
+            }
+            let total: i32 = best.iter().map(|b| b.1 as i32).sum();
+            if best.len() < p.min_rules || total < p.min_score {
+                continue;
+            }
+            best.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let related: Vec<Related> = best
+                .iter()
+                .map(|b| {
+                    let observed = out[first..]
+                        .iter()
+                        .find(|f| f.rule == b.0 as usize)
+                        .and_then(|f| f.anomalies.first())
+                        .map(|a| format!("{} {}", a.feature, a.observed))
+                        .unwrap_or_default();
+                    Related {
+                        rule: self.rules[b.0 as usize].id.clone(),
+                        time: b.2,
+                        risk_score: b.1,
+                        observed,
+                    }
+                })
+                .collect();
+            let mut components = vec![("rule_severity", base_score(rule.severity))];
+            components.push((
+                "correlated_rules",
+                5 * (best.len() as i32 - p.min_rules as i32),
+            ));
+            let anomalies: Vec<Anomaly> = out[first..]
+                .iter()
+                .flat_map(|f| f.anomalies.iter().cloned())
+                .collect();
+            let score: i32 = components.iter().map(|c| c.1).sum();
+            out.push(Finding {
+                rule: ci,
+                severity: severity_of(score),
+                risk_score: score.clamp(0, 100) as u8,
+                anomalies,
+                learning: out[first].learning,
+                class,
+                score_components: components,
+                activity: Activity::Create,
+                uid: None,
+                count: 1,
+                first_seen: ev.time_ms,
+                related,
+                storm: None,
+            });
+        }
+    }
+
+    /// Allowlist, dedup (updates), storm breaker.
+    fn suppress(&mut self, ev: &AuditEvent<'_>, first: usize, out: &mut Vec<Finding>) {
         let mut k = first;
         while k < out.len() {
             let rule = &self.rules[out[k].rule];
+            if let Some(a) = &self.allowlist {
+                if a.allows(rule, ev, &out[k]) {
+                    out.remove(k);
+                    self.stats.allowlisted += 1;
+                    continue;
+                }
+            }
             let key = dedup_key(rule, ev, &out[k]);
             let t = ev.time_ms;
-            let dup = match self.dedup.get(&key) {
-                Some(&last) => t.abs_diff(last) < rule.dedup_window_ms.unsigned_abs(),
-                None => false,
-            };
-            if dup {
-                out.remove(k);
-                self.stats.suppressed += 1;
-            } else {
-                self.dedup.insert(key, t);
-                k += 1;
+            let window = rule.dedup_window_ms;
+            match self.dedup.get_mut(&key) {
+                Some(st) if t.abs_diff(st.last) < window.unsigned_abs() => {
+                    st.count += 1;
+                    st.last = st.last.max(t);
+                    self.stats.suppressed += 1;
+                    let due = st.count.is_power_of_two()
+                        || t.saturating_sub(st.last_report) >= self.config.update_interval_ms;
+                    if due {
+                        st.last_report = t;
+                        let f = &mut out[k];
+                        f.activity = Activity::Update;
+                        f.uid = Some(st.uid.clone());
+                        f.count = st.count;
+                        f.first_seen = st.first;
+                        self.stats.updates += 1;
+                        k += 1;
+                    } else {
+                        out.remove(k);
+                    }
+                    continue;
+                }
+                _ => {}
             }
+            let uid = crate::alert::finding_uid(&rule.id, ev);
+            // Storm breaker: a wave of one rule across many identities.
+            if self.config.storm_threshold > 0 {
+                let idh = xxhash_rust::xxh3::xxh3_64(ev.identity.key.as_bytes());
+                let sw = self.config.storm_window_ms;
+                let st = &mut self.storms[out[k].rule];
+                if let Some(a) = &st.active {
+                    if t.saturating_sub(a.last) > sw {
+                        st.active = None;
+                    }
+                }
+                if let Some(a) = &mut st.active {
+                    a.folded += 1;
+                    a.last = a.last.max(t);
+                    if a.identities.insert(idh) && a.sample.len() < 20 {
+                        a.sample.push(ev.identity.key.to_string());
+                    }
+                    self.stats.storm_folded += 1;
+                    let due = a.folded.is_power_of_two()
+                        || t.saturating_sub(a.last_report) >= self.config.update_interval_ms;
+                    if due {
+                        a.last_report = t;
+                        let f = &mut out[k];
+                        f.activity = Activity::Update;
+                        f.uid = Some(a.uid.clone());
+                        f.count = a.folded;
+                        f.first_seen = a.started;
+                        f.storm = Some(Storm {
+                            identities: a.identities.len(),
+                            findings: a.folded,
+                            sample: a.sample.clone(),
+                            started: a.started,
+                        });
+                        k += 1;
+                    } else {
+                        out.remove(k);
+                    }
+                    continue;
+                }
+                st.recent.push_back((t, idh));
+                while st
+                    .recent
+                    .front()
+                    .is_some_and(|(x, _)| t.saturating_sub(*x) > sw)
+                {
+                    st.recent.pop_front();
+                }
+                let distinct: FxHashSet<u64> = st.recent.iter().map(|r| r.1).collect();
+                if distinct.len() >= self.config.storm_threshold {
+                    // Start a storm: this finding becomes the aggregated alert.
+                    let storm_uid = crate::alert::storm_uid(&rule.id, t);
+                    let sample: Vec<String> = vec![ev.identity.key.to_string()];
+                    st.active = Some(ActiveStorm {
+                        uid: storm_uid.clone(),
+                        started: t,
+                        last: t,
+                        folded: 1,
+                        identities: distinct.clone(),
+                        sample: sample.clone(),
+                        last_report: t,
+                    });
+                    st.recent.clear();
+                    self.stats.storms += 1;
+                    let f = &mut out[k];
+                    f.uid = Some(storm_uid);
+                    f.storm = Some(Storm {
+                        identities: distinct.len(),
+                        findings: 1,
+                        sample,
+                        started: t,
+                    });
+                }
+            }
+            self.dedup.insert(
+                key,
+                DedupState {
+                    uid,
+                    first: t,
+                    last: t,
+                    last_report: t,
+                    count: 1,
+                },
+            );
+            k += 1;
         }
-        // Bounded suppression state: past a million keys, drop those older than the longest
-        // window, at most once per 100k events.
-        if self.dedup.len() > 1_000_000 && self.stats.events >= self.next_prune {
-            let longest = self
-                .rules
-                .iter()
-                .map(|r| r.dedup_window_ms)
-                .max()
-                .unwrap_or(0);
-            let horizon = ev.time_ms.saturating_sub(longest);
-            self.dedup.retain(|_, t| *t >= horizon);
-            self.next_prune = self.stats.events + 100_000;
+    }
+
+    /// Bounded suppression state: drop dedup keys and correlation memory older than the
+    /// longest window.
+    fn prune(&mut self, now: i64) {
+        let horizon = now.saturating_sub(self.longest_window.max(DAY_MS));
+        if self.dedup.len() > 100_000 {
+            self.dedup.retain(|_, s| s.last >= horizon);
         }
+        self.recent.retain(|_, v| {
+            v.retain(|r| r.time >= horizon);
+            !v.is_empty()
+        });
     }
 }
 
@@ -170,12 +587,20 @@ pub fn applies(rule: &Rule, ev: &AuditEvent<'_>, class: IdentityClass) -> bool {
     kind_ok && rule.conditions.iter().all(|c| c.matches(ev))
 }
 
+/// An action is routine for an identity when seen at least this often...
+const ROUTINE_MIN_COUNT: u32 = 5;
+/// ...over at least this long.
+const ROUTINE_MIN_AGE_MS: i64 = 3 * DAY_MS;
+
+#[allow(clippy::too_many_arguments)]
 fn evaluate(
     idx: usize,
     rule: &Rule,
     ev: &AuditEvent<'_>,
     profile: Option<&Profile>,
+    labels: &crate::baseline::Labels,
     cfg: &BaselineConfig,
+    specs: &[RateSpec],
     class: IdentityClass,
 ) -> Option<Finding> {
     let learning = profile.map(|p| {
@@ -186,39 +611,110 @@ fn evaluate(
                 .unwrap_or(cfg.learning_min_observations),
         )
     });
-    // Detect first; build the explanation only for events that fire.
-    let (anomalies, compared) = match &rule.detector {
-        Detector::Match => (Vec::new(), 0),
-        Detector::NewValue(p) => {
-            if rule.learning.gate && learning.is_none_or(|l| l.learning) {
-                return None;
-            }
-            let hit = new_value::evaluate(p, ev, profile, cfg)?;
-            (hit.anomalies, hit.compared)
-        }
-    };
-    let mut severity = rule.severity;
-    let mut components = vec![("rule_severity", base_score(rule.severity))];
-    if let Detector::NewValue(p) = &rule.detector {
-        let n = anomalies.len() as i32;
-        if n > 1 {
-            components.push(("additional_new_features", 10 * (n - 1)));
-        }
-        if p.escalate_when_all_new && compared > 1 && anomalies.len() == compared {
-            severity = severity.raised();
-            components.push(("all_features_new", 10));
-        }
+    let still_learning = learning.is_none_or(|l| l.learning);
+    if rule.learning.gate && still_learning {
+        return None;
     }
+    // Detect first; build the explanation only for events that fire.
+    let mut components = vec![("rule_severity", base_score(rule.severity))];
+    let anomalies = match &rule.detector {
+        Detector::Match | Detector::Composite(_) => Vec::new(),
+        Detector::NewValue(p) => {
+            let hit = new_value::evaluate(p, ev, profile, labels, cfg)?;
+            let n = hit.anomalies.len() as i32;
+            if n > 1 {
+                components.push(("additional_new_features", 10 * (n - 1)));
+            }
+            if p.escalate_when_all_new && hit.compared > 1 && hit.anomalies.len() == hit.compared {
+                components.push(("all_features_new", 20));
+            }
+            hit.anomalies
+        }
+        Detector::Burst(p) => take(
+            kinds::burst::evaluate(p, &specs[p.spec], ev, profile)?,
+            &mut components,
+        ),
+        Detector::ImpossibleTravel(p) => take(
+            kinds::travel::evaluate(p, ev, profile, cfg)?,
+            &mut components,
+        ),
+        Detector::OffHours(p) => take(kinds::off_hours::evaluate(p, ev, profile)?, &mut components),
+        Detector::Dormant(p) => take(kinds::dormant::evaluate(p, ev, profile)?, &mut components),
+    };
+    risk_factors(rule, ev, profile, cfg, still_learning, &mut components);
     let score: i32 = components.iter().map(|c| c.1).sum();
     Some(Finding {
         rule: idx,
-        severity,
+        severity: severity_of(score),
         risk_score: score.clamp(0, 100) as u8,
         anomalies,
         learning,
         class,
         score_components: components,
+        activity: Activity::Create,
+        uid: None,
+        count: 1,
+        first_seen: ev.time_ms,
+        related: Vec::new(),
+        storm: None,
     })
+}
+
+fn take(hit: Hit, components: &mut Vec<(&'static str, i32)>) -> Vec<Anomaly> {
+    components.extend(hit.components.into_iter().filter(|c| c.1 != 0));
+    hit.anomalies
+}
+
+/// Risk factors common to all kinds: where the call came from, with what, and whether it is a
+/// habit of the identity.
+fn risk_factors(
+    rule: &Rule,
+    ev: &AuditEvent<'_>,
+    profile: Option<&Profile>,
+    cfg: &BaselineConfig,
+    still_learning: bool,
+    components: &mut Vec<(&'static str, i32)>,
+) {
+    let now = profile.map_or(ev.time_ms, |p| p.last_seen.max(ev.time_ms));
+    let known = |f: Feature| -> Option<bool> {
+        let v = feature_value(ev, f)?;
+        Some(profile.is_some_and(|p| {
+            p.values(f)
+                .get_live(v.key, now, cfg.forget_after_ms)
+                .is_some()
+        }))
+    };
+    let new_asn = known(Feature::Asn) == Some(false);
+    if new_asn
+        && ev
+            .geo
+            .as_ref()
+            .and_then(|g| g.net_class)
+            .is_some_and(|c| c.is_risky())
+    {
+        components.push(("hosting_or_anonymizer_network", 15));
+    }
+    if crate::event::useragent::is_offensive_family(ev.client()) {
+        components.push(("offensive_client", 20));
+    }
+    let is_new_value_rule = matches!(rule.detector, Detector::NewValue(_));
+    if !is_new_value_rule && !still_learning && new_asn {
+        components.push(("new_network_for_identity", 10));
+    }
+    if rule.routine_lowers {
+        if let (Some(p), Some(v)) = (profile, feature_value(ev, Feature::Action)) {
+            if p.is_routine(
+                v.key,
+                now,
+                ROUTINE_MIN_COUNT,
+                ROUTINE_MIN_AGE_MS,
+                cfg.forget_after_ms,
+            ) && !new_asn
+            {
+                components.push(("routine_action_for_identity", -30));
+            }
+        }
+    }
 }
 
 fn dedup_key(rule: &Rule, ev: &AuditEvent<'_>, f: &Finding) -> u64 {
@@ -235,8 +731,10 @@ fn dedup_key(rule: &Rule, ev: &AuditEvent<'_>, f: &Finding) -> u64 {
             }
             DedupPart::Value => {
                 for a in &f.anomalies {
-                    h.write(a.feature.as_str().as_bytes());
-                    h.write(a.observed.as_bytes());
+                    h.write(a.feature.as_bytes());
+                    if a.observation_type == "new_value" {
+                        h.write(a.observed.as_bytes());
+                    }
                 }
             }
             DedupPart::SrcIp => {

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::condition::{Condition, Field, Op};
+use crate::baseline::rate::{Distinct, RateSpec};
 use crate::baseline::Feature;
+use crate::event::classify::ActionClass;
 use crate::event::{IdentityClass, IdentityKind, SourceKind};
 use crate::time::parse_duration_ms;
 
@@ -130,6 +132,9 @@ pub struct ConditionFile {
     /// Presence.
     #[serde(default)]
     pub exists: Option<bool>,
+    /// `eq_field: FIELD`: equal to a value of another field (e.g. `identity.name`).
+    #[serde(default)]
+    pub eq_field: Option<String>,
     /// Negate.
     #[serde(default)]
     pub not: bool,
@@ -192,6 +197,137 @@ pub struct ParamsFile {
     /// `new_value`: raise severity one level when every listed feature is new at once.
     #[serde(default)]
     pub escalate_when_all_new: Option<bool>,
+    /// `burst`: the action class counted.
+    #[serde(default)]
+    pub class: Option<String>,
+    /// `burst`: `events` (default), `actions` or `resources` (distinct per window).
+    #[serde(default)]
+    pub measure: Option<String>,
+    /// `burst`, `composite`: the window.
+    #[serde(default)]
+    pub window: Option<String>,
+    /// `burst`: minimum measure in the window.
+    #[serde(default)]
+    pub min_count: Option<u32>,
+    /// `burst`: the Poisson tail probability below which the count is a burst.
+    #[serde(default)]
+    pub max_p: Option<f64>,
+    /// `burst`: idle time before the window that makes the burst score higher.
+    #[serde(default)]
+    pub after_idle: Option<String>,
+    /// `burst`: fire only after `after_idle`.
+    #[serde(default)]
+    pub require_idle: Option<bool>,
+    /// `impossible_travel`: speed above which travel is impossible (km/h, default 900).
+    #[serde(default)]
+    pub max_speed_kmh: Option<f64>,
+    /// `impossible_travel`: minimum distance (km, default 500).
+    #[serde(default)]
+    pub min_distance_km: Option<f64>,
+    /// `impossible_travel`: ignore hops between any two cloud networks (default false: only
+    /// within one provider's ASN).
+    #[serde(default)]
+    pub ignore_cloud: Option<bool>,
+    /// `off_hours`: identities active in more than this share of the week's hours have no off
+    /// hours (default 0.5).
+    #[serde(default)]
+    pub max_active_share: Option<f64>,
+    /// `off_hours`: neighbouring hours that count as usual (default 1).
+    #[serde(default)]
+    pub tolerance_hours: Option<u32>,
+    /// `dormant`: minimum silence (default 30d).
+    #[serde(default)]
+    pub min_idle: Option<String>,
+    /// `dormant`: the silence must be this many times the longest one before (default 3).
+    #[serde(default)]
+    pub gap_factor: Option<f64>,
+    /// `dormant`: history needed before the silence (default 10 events).
+    #[serde(default)]
+    pub min_prior_observations: Option<u64>,
+    /// `composite`: rule ids whose findings add up (default: every non-composite rule).
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// `composite`: distinct member rules needed (default 2).
+    #[serde(default)]
+    pub min_rules: Option<usize>,
+    /// `composite`: sum of member risk scores needed (default 80).
+    #[serde(default)]
+    pub min_score: Option<i32>,
+    /// Any kind: lower the score when the action is an established habit of the identity
+    /// (default true for `match`, false otherwise).
+    #[serde(default)]
+    pub routine_lowers: Option<bool>,
+}
+
+impl ParamsFile {
+    /// Names of the parameters that are set.
+    fn set_names(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        let mut add = |b: bool, n: &'static str| {
+            if b {
+                v.push(n)
+            }
+        };
+        add(!self.features.is_empty(), "features");
+        add(!self.context_features.is_empty(), "context_features");
+        add(self.scope.is_some(), "scope");
+        add(self.require.is_some(), "require");
+        add(self.min_prior_values.is_some(), "min_prior_values");
+        add(
+            self.escalate_when_all_new.is_some(),
+            "escalate_when_all_new",
+        );
+        add(self.class.is_some(), "class");
+        add(self.measure.is_some(), "measure");
+        add(self.window.is_some(), "window");
+        add(self.min_count.is_some(), "min_count");
+        add(self.max_p.is_some(), "max_p");
+        add(self.after_idle.is_some(), "after_idle");
+        add(self.require_idle.is_some(), "require_idle");
+        add(self.max_speed_kmh.is_some(), "max_speed_kmh");
+        add(self.min_distance_km.is_some(), "min_distance_km");
+        add(self.ignore_cloud.is_some(), "ignore_cloud");
+        add(self.max_active_share.is_some(), "max_active_share");
+        add(self.tolerance_hours.is_some(), "tolerance_hours");
+        add(self.min_idle.is_some(), "min_idle");
+        add(self.gap_factor.is_some(), "gap_factor");
+        add(
+            self.min_prior_observations.is_some(),
+            "min_prior_observations",
+        );
+        add(!self.members.is_empty(), "members");
+        add(self.min_rules.is_some(), "min_rules");
+        add(self.min_score.is_some(), "min_score");
+        v
+    }
+}
+
+/// The parameters each kind takes.
+fn kind_params(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "new_value" => &[
+            "features",
+            "context_features",
+            "scope",
+            "require",
+            "min_prior_values",
+            "escalate_when_all_new",
+        ],
+        "burst" => &[
+            "class",
+            "measure",
+            "window",
+            "min_count",
+            "max_p",
+            "after_idle",
+            "require_idle",
+        ],
+        "impossible_travel" => &["max_speed_kmh", "min_distance_km", "ignore_cloud"],
+        "off_hours" => &["max_active_share", "tolerance_hours"],
+        "dormant" => &["min_idle", "gap_factor", "min_prior_observations"],
+        "composite" => &["window", "members", "min_rules", "min_score"],
+        _ => &[],
+    }
 }
 
 /// `dedup:` as written.
@@ -209,12 +345,23 @@ pub struct DedupFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TestRecordFile {
-    /// The raw record (any supported source shape).
-    pub record: serde_json::Value,
-    /// Repeat the record this many times (default 1).
+    /// The raw record (as JSON/YAML), or
+    #[serde(default)]
+    pub record: Option<serde_json::Value>,
+    /// the name of a record in the file's `templates:`, with
+    #[serde(default)]
+    pub template: Option<String>,
+    /// fields to set on it (dotted paths into the record, e.g. `userIdentity.arn`; `null`
+    /// removes the field).
+    #[serde(default)]
+    pub set: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Shift the record's time by this duration (e.g. `9d`).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Replay the record this many times.
     #[serde(default)]
     pub repeat: Option<u64>,
-    /// Spacing of repeats in event time (`6h`); repeat `i` is shifted by `i * every`.
+    /// Time step between repeats.
     #[serde(default)]
     pub every: Option<String>,
 }
@@ -298,6 +445,9 @@ pub struct RuleFile {
     /// Inline tests.
     #[serde(default)]
     pub tests: Vec<TestFile>,
+    /// Named records tests can start from (`template:` + `set:`).
+    #[serde(default)]
+    pub templates: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A problem found in a rule file.
@@ -366,6 +516,67 @@ pub struct NewValueParams {
     pub escalate_when_all_new: bool,
 }
 
+/// `burst` parameters.
+#[derive(Debug, Clone)]
+pub struct BurstParams {
+    /// Class, measure and window.
+    pub rate: RateSpec,
+    /// Index of the rate in the engine's rate list (set when the engine is built).
+    pub spec: usize,
+    /// Minimum measure.
+    pub min_count: u32,
+    /// Poisson tail threshold.
+    pub max_p: f64,
+    /// Idle time that raises the score.
+    pub after_idle_ms: Option<i64>,
+    /// Fire only after idle.
+    pub require_idle: bool,
+}
+
+/// `impossible_travel` parameters.
+#[derive(Debug, Clone)]
+pub struct TravelParams {
+    /// Speed limit (km/h).
+    pub max_speed_kmh: f64,
+    /// Minimum distance (km).
+    pub min_distance_km: f64,
+    /// Ignore hops between any two cloud networks.
+    pub ignore_cloud: bool,
+}
+
+/// `off_hours` parameters.
+#[derive(Debug, Clone)]
+pub struct OffHoursParams {
+    /// Identities active in more than this share of the week have no off hours.
+    pub max_active_share: f64,
+    /// Neighbouring hours counted as usual.
+    pub tolerance_hours: u32,
+}
+
+/// `dormant` parameters.
+#[derive(Debug, Clone)]
+pub struct DormantParams {
+    /// Minimum silence (ms).
+    pub min_idle_ms: i64,
+    /// Silence / longest previous silence.
+    pub gap_factor: f64,
+    /// History needed.
+    pub min_prior_observations: u64,
+}
+
+/// `composite` parameters.
+#[derive(Debug, Clone)]
+pub struct CompositeParams {
+    /// Window (ms).
+    pub window_ms: i64,
+    /// Member rule ids (empty: all non-composite rules).
+    pub members: Vec<String>,
+    /// Distinct member rules needed.
+    pub min_rules: usize,
+    /// Sum of member scores needed.
+    pub min_score: i32,
+}
+
 /// The detector a rule runs.
 #[derive(Debug, Clone)]
 pub enum Detector {
@@ -373,6 +584,16 @@ pub enum Detector {
     Match,
     /// First-seen value of a feature.
     NewValue(NewValueParams),
+    /// Rate of an action class against the identity's own history.
+    Burst(BurstParams),
+    /// Travel speed between consecutive locations.
+    ImpossibleTravel(TravelParams),
+    /// Activity at an hour of the week the identity never works.
+    OffHours(OffHoursParams),
+    /// First activity after a long silence.
+    Dormant(DormantParams),
+    /// Several findings on one identity within a window.
+    Composite(CompositeParams),
 }
 
 impl Detector {
@@ -381,6 +602,11 @@ impl Detector {
         match self {
             Detector::Match => "match",
             Detector::NewValue(_) => "new_value",
+            Detector::Burst(_) => "burst",
+            Detector::ImpossibleTravel(_) => "impossible_travel",
+            Detector::OffHours(_) => "off_hours",
+            Detector::Dormant(_) => "dormant",
+            Detector::Composite(_) => "composite",
         }
     }
 }
@@ -440,6 +666,8 @@ pub struct Rule {
     pub conditions: Vec<Condition>,
     /// Detector.
     pub detector: Detector,
+    /// Lower the score when the action is routine for the identity.
+    pub routine_lowers: bool,
     /// Learning gate.
     pub learning: LearningGate,
     /// Dedup window (ms).
@@ -456,6 +684,8 @@ pub struct Rule {
     pub runbook: Option<String>,
     /// Inline tests (kept in file form; run by [`super::ruletest`]).
     pub tests: Vec<TestFile>,
+    /// Test record templates.
+    pub templates: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 const ALL_KINDS: [IdentityKind; 14] = [
@@ -606,7 +836,7 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
                     None => problem(
                         kind_line,
                         format!(
-                            "params.features: unknown feature {f:?} (country, asn, network, client, action, region)"
+                            "params.features: unknown feature {f:?} (country, asn, network, client, action, region, resource, issuer)"
                         ),
                     ),
                 }
@@ -670,29 +900,163 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
                 escalate_when_all_new: p.escalate_when_all_new.unwrap_or(false),
             })
         }
+        "burst" => {
+            let p = &rf.params;
+            let class = match p.class.as_deref().map(|c| (c, ActionClass::from_name(c))) {
+                Some((_, Some(c))) => c,
+                Some((c, None)) => {
+                    problem(
+                        kind_line,
+                        format!(
+                            "params.class: unknown class {c:?} (secret_read, enumeration, iam_write, denied, repo_download, token_grant)"
+                        ),
+                    );
+                    ActionClass::SecretRead
+                }
+                None => {
+                    problem(kind_line, "kind burst needs params.class".into());
+                    ActionClass::SecretRead
+                }
+            };
+            let distinct = match p.measure.as_deref() {
+                None => Distinct::Events,
+                Some(m) => Distinct::from_name(m).unwrap_or_else(|| {
+                    problem(
+                        kind_line,
+                        format!("params.measure: {m:?} is not events, actions or resources"),
+                    );
+                    Distinct::Events
+                }),
+            };
+            let mut dur = |name: &str, v: &Option<String>, default: Option<i64>| -> Option<i64> {
+                match v {
+                    None => default,
+                    Some(x) => match parse_duration_ms(x) {
+                        Some(d) if d > 0 => Some(d),
+                        _ => {
+                            problem(kind_line, format!("params.{name}: bad duration {x:?}"));
+                            default
+                        }
+                    },
+                }
+            };
+            let window_ms = dur("window", &p.window, Some(10 * crate::time::MINUTE_MS))
+                .unwrap_or(10 * crate::time::MINUTE_MS);
+            let after_idle_ms = dur("after_idle", &p.after_idle, None);
+            let max_p = p.max_p.unwrap_or(1e-4);
+            if !(0.0..=1.0).contains(&max_p) {
+                problem(
+                    kind_line,
+                    format!("params.max_p: {max_p} is not a probability"),
+                );
+            }
+            let require_idle = p.require_idle.unwrap_or(false);
+            if require_idle && after_idle_ms.is_none() {
+                problem(
+                    kind_line,
+                    "params.require_idle needs params.after_idle".into(),
+                );
+            }
+            Detector::Burst(BurstParams {
+                rate: RateSpec {
+                    class,
+                    distinct,
+                    window_ms,
+                },
+                spec: 0,
+                min_count: p.min_count.unwrap_or(10).max(1),
+                max_p,
+                after_idle_ms,
+                require_idle,
+            })
+        }
+        "impossible_travel" => {
+            let p = &rf.params;
+            Detector::ImpossibleTravel(TravelParams {
+                max_speed_kmh: p.max_speed_kmh.unwrap_or(900.0),
+                min_distance_km: p.min_distance_km.unwrap_or(500.0),
+                ignore_cloud: p.ignore_cloud.unwrap_or(false),
+            })
+        }
+        "off_hours" => {
+            let p = &rf.params;
+            let share = p.max_active_share.unwrap_or(0.5);
+            if !(0.0..=1.0).contains(&share) {
+                problem(
+                    kind_line,
+                    format!("params.max_active_share: {share} is not in 0..1"),
+                );
+            }
+            Detector::OffHours(OffHoursParams {
+                max_active_share: share,
+                tolerance_hours: p.tolerance_hours.unwrap_or(1).min(12),
+            })
+        }
+        "dormant" => {
+            let p = &rf.params;
+            let min_idle_ms = match &p.min_idle {
+                None => 30 * crate::time::DAY_MS,
+                Some(x) => parse_duration_ms(x).unwrap_or_else(|| {
+                    problem(kind_line, format!("params.min_idle: bad duration {x:?}"));
+                    30 * crate::time::DAY_MS
+                }),
+            };
+            Detector::Dormant(DormantParams {
+                min_idle_ms,
+                gap_factor: p.gap_factor.unwrap_or(3.0),
+                min_prior_observations: p.min_prior_observations.unwrap_or(10),
+            })
+        }
+        "composite" => {
+            let p = &rf.params;
+            let window_ms = match &p.window {
+                None => crate::time::HOUR_MS,
+                Some(x) => parse_duration_ms(x).unwrap_or_else(|| {
+                    problem(kind_line, format!("params.window: bad duration {x:?}"));
+                    crate::time::HOUR_MS
+                }),
+            };
+            Detector::Composite(CompositeParams {
+                window_ms,
+                members: p.members.clone(),
+                min_rules: p.min_rules.unwrap_or(2).max(2),
+                min_score: p.min_score.unwrap_or(80),
+            })
+        }
         other => {
             problem(
                 kind_line,
-                format!("unknown kind {other:?} (match, new_value)"),
+                format!(
+                    "unknown kind {other:?} (match, new_value, burst, impossible_travel, off_hours, dormant, composite)"
+                ),
             );
             Detector::Match
         }
     };
-    if !matches!(detector, Detector::NewValue(_)) {
-        let p = &rf.params;
-        if !p.features.is_empty()
-            || !p.context_features.is_empty()
-            || p.scope.is_some()
-            || p.require.is_some()
-        {
+    let allowed = kind_params(detector.kind());
+    for name in rf.params.set_names() {
+        if !allowed.contains(&name) {
             problem(
                 kind_line,
-                format!("params given that kind {} does not take", detector.kind()),
+                format!(
+                    "params.{name} is not a parameter of kind {}",
+                    detector.kind()
+                ),
             );
         }
     }
+    let routine_lowers = rf
+        .params
+        .routine_lowers
+        .unwrap_or(matches!(detector, Detector::Match));
+    // request.* conditions read the raw request: test them last.
+    conditions.sort_by_key(|c: &Condition| c.field == Field::Request);
 
-    let default_gate = matches!(&detector, Detector::NewValue(p) if p.scope == Scope::Identity);
+    let default_gate = matches!(&detector, Detector::NewValue(p) if p.scope == Scope::Identity)
+        || matches!(
+            detector,
+            Detector::Burst(_) | Detector::ImpossibleTravel(_) | Detector::OffHours(_)
+        );
     let learning = match &rf.learning {
         None => LearningGate {
             gate: default_gate,
@@ -810,6 +1174,29 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
             }
         }
         for r in t.history.iter().chain(&t.events) {
+            match (&r.record, &r.template) {
+                (Some(_), None) => {}
+                (None, Some(name)) if rf.templates.contains_key(name) => {}
+                (None, Some(name)) => problem(
+                    line,
+                    format!("test {:?}: unknown template {name:?}", t.name.value),
+                ),
+                _ => problem(
+                    line,
+                    format!(
+                        "test {:?}: each record needs exactly one of record or template",
+                        t.name.value
+                    ),
+                ),
+            }
+            if let Some(e) = &r.after {
+                if parse_duration_ms(e).is_none() {
+                    problem(
+                        line,
+                        format!("test {:?}: bad duration {e:?} in after", t.name.value),
+                    );
+                }
+            }
             if let Some(e) = &r.every {
                 if parse_duration_ms(e).is_none() {
                     problem(
@@ -840,6 +1227,7 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
         include_platform: rf.identity.include_platform,
         conditions,
         detector,
+        routine_lowers,
         learning,
         dedup_window_ms,
         dedup_key,
@@ -848,6 +1236,7 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
         falsepositives: rf.falsepositives,
         runbook: rf.runbook,
         tests: rf.tests,
+        templates: rf.templates,
     };
     (Some(rule), problems)
 }
@@ -937,17 +1326,42 @@ fn compile_condition(
     if let Some(e) = c.exists {
         ops.push(Op::Exists(e));
     }
+    if let Some(o) = &c.eq_field {
+        match Field::from_name(o) {
+            Some(Field::Request) | None => {
+                problem(
+                    line,
+                    format!("eq_field: unknown or unsupported field {o:?}"),
+                );
+                return None;
+            }
+            Some(f) => ops.push(Op::EqField(f)),
+        }
+    }
+    let path: Vec<String> = match c.field.value.strip_prefix("request.") {
+        Some(p) if field == Field::Request => {
+            let parts: Vec<String> = p.split('.').map(str::to_string).collect();
+            if parts.iter().any(|x| x.is_empty()) {
+                problem(line, format!("bad request path {:?}", c.field.value));
+                return None;
+            }
+            parts
+        }
+        _ => Vec::new(),
+    };
     match ops.len() {
         1 => Some(Condition {
             field,
             op: ops.pop()?,
             not: c.not,
             nocase: c.nocase,
+            path,
         }),
         0 => {
             problem(
                 line,
-                "condition has no test (eq, prefix, suffix, contains, regex, cidr, exists)".into(),
+                "condition has no test (eq, prefix, suffix, contains, regex, cidr, exists, eq_field)"
+                    .into(),
             );
             None
         }

@@ -4,6 +4,7 @@
 //! so parsing a record allocates little. Fields that come from enrichment (GeoIP, user-agent family)
 //! are filled in by [`crate::enrich`] after parsing.
 
+pub mod classify;
 pub mod useragent;
 
 use std::borrow::Cow;
@@ -396,6 +397,13 @@ pub struct AuditEvent<'a> {
     pub geo: Option<Arc<GeoInfo>>,
     /// Request parameters as raw JSON, for evidence.
     pub request: Option<&'a RawValue>,
+    /// Action classes, filled by enrichment ([`classify::classify`]).
+    pub classes: classify::ActionClasses,
+    /// The resource a sensitive call names (secret, parameter, user, role), filled by enrichment.
+    pub target: Option<Cow<'a, str>>,
+    /// For federation calls (AssumeRoleWithWebIdentity / WithSAML): the issuer and subject the
+    /// role was assumed from (`ISSUER SUBJECT`).
+    pub federation: Option<Cow<'a, str>>,
     /// The whole raw record.
     pub raw: &'a [u8],
 }
@@ -486,6 +494,9 @@ impl AuditEvent<'_> {
             "region": self.region.as_deref(),
             "invoked_by": self.invoked_by.as_deref(),
             "read_only": self.read_only,
+            "classes": self.classes.names(),
+            "target": self.target.as_deref(),
+            "federation": self.federation.as_deref(),
             "geo": self.geo.as_deref(),
         })
     }

@@ -298,6 +298,9 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         event_geo: None,
         geo: None,
         request: r.properties,
+        classes: Default::default(),
+        target: None,
+        federation: None,
         raw,
     })
 }

@@ -279,7 +279,15 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         mfa: mfa_login,
         browser: user_agent.starts_with("Mozilla/"),
     };
-    let identity = resolve_identity(ui, account, hints)?;
+    let mut identity = resolve_identity(ui, account, hints)?;
+    let federation = if matches!(
+        operation.as_ref(),
+        "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML"
+    ) {
+        federate(&mut identity.0, r.request_parameters)
+    } else {
+        None
+    };
 
     let (src_ip, src_host) = super::split_source(cow(r.source_ip_address));
     let console_failed = r
@@ -317,6 +325,9 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         event_geo: None::<EventGeo>,
         geo: None,
         request: r.request_parameters,
+        classes: Default::default(),
+        target: None,
+        federation,
         raw,
     })
 }
@@ -524,6 +535,54 @@ fn resolve_identity<'a>(
         invoked_by
     };
     Ok((id, on_behalf))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FederationRequest<'a> {
+    #[serde(borrow, default)]
+    role_arn: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    role_session_name: Option<Cow<'a, str>>,
+}
+
+/// An AssumeRoleWithWebIdentity / WithSAML call is made by the federated subject on behalf of the
+/// role it assumes: the identity becomes that role (whose baseline learns which issuers and
+/// subjects assume it), and the issuer and subject are returned as the federation source.
+fn federate<'a>(id: &mut Identity<'a>, req: Option<&'a RawValue>) -> Option<Cow<'a, str>> {
+    // The key is `aws:web_identity:PROVIDER:SUBJECT` (or `aws:saml:...`).
+    let full = id
+        .key
+        .strip_prefix("aws:web_identity:")
+        .or_else(|| id.key.strip_prefix("aws:saml:"))
+        .unwrap_or(&id.key);
+    // A CI subject names the repository and then the branch, environment or pull request: the
+    // repository is what the trust is about (new branches are not new issuers).
+    let cut = [
+        ":ref:",
+        ":pull_request",
+        ":environment:",
+        ":job_workflow_ref:",
+    ]
+    .iter()
+    .filter_map(|m| full.find(m))
+    .min()
+    .unwrap_or(full.len());
+    let from = full[..cut].to_owned();
+    let Some(r) = req.and_then(|r| serde_json::from_str::<FederationRequest<'a>>(r.get()).ok())
+    else {
+        return Some(Cow::Owned(from));
+    };
+    if let Some(role) = r.role_arn.filter(|a| a.contains(":role/")) {
+        let name = role.rsplit('/').next().unwrap_or("").to_owned();
+        id.key = role;
+        id.kind = IdentityKind::AwsRole;
+        id.name = Cow::Owned(name);
+        if let Some(s) = r.role_session_name {
+            id.session = Some(s);
+        }
+    }
+    Some(Cow::Owned(from))
 }
 
 /// A sub-slice of a borrowed string stays borrowed; of an owned one, it is copied.

@@ -7,7 +7,8 @@
 //! client within their lifetime is a strong signal of theft on its own.
 
 use crate::baseline::{
-    feature_label, feature_value, session_key, BaselineConfig, Feature, Profile, SessionState,
+    feature_label, feature_value, session_key, BaselineConfig, Feature, Labels, Profile,
+    SessionState,
 };
 use crate::detect::engine::Anomaly;
 use crate::detect::rule::{NewValueParams, Scope};
@@ -27,6 +28,7 @@ pub fn evaluate(
     p: &NewValueParams,
     ev: &AuditEvent<'_>,
     profile: Option<&Profile>,
+    labels: &Labels,
     cfg: &BaselineConfig,
 ) -> Option<NewValueHit> {
     let profile = profile?;
@@ -41,7 +43,7 @@ pub fn evaluate(
     let mut anomalies = Vec::new();
     let mut compared = 0;
     for &f in &p.features {
-        if let Some(a) = check(p, f, ev, profile, session, now, cfg) {
+        if let Some(a) = check(p, f, ev, profile, session, now, labels, cfg) {
             compared += 1;
             anomalies.extend(a);
         }
@@ -55,7 +57,7 @@ pub fn evaluate(
         return None;
     }
     for &f in &p.context {
-        if let Some(a) = check(p, f, ev, profile, session, now, cfg) {
+        if let Some(a) = check(p, f, ev, profile, session, now, labels, cfg) {
             compared += 1;
             anomalies.extend(a);
         }
@@ -68,6 +70,7 @@ pub fn evaluate(
 
 /// Compares one feature: `None` if there was nothing to compare, `Some(None)` if the value is
 /// known, `Some(Some(anomaly))` if it is new.
+#[allow(clippy::too_many_arguments)]
 fn check(
     p: &NewValueParams,
     f: Feature,
@@ -75,6 +78,7 @@ fn check(
     profile: &Profile,
     session: Option<&SessionState>,
     now: i64,
+    labels: &Labels,
     cfg: &BaselineConfig,
 ) -> Option<Option<Anomaly>> {
     let v = feature_value(ev, f)?;
@@ -101,14 +105,25 @@ fn check(
     if set.get_live(v.key, now, forget).is_some() {
         return Some(None);
     }
-    let live = set.live_entries(now, forget);
+    // A session's address changing inside the network operator it already uses (NAT gateways,
+    // egress pools) is churn, not a second place.
+    if let (Some(s), Feature::Network) = (session, f) {
+        if feature_value(ev, Feature::Asn)
+            .is_some_and(|a| s.asns.get_live(a.key, now, forget).is_some())
+        {
+            return Some(None);
+        }
+    }
+    let live = set.live_entries(now, forget, labels);
     Some(Some(Anomaly {
-        feature: f,
+        feature: f.as_str(),
+        observation_type: "new_value",
         scope,
         observed: feature_label(ev, f),
         baseline_total: live.len(),
-        baseline: live.into_iter().take(10).cloned().collect(),
+        baseline: live.into_iter().take(10).collect(),
         scope_first_seen: first,
         scope_events: events,
+        pattern: None,
     }))
 }
