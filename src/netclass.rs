@@ -35,17 +35,6 @@ impl NetClass {
     }
 }
 
-const CLOUD: &[u32] = &[
-    16509, 14618, 8987, // Amazon
-    8075, 8068, 8069, 12076, // Microsoft
-    15169, 396982, 19527, 36040, // Google
-    31898, // Oracle
-    36351, // IBM / SoftLayer
-    45102, 37963, // Alibaba
-    36459, // GitHub
-    13335, // Cloudflare
-];
-
 /// The cloud provider that owns an ASN, for the ones in the cloud list.
 pub fn cloud_provider(asn: u32) -> Option<&'static str> {
     Some(match asn {
@@ -114,7 +103,7 @@ const ANONYMIZER_WORDS: &[&str] = &["tor exit", "torservers", "vpn", "privacy", 
 /// Classifies an AS by number, then by organisation name.
 pub fn classify(asn: Option<u32>, org: Option<&str>) -> Option<NetClass> {
     if let Some(a) = asn {
-        if CLOUD.contains(&a) {
+        if cloud_provider(a).is_some() {
             return Some(NetClass::Cloud);
         }
         if ANONYMIZER.contains(&a) {

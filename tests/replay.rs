@@ -518,3 +518,91 @@ fn a_condition_no_firing_test_pins_down_is_reported() {
     );
     assert!(s.contains("the condition is untested"), "{s}");
 }
+
+/// The allowlist: a reviewed exception mutes exactly what it names (and is counted); an
+/// approval into the baseline makes the value known to every detector; a bad file is refused
+/// with every problem and its line, before any input is read (exit 2).
+#[test]
+fn allowlist_mutes_approves_and_rejects_bad_files() {
+    let root = root();
+    let city = root.join("examples/geoip/test-city.mmdb");
+    let asn = root.join("examples/geoip/test-asn.mmdb");
+    let demo = root.join("examples/demo.jsonl");
+    let base = [
+        "replay",
+        "--geoip-city",
+        city.to_str().unwrap(),
+        "--geoip-asn",
+        asn.to_str().unwrap(),
+    ];
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend_from_slice(extra);
+        args.push(demo.to_str().unwrap());
+        nhid(&args)
+    };
+    let count = |out: &Output, rule: &str, identity: &str| {
+        alerts(out)
+            .iter()
+            .filter(|a| {
+                a["finding_info"]["analytic"]["uid"] == rule
+                    && a["actor"]["user"]["uid"] == identity
+            })
+            .count()
+    };
+    let okta = "okta:0oademo1billingsync";
+    let plain = run(&[]);
+    assert!(plain.status.success());
+    assert_eq!(count(&plain, "standard.new_country", okta), 1);
+    let before = alerts(&plain).len();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mute = dir.path().join("mute.yml");
+    std::fs::write(
+        &mute,
+        "entries:\n  - identity: \"okta:*\"\n    rule: standard.new_country\n    feature: country\n    value: RU\n    expires: 2099-01-01\n    reason: test\n    approver: ci@example.com\n",
+    )
+    .unwrap();
+    let out = run(&["--allowlist", mute.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(count(&out, "standard.new_country", okta), 0);
+    assert_eq!(
+        alerts(&out).len(),
+        before - 1,
+        "only the named finding is muted"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 allowlisted"));
+
+    // Expired (by event time): no effect.
+    std::fs::write(
+        &mute,
+        "entries:\n  - identity: \"okta:*\"\n    rule: standard.new_country\n    expires: 2001-01-01\n    reason: test\n    approver: ci@example.com\n",
+    )
+    .unwrap();
+    let out = run(&["--allowlist", mute.to_str().unwrap()]);
+    assert_eq!(count(&out, "standard.new_country", okta), 1);
+
+    // Approved into the baseline: no detector sees RU as new for this identity.
+    std::fs::write(
+        &mute,
+        format!("entries:\n  - identity: \"{okta}\"\n    feature: country\n    value: RU\n    expires: never\n    reason: planned move\n    approver: ci@example.com\n    approve_into_baseline: true\n"),
+    )
+    .unwrap();
+    let out = run(&["--allowlist", mute.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(count(&out, "standard.new_country", okta), 0);
+
+    // A bad file: every problem with its line, exit 2, no alerts.
+    std::fs::write(
+        &mute,
+        "entries:\n  - rule: x\n    expires: soon\n  - identity: a\n    feature: planet\n    expires: never\n    reason: r\n    approver: b\n",
+    )
+    .unwrap();
+    let out = run(&["--allowlist", mute.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("mute.yml:2: entry needs a reason"), "{err}");
+    assert!(err.contains("bad date"), "{err}");
+    assert!(err.contains("mute.yml:4: unknown feature"), "{err}");
+}

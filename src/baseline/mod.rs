@@ -459,11 +459,11 @@ impl Profile {
         if self.human_evidence.is_none() && ev.identity.reason.is_strong_human_evidence() {
             self.human_evidence = Some(ev.identity.reason);
         }
-        let h = &mut self.hours[hour_of_week(t)];
-        if *h == u8::MAX {
+        let how = hour_of_week(t);
+        if self.hours[how] == u8::MAX {
             self.hours.iter_mut().for_each(|x| *x /= 2);
         }
-        self.hours[hour_of_week(t)] += 1;
+        self.hours[how] += 1;
         let now = self.last_seen;
         for f in Feature::ALL {
             if let Some(v) = feature_value(ev, f) {
@@ -638,27 +638,28 @@ impl BaselineStore {
 
     /// Folds an event into its identity's profile (after detectors have seen the profile).
     pub fn observe(&mut self, ev: &AuditEvent<'_>) {
-        self.inspect_then_observe(ev, |_, _| ());
+        self.inspect_then_observe(ev, |_, _, _| ());
     }
 
-    /// Calls `f` with the identity's profile as it is *before* the event (and the label table),
-    /// then folds the event in: one lookup for both (the detection engine's per-event path).
+    /// Calls `f` with the identity's profile as it is *before* the event (with the label table
+    /// and the tracked rates), then folds the event in: one lookup for both (the detection
+    /// engine's per-event path).
     pub fn inspect_then_observe<R>(
         &mut self,
         ev: &AuditEvent<'_>,
-        f: impl FnOnce(Option<&Profile>, &Labels) -> R,
+        f: impl FnOnce(Option<&Profile>, &Labels, &[RateSpec]) -> R,
     ) -> R {
         let cfg = self.config;
         let labels = &mut self.labels;
         let specs = &self.rate_specs;
         match self.profiles.get_mut(&*ev.identity.key) {
             Some(p) => {
-                let r = f(Some(p), labels);
+                let r = f(Some(p), labels, specs);
                 p.observe(ev, &cfg, labels, specs);
                 r
             }
             None => {
-                let r = f(None, labels);
+                let r = f(None, labels, specs);
                 let mut p = Profile::new(ev.time_ms);
                 p.observe(ev, &cfg, labels, specs);
                 self.profiles.insert(ev.identity.key.as_ref().into(), p);

@@ -132,16 +132,14 @@ impl RateState {
     /// changing anything. `first_seen` is the identity's first event time.
     pub fn view(&self, spec: &RateSpec, t: i64, key: u64, first_seen: i64) -> RateView {
         let same = self.in_window(t, spec.window_ms);
+        let adds = !same
+            || spec.distinct == Distinct::Events
+            || (!self.keys.contains(&key) && self.keys.len() < MAX_WINDOW_KEYS);
         let (count, start, prev) = if same {
-            let adds = spec.distinct == Distinct::Events
-                || (!self.keys.contains(&key) && self.keys.len() < MAX_WINDOW_KEYS);
             (self.win_count + adds as u32, self.win_start, self.prev_last)
         } else {
             (1, t, self.last)
         };
-        let adds = !same
-            || spec.distinct == Distinct::Events
-            || (!self.keys.contains(&key) && self.keys.len() < MAX_WINDOW_KEYS);
         // Long-run rate from history before this window.
         let mut hist = decay(self.decayed, self.decay_t, start) as f64;
         let mut peak = decay(self.peak, self.decay_t, start) as f64;

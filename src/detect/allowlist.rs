@@ -21,6 +21,7 @@
 use std::path::Path;
 
 use ipnet::IpNet;
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -86,8 +87,8 @@ pub struct Entry {
 pub struct Allowlist {
     /// Entries.
     pub entries: Vec<Entry>,
-    /// Approvals not yet applied: (identity key, feature, value key, entry index).
-    pending: Vec<(String, Feature, u64, usize)>,
+    /// Approvals not yet applied, by identity key: (feature, value key, entry index).
+    pending: FxHashMap<String, Vec<(Feature, u64, usize)>>,
 }
 
 /// `*` matches any run of characters.
@@ -136,18 +137,7 @@ impl Allowlist {
         };
         let f: FileForm = match serde_saphyr::from_str(text) {
             Ok(f) => f,
-            Err(e) => {
-                let line = e.location().map(|l| l.line()).unwrap_or(0);
-                let msg = e.to_string();
-                problem(
-                    line,
-                    format!(
-                        "invalid allowlist: {}",
-                        msg.lines().next().unwrap_or("invalid YAML")
-                    ),
-                );
-                return Err(problems);
-            }
+            Err(e) => return Err(vec![super::rule::yaml_problem(name, "allowlist", &e)]),
         };
         let mut out = Allowlist::default();
         for e in f.entries {
@@ -212,7 +202,11 @@ impl Allowlist {
                 match (&e.identity, feature, &e.value) {
                     (Some(id), Some(f), Some(v)) if !id.contains('*') => {
                         match feature_key_from_label(f, v) {
-                            Some(k) => out.pending.push((id.clone(), f, k, out.entries.len())),
+                            Some(k) => out.pending.entry(id.clone()).or_default().push((
+                                f,
+                                k,
+                                out.entries.len(),
+                            )),
                             None => {
                                 problem(line, format!("value {v:?} is not a valid {}", f.as_str()))
                             }
@@ -252,28 +246,17 @@ impl Allowlist {
 
     /// Applies the approvals of `identity` (before its event is evaluated).
     pub fn apply_approvals(&mut self, identity: &str, t: i64, store: &mut BaselineStore) {
-        if !self.pending.iter().any(|p| p.0 == identity) {
+        let Some(list) = self.pending.remove(identity) else {
             return;
-        }
+        };
         let forget = store.config.forget_after_ms;
-        let entries = &self.entries;
-        let mut labels = Vec::new();
-        self.pending.retain(|(id, f, k, e)| {
-            if id != identity {
-                return true;
+        for (f, k, e) in list {
+            let entry = &self.entries[e];
+            if entry.expires_ms.is_some_and(|x| t >= x) {
+                continue;
             }
-            let entry = &entries[*e];
-            if entry.expires_ms.is_none_or(|x| t < x) {
-                labels.push((*f, *k, entry.value.clone().unwrap_or_default()));
-            }
-            false
-        });
-        let p = store.get_or_create(identity, t);
-        for (f, k, _) in &labels {
-            p.approve(*f, *k, t, forget);
-        }
-        for (_, k, v) in labels {
-            store.labels.set(k, &v);
+            store.get_or_create(identity, t).approve(f, k, t, forget);
+            store.labels.set(k, entry.value.as_deref().unwrap_or(""));
         }
     }
 

@@ -269,7 +269,8 @@ fn any_at_path(v: &serde_json::Value, path: &[String], f: &mut dyn FnMut(&str) -
 }
 
 impl Condition {
-    /// Calls `f` on each value of the condition's field (the request path for `request.*`).
+    /// Calls `f` on each value of the condition's field (the request path for `request.*`);
+    /// stops at the first `true`.
     pub fn any_value(&self, ev: &AuditEvent<'_>, mut f: impl FnMut(&str) -> bool) -> bool {
         if self.field != Field::Request {
             return self.field.any_str(ev, f);
@@ -284,57 +285,30 @@ impl Condition {
 
     /// Evaluates the condition on an event.
     pub fn matches(&self, ev: &AuditEvent<'_>) -> bool {
-        if self.field == Field::Request {
-            return self.matches_slow(ev) != self.not;
-        }
         let r = match &self.op {
-            Op::Exists(want) => self.field.any_str(ev, |s| !s.is_empty()) == *want,
+            Op::Exists(want) => self.any_value(ev, |s| !s.is_empty()) == *want,
             Op::Cidr(nets) => self
                 .field
                 .ip(ev)
                 .is_some_and(|ip| nets.iter().any(|n| n.contains(&ip))),
-            Op::Regex(re) => self.field.any_str(ev, |s| re.is_match(s)),
+            Op::Regex(re) => self.any_value(ev, |s| re.is_match(s)),
             Op::In(vals) => self.test(ev, vals, |s, v| s == v),
             Op::Prefix(vals) => self.test(ev, vals, |s, v| s.starts_with(v)),
             Op::Suffix(vals) => self.test(ev, vals, |s, v| s.ends_with(v)),
             Op::Contains(vals) => self.test(ev, vals, |s, v| s.contains(v)),
-            Op::EqField(other) => self.field.any_str(ev, |a| other.any_str(ev, |b| a == b)),
+            Op::EqField(other) => self.any_value(ev, |a| other.any_str(ev, |b| a == b)),
         };
         r != self.not
     }
 
-    /// The test on a request parameter (values collected first).
-    fn matches_slow(&self, ev: &AuditEvent<'_>) -> bool {
-        let mut vals: Vec<String> = Vec::new();
-        self.any_value(ev, |s| {
-            vals.push(if self.nocase {
-                s.to_ascii_lowercase()
-            } else {
-                s.to_string()
-            });
-            false
-        });
-        let any = |t: &dyn Fn(&str) -> bool| vals.iter().any(|v| t(v));
-        match &self.op {
-            Op::Exists(want) => any(&|s| !s.is_empty()) == *want,
-            Op::Cidr(_) => false,
-            Op::Regex(re) => any(&|s| re.is_match(s)),
-            Op::In(w) => any(&|s| w.iter().any(|v| s == v)),
-            Op::Prefix(w) => any(&|s| w.iter().any(|v| s.starts_with(v.as_str()))),
-            Op::Suffix(w) => any(&|s| w.iter().any(|v| s.ends_with(v.as_str()))),
-            Op::Contains(w) => any(&|s| w.iter().any(|v| s.contains(v.as_str()))),
-            Op::EqField(other) => any(&|s| other.any_str(ev, |b| s == b)),
-        }
-    }
-
     fn test(&self, ev: &AuditEvent<'_>, vals: &[String], cmp: impl Fn(&str, &str) -> bool) -> bool {
         if self.nocase {
-            self.field.any_str(ev, |s| {
+            self.any_value(ev, |s| {
                 let low = s.to_ascii_lowercase();
                 vals.iter().any(|v| cmp(&low, v))
             })
         } else {
-            self.field.any_str(ev, |s| vals.iter().any(|v| cmp(s, v)))
+            self.any_value(ev, |s| vals.iter().any(|v| cmp(s, v)))
         }
     }
 }

@@ -111,6 +111,25 @@ pub struct Finding {
     pub storm: Option<Storm>,
 }
 
+impl Finding {
+    /// Turns this finding into an update of the earlier alert `uid`.
+    fn make_update(&mut self, uid: &str, count: u64, first_seen: i64) {
+        self.activity = Activity::Update;
+        self.uid = Some(uid.to_string());
+        self.count = count;
+        self.first_seen = first_seen;
+    }
+}
+
+/// A repeat is reported at counts 2, 4, 8, ... and otherwise at most once per `interval`.
+fn update_due(count: u64, last_report: &mut i64, t: i64, interval: i64) -> bool {
+    let due = count.is_power_of_two() || t.saturating_sub(*last_report) >= interval;
+    if due {
+        *last_report = t;
+    }
+    due
+}
+
 /// Counters the engine keeps.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct EngineStats {
@@ -188,7 +207,6 @@ struct Recent {
 pub struct Engine {
     rules: Arc<Vec<Rule>>,
     store: BaselineStore,
-    specs: Vec<RateSpec>,
     config: EngineConfig,
     dedup: FxHashMap<u64, DedupState>,
     storms: Vec<StormState>,
@@ -251,7 +269,7 @@ impl Engine {
             }
         }
         let mut store = BaselineStore::new(config.baseline);
-        store.rate_specs = specs.clone();
+        store.rate_specs = specs;
         let composite_rules = rules_v
             .iter()
             .enumerate()
@@ -271,7 +289,6 @@ impl Engine {
         Engine {
             rules: Arc::new(rules_v),
             store,
-            specs,
             config,
             dedup: FxHashMap::default(),
             storms: (0..n).map(|_| StormState::default()).collect(),
@@ -315,21 +332,22 @@ impl Engine {
         let first = out.len();
         let cfg = self.store.config;
         let rules = &self.rules;
-        let specs = &self.specs;
-        self.store.inspect_then_observe(ev, |profile, labels| {
-            let class = match profile {
-                Some(p) if p.class() == IdentityClass::Human => IdentityClass::Human,
-                _ => ev.identity.class(),
-            };
-            for (i, rule) in rules.iter().enumerate() {
-                if matches!(rule.detector, Detector::Composite(_)) || !applies(rule, ev, class) {
-                    continue;
+        self.store
+            .inspect_then_observe(ev, |profile, labels, specs| {
+                let class = match profile {
+                    Some(p) if p.class() == IdentityClass::Human => IdentityClass::Human,
+                    _ => ev.identity.class(),
+                };
+                for (i, rule) in rules.iter().enumerate() {
+                    if matches!(rule.detector, Detector::Composite(_)) || !applies(rule, ev, class)
+                    {
+                        continue;
+                    }
+                    if let Some(f) = evaluate(i, rule, ev, profile, labels, &cfg, specs, class) {
+                        out.push(f);
+                    }
                 }
-                if let Some(f) = evaluate(i, rule, ev, profile, labels, &cfg, specs, class) {
-                    out.push(f);
-                }
-            }
-        });
+            });
         if out.len() > first && !self.composite_rules.is_empty() {
             self.correlate(ev, first, out);
         }
@@ -452,15 +470,13 @@ impl Engine {
                     st.count += 1;
                     st.last = st.last.max(t);
                     self.stats.suppressed += 1;
-                    let due = st.count.is_power_of_two()
-                        || t.saturating_sub(st.last_report) >= self.config.update_interval_ms;
-                    if due {
-                        st.last_report = t;
-                        let f = &mut out[k];
-                        f.activity = Activity::Update;
-                        f.uid = Some(st.uid.clone());
-                        f.count = st.count;
-                        f.first_seen = st.first;
+                    if update_due(
+                        st.count,
+                        &mut st.last_report,
+                        t,
+                        self.config.update_interval_ms,
+                    ) {
+                        out[k].make_update(&st.uid, st.count, st.first);
                         self.stats.updates += 1;
                         k += 1;
                     } else {
@@ -488,15 +504,14 @@ impl Engine {
                         a.sample.push(ev.identity.key.to_string());
                     }
                     self.stats.storm_folded += 1;
-                    let due = a.folded.is_power_of_two()
-                        || t.saturating_sub(a.last_report) >= self.config.update_interval_ms;
-                    if due {
-                        a.last_report = t;
+                    if update_due(
+                        a.folded,
+                        &mut a.last_report,
+                        t,
+                        self.config.update_interval_ms,
+                    ) {
                         let f = &mut out[k];
-                        f.activity = Activity::Update;
-                        f.uid = Some(a.uid.clone());
-                        f.count = a.folded;
-                        f.first_seen = a.started;
+                        f.make_update(&a.uid, a.folded, a.started);
                         f.storm = Some(Storm {
                             identities: a.identities.len(),
                             findings: a.folded,

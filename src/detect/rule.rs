@@ -733,10 +733,7 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
     let rf: RuleFile = match serde_saphyr::from_str(text) {
         Ok(r) => r,
         Err(e) => {
-            let line = e.location().map(|l| l.line()).unwrap_or(0);
-            let msg = e.to_string();
-            let msg = msg.lines().next().unwrap_or("invalid YAML").to_string();
-            problem(line, format!("invalid rule file: {msg}"));
+            problems.push(yaml_problem(path, "rule file", &e));
             return (None, problems);
         }
     };
@@ -1239,6 +1236,19 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
         templates: rf.templates,
     };
     (Some(rule), problems)
+}
+
+/// A YAML syntax or schema error as a problem at its line (`what`: "rule file", "allowlist").
+pub fn yaml_problem(file: &str, what: &str, e: &serde_saphyr::Error) -> Problem {
+    let msg = e.to_string();
+    Problem {
+        file: file.to_string(),
+        line: e.location().map(|l| l.line()).unwrap_or(0),
+        message: format!(
+            "invalid {what}: {}",
+            msg.lines().next().unwrap_or("invalid YAML")
+        ),
+    }
 }
 
 fn is_technique_id(s: &str) -> bool {

@@ -172,26 +172,25 @@ pub fn run_one_in(rule: &Rule, t: &TestFile, parsers: &Parsers, pack: &[Rule]) -
     let mut severities = Vec::new();
     for (phase, list) in [("history", &t.history), ("events", &t.events)] {
         // Each phase is replayed in event-time order (records of one phase may interleave).
-        let mut items: Vec<(i64, usize, Vec<u8>, i64)> = Vec::new();
+        let mut raws: Vec<(usize, Vec<u8>, i64)> = Vec::new();
         for (k, rec) in list.iter().enumerate() {
-            let expanded = match expand(rule, rec) {
-                Ok(v) => v,
+            match expand(rule, rec) {
+                Ok(v) => raws.extend(v.into_iter().map(|(b, shift)| (k, b, shift))),
                 Err(e) => return fail(format!("{phase}[{k}]: {e}")),
-            };
-            for (bytes, shift) in expanded {
-                let t = match parsers.parse(&bytes, Format::Auto) {
-                    Ok(ev) => ev.time_ms.saturating_add(shift),
-                    Err(e) => return fail(format!("{phase}[{k}]: record does not parse: {e}")),
-                };
-                items.push((t, k, bytes, shift));
             }
         }
-        items.sort_by_key(|x| (x.0, x.1));
-        for (_, _, bytes, shift) in &items {
-            let Ok(mut ev) = parsers.parse(bytes, Format::Auto) else {
-                continue;
-            };
-            ev.time_ms = ev.time_ms.saturating_add(*shift);
+        let mut events = Vec::with_capacity(raws.len());
+        for (k, bytes, shift) in &raws {
+            match parsers.parse(bytes, Format::Auto) {
+                Ok(mut ev) => {
+                    ev.time_ms = ev.time_ms.saturating_add(*shift);
+                    events.push((*k, ev));
+                }
+                Err(e) => return fail(format!("{phase}[{k}]: record does not parse: {e}")),
+            }
+        }
+        events.sort_by_key(|(k, ev)| (ev.time_ms, *k));
+        for (_, mut ev) in events {
             enricher.enrich(&mut ev);
             findings.clear();
             engine.process(&ev, &mut findings);

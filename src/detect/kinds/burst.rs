@@ -7,6 +7,8 @@
 
 use statrs::distribution::{DiscreteCDF, Poisson};
 
+use crate::time::format_duration_ms;
+
 use super::Hit;
 use crate::baseline::rate::{Distinct, RateSpec, RateState};
 use crate::baseline::{rate_key, Profile};
@@ -29,10 +31,6 @@ pub fn poisson_tail(lambda: f64, k: u32) -> f64 {
         Ok(p) => p.sf((k - 1) as u64),
         Err(_) => 1.0,
     }
-}
-
-fn window_text(ms: i64) -> String {
-    crate::time::format_duration_ms(ms)
 }
 
 /// Evaluates the detector.
@@ -93,7 +91,7 @@ pub fn evaluate(
         observed: format!(
             "{} {measure} in {}",
             v.count,
-            window_text(spec.window_ms)
+            format_duration_ms(spec.window_ms)
         ),
         baseline: Vec::new(),
         baseline_total: 0,
@@ -102,15 +100,15 @@ pub fn evaluate(
         pattern: Some(format!(
             "expected {:.2} {measure} per {} from the identity's history, at most {:.0} in one window before (Poisson tail p={:.1e}); previous {} call {}",
             v.expected,
-            window_text(spec.window_ms),
+            format_duration_ms(spec.window_ms),
             v.peak,
             pval,
             spec.class.as_str(),
             match v.idle_ms {
-                Some(i) => format!("{} before", window_text(i)),
+                Some(i) => format!("{} before", format_duration_ms(i)),
                 None => format!(
                     "never (identity seen for {})",
-                    window_text(v.win_start.saturating_sub(profile.first_seen))
+                    format_duration_ms(v.win_start.saturating_sub(profile.first_seen))
                 ),
             }
         )),
