@@ -727,9 +727,21 @@ fn risk_factors(
             ) && !new_asn
             {
                 components.push(("routine_action_for_identity", -30));
+            } else if !new_asn && manages_resource(ev, p, now, cfg) {
+                components.push(("resource_managed_by_identity", -15));
             }
         }
     }
+}
+
+/// True if the resource the call names was already in the identity's baseline from an earlier
+/// call (infrastructure code tearing down or reconfiguring what it created or manages).
+fn manages_resource(ev: &AuditEvent<'_>, p: &Profile, now: i64, cfg: &BaselineConfig) -> bool {
+    feature_value(ev, Feature::Resource).is_some_and(|v| {
+        p.values(Feature::Resource)
+            .get_live(v.key, now, cfg.forget_after_ms)
+            .is_some_and(|s| s.first_seen < ev.time_ms)
+    })
 }
 
 fn dedup_key(rule: &Rule, ev: &AuditEvent<'_>, f: &Finding) -> u64 {

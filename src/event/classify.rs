@@ -244,6 +244,8 @@ pub fn target<'a>(ev: &AuditEvent<'a>) -> Option<(Cow<'a, str>, usize)> {
             | "AttachRolePolicy"
             | "PutRolePolicy"
             | "UpdateAssumeRolePolicy"
+            | "CreateTrail"
+            | "StartLogging"
             | "StopLogging"
             | "DeleteTrail"
             | "UpdateTrail"
@@ -266,7 +268,25 @@ pub fn target<'a>(ev: &AuditEvent<'a>) -> Option<(Cow<'a, str>, usize)> {
         .or(r.trail_name)
         .or(r.key_id)
         .or(r.instance_id)
-        .map(|v| (v, 1))
+        .map(|v| {
+            if ev.service == "cloudtrail" {
+                (trail_short_name(v), 1)
+            } else {
+                (v, 1)
+            }
+        })
+}
+
+/// CloudTrail accepts a trail by name or by ARN: both name the same trail, so the resource
+/// baseline keeps the name (`arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME` -> `NAME`).
+fn trail_short_name(v: Cow<'_, str>) -> Cow<'_, str> {
+    match v {
+        Cow::Borrowed(s) => Cow::Borrowed(s.rsplit_once(":trail/").map_or(s, |(_, n)| n)),
+        Cow::Owned(s) => match s.rsplit_once(":trail/") {
+            Some((_, n)) => Cow::Owned(n.to_owned()),
+            None => Cow::Owned(s),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -318,5 +338,19 @@ mod tests {
         let e = p.parse(raw.as_bytes(), Format::Auto).unwrap();
         assert_eq!(classify(&e), ActionClasses::default());
         assert!(target(&e).is_none());
+        // A trail named by ARN and by name is one resource.
+        for name in [
+            "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org-trail",
+            "org-trail",
+        ] {
+            let raw = ev(
+                "DeleteTrail",
+                "cloudtrail",
+                &format!(r#"{{"name":"{name}"}}"#),
+                "",
+            );
+            let e = p.parse(raw.as_bytes(), Format::Auto).unwrap();
+            assert_eq!(target(&e).unwrap().0, "org-trail");
+        }
     }
 }
