@@ -289,6 +289,16 @@ pub struct SessionState {
     pub asns: ValueSet,
 }
 
+/// Pushes onto a vector that grows by half its length (from 1) instead of doubling from 4:
+/// most identities keep one or two sessions and rate states, and a million of them pay for
+/// every spare slot.
+fn push_compact<T>(v: &mut Vec<T>, x: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact((v.len() / 2).max(1));
+    }
+    v.push(x);
+}
+
 /// The last place an identity called from (for travel speed).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LastLocation {
@@ -486,7 +496,7 @@ impl Profile {
                 let pos = match self.rates.iter().position(|r| r.spec as usize == i) {
                     Some(p) => p,
                     None => {
-                        self.rates.push(RateState::new(i as u8));
+                        push_compact(&mut self.rates, RateState::new(i as u8));
                         self.rates.len() - 1
                     }
                 };
@@ -531,7 +541,7 @@ impl Profile {
                         i
                     }
                     None if self.sessions.len() < cfg.max_sessions => {
-                        self.sessions.push(fresh);
+                        push_compact(&mut self.sessions, fresh);
                         self.sessions.len() - 1
                     }
                     None => {
@@ -604,7 +614,9 @@ pub fn location_of(ev: &AuditEvent<'_>) -> Option<LastLocation> {
 /// All profiles, keyed by identity key.
 #[derive(Default)]
 pub struct BaselineStore {
-    profiles: FxHashMap<Box<str>, Profile>,
+    /// Boxed: the table keeps ~2x its length in slots, and an empty slot should cost a pointer,
+    /// not a whole profile.
+    profiles: FxHashMap<Box<str>, Box<Profile>>,
     /// Labels of all values, shared.
     pub labels: Labels,
     /// Rates tracked (from the loaded rules).
@@ -626,14 +638,14 @@ impl BaselineStore {
 
     /// The profile of an identity, as it is now.
     pub fn get(&self, key: &str) -> Option<&Profile> {
-        self.profiles.get(key)
+        self.profiles.get(key).map(|p| &**p)
     }
 
     /// The profile of an identity, created empty at time `t` if it has none.
     pub fn get_or_create(&mut self, key: &str, t: i64) -> &mut Profile {
         self.profiles
             .entry(key.into())
-            .or_insert_with(|| Profile::new(t))
+            .or_insert_with(|| Box::new(Profile::new(t)))
     }
 
     /// Folds an event into its identity's profile (after detectors have seen the profile).
@@ -662,7 +674,8 @@ impl BaselineStore {
                 let r = f(None, labels, specs);
                 let mut p = Profile::new(ev.time_ms);
                 p.observe(ev, &cfg, labels, specs);
-                self.profiles.insert(ev.identity.key.as_ref().into(), p);
+                self.profiles
+                    .insert(ev.identity.key.as_ref().into(), Box::new(p));
                 r
             }
         }
@@ -685,16 +698,16 @@ impl BaselineStore {
 
     /// Iterates over (identity key, profile).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Profile)> {
-        self.profiles.iter().map(|(k, v)| (&**k, v))
+        self.profiles.iter().map(|(k, v)| (&**k, &**v))
     }
 
     /// Approximate memory used by all profiles, their keys and the label table.
     pub fn approx_bytes(&self) -> usize {
-        self.profiles.capacity() * (std::mem::size_of::<(Box<str>, Profile)>() + 1)
+        self.profiles.capacity() * (std::mem::size_of::<(Box<str>, Box<Profile>)>() + 1)
             + self
                 .profiles
                 .iter()
-                .map(|(k, p)| k.len() + p.approx_bytes() - std::mem::size_of::<Profile>())
+                .map(|(k, p)| k.len() + p.approx_bytes())
                 .sum::<usize>()
             + self.labels.approx_bytes()
     }
