@@ -14,6 +14,8 @@
 
 pub mod alert;
 pub mod baseline;
+pub mod config;
+pub mod daemon;
 pub mod detect;
 pub mod enrich;
 pub mod event;
@@ -22,5 +24,8 @@ pub mod inspect;
 pub mod netclass;
 pub mod parsers;
 pub mod pipeline;
+pub mod server;
+pub mod sinks;
 pub mod sources;
+pub mod state;
 pub mod time;

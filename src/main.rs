@@ -44,6 +44,40 @@ enum Cmd {
         #[command(subcommand)]
         cmd: RulesCmd,
     },
+    /// Run the daemon: consume sources, detect, deliver alerts to sinks (see docs/configuration.md).
+    Run {
+        /// Config file (TOML; NHID_* environment variables override keys).
+        #[arg(long)]
+        config: PathBuf,
+        /// Validate the configuration, list every problem, and exit (0 = valid, 2 = not).
+        #[arg(long)]
+        check_config: bool,
+    },
+    /// Look into (or edit) saved detection state.
+    State {
+        #[command(subcommand)]
+        cmd: StateCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum StateCmd {
+    /// Print an identity's baseline from a snapshot (JSON); without IDENTITY, list identities.
+    Inspect {
+        /// State directory (or snapshot file).
+        #[arg(long)]
+        state: PathBuf,
+        /// Identity key (e.g. arn:aws:iam::123456789012:role/deployer).
+        identity: Option<String>,
+    },
+    /// Forget an identity so it relearns from scratch (run while the daemon is stopped).
+    Forget {
+        /// State directory.
+        #[arg(long)]
+        state: PathBuf,
+        /// Identity key.
+        identity: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -340,9 +374,153 @@ fn inspect(a: InspectArgs, identities: bool) -> ExitCode {
     }
 }
 
+fn init_logging(format: &str, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr);
+    let _ = if format == "json" {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
+}
+
+fn run_daemon(config: PathBuf, check: bool) -> ExitCode {
+    let cfg = match nhid::config::load(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "nhid: {}: {} configuration problem(s):",
+                config.display(),
+                e.0.len()
+            );
+            for p in &e.0 {
+                eprintln!("  {p}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    if check {
+        eprintln!("nhid: {}: configuration is valid", config.display());
+        return ExitCode::SUCCESS;
+    }
+    init_logging(&cfg.log.format, &cfg.log.level);
+    let control = Arc::new(nhid::server::Control::default());
+    control
+        .heartbeat_ms
+        .store(nhid::server::now_ms(), std::sync::atomic::Ordering::Relaxed);
+    let prom = match nhid::daemon::install_metrics() {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("nhid: error: metrics: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let listen = if cfg.server.listen.is_empty() {
+        None
+    } else {
+        cfg.server.listen.parse().ok()
+    };
+    match nhid::server::spawn(listen, control.clone(), prom) {
+        Ok(Some(addr)) => {
+            tracing::info!(%addr, "http endpoint listening (/metrics, /healthz, /readyz)")
+        }
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("nhid: error: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    match nhid::daemon::run(cfg, control) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "daemon failed");
+            eprintln!("nhid: error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn state_cmd(cmd: StateCmd) -> ExitCode {
+    match cmd {
+        StateCmd::Inspect { state, identity } => {
+            let path = nhid::state::resolve(&state);
+            let snap = match nhid::state::read(&path) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("nhid: error: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let cfg = BaselineConfig::default();
+            match identity {
+                None => {
+                    let mut keys: Vec<&str> = snap.engine.identity_keys().collect();
+                    keys.sort_unstable();
+                    for k in keys {
+                        println!("{k}");
+                    }
+                    eprintln!(
+                        "nhid: {}: {} identities; written {} by nhid {}; {} source offsets",
+                        path.display(),
+                        snap.engine.identities(),
+                        nhid::time::format_rfc3339_ms(snap.meta.written_at_ms),
+                        snap.meta.nhid_version,
+                        snap.meta.offsets.len()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Some(id) => match snap.engine.profile(&id) {
+                    Some((p, labels)) => {
+                        let v = nhid::state::profile_json(&id, p, labels, &cfg);
+                        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                        ExitCode::SUCCESS
+                    }
+                    None => {
+                        eprintln!("nhid: {id}: not in {}", path.display());
+                        ExitCode::from(1)
+                    }
+                },
+            }
+        }
+        StateCmd::Forget { state, identity } => {
+            let snap = match nhid::state::read(&nhid::state::resolve(&state)) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("nhid: error: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let mut st = snap.engine;
+            if !st.forget(&identity) {
+                eprintln!("nhid: {identity}: not in the snapshot");
+                return ExitCode::from(1);
+            }
+            match nhid::state::write_owned(&state, &snap.meta, &st) {
+                Ok(r) => {
+                    eprintln!("nhid: forgot {identity}; {} rewritten", r.path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("nhid: error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
+        Cmd::Run {
+            config,
+            check_config,
+        } => run_daemon(config, check_config),
+        Cmd::State { cmd } => state_cmd(cmd),
         Cmd::Replay(a) => match replay(a) {
             Ok(c) => c,
             Err(e) => {

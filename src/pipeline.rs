@@ -13,6 +13,7 @@ use crate::detect::{Engine, Finding, Rule};
 use crate::enrich::Enricher;
 use crate::geo::GeoDb;
 use crate::parsers::{Format, Parsers};
+use crate::sinks::AlertOut;
 use crate::sources::file::{read_input, InputError, Item, ReadLimits};
 use crate::sources::Origin;
 
@@ -193,9 +194,53 @@ impl Pipeline {
         out: &mut dyn Write,
         dead_letter: &mut Option<&mut dyn Write>,
     ) -> io::Result<()> {
+        let format = self.config.format;
+        self.process_inner(raw, origin, format, dead_letter, &mut |v, _, _, _| {
+            serde_json::to_writer(&mut *out, &v)?;
+            out.write_all(b"\n")
+        })
+    }
+
+    /// Processes one raw record of a known (or `Auto`) format, appending any alerts to `alerts`
+    /// (the daemon's path: alerts go to sinks in batches).
+    pub fn process_into(
+        &mut self,
+        raw: &[u8],
+        origin: &Origin<'_>,
+        format: Format,
+        alerts: &mut Vec<AlertOut>,
+        dead_letter: &mut Option<&mut dyn Write>,
+    ) -> io::Result<()> {
+        self.process_inner(
+            raw,
+            origin,
+            format,
+            dead_letter,
+            &mut |v, rule, sev, identity| {
+                let uid = v["finding_info"]["uid"].as_str().unwrap_or("").to_string();
+                alerts.push(AlertOut {
+                    json: serde_json::to_vec(&v).map_err(io::Error::other)?,
+                    rule: rule.to_string(),
+                    severity: sev,
+                    identity: identity.to_string(),
+                    uid,
+                });
+                Ok(())
+            },
+        )
+    }
+
+    fn process_inner(
+        &mut self,
+        raw: &[u8],
+        origin: &Origin<'_>,
+        format: Format,
+        dead_letter: &mut Option<&mut dyn Write>,
+        emit: &mut dyn FnMut(serde_json::Value, &str, u8, &str) -> io::Result<()>,
+    ) -> io::Result<()> {
         self.stats.records_read += 1;
         self.stats.bytes += raw.len() as u64;
-        let mut ev = match self.parsers.parse(raw, self.config.format) {
+        let mut ev = match self.parsers.parse(raw, format) {
             Ok(ev) => ev,
             Err(e) => return self.bad(origin, e.reason(), &e.to_string(), raw, dead_letter),
         };
@@ -207,8 +252,7 @@ impl Pipeline {
         for f in &self.findings {
             let rule = &self.engine.rules()[f.rule];
             let v = alert::render(rule, f, &ev);
-            serde_json::to_writer(&mut *out, &v)?;
-            out.write_all(b"\n")?;
+            emit(v, &rule.id, f.severity.id(), &ev.identity.key)?;
             *self
                 .stats
                 .alerts_by_rule
@@ -221,6 +265,37 @@ impl Pipeline {
                 .or_default() += 1;
         }
         Ok(())
+    }
+
+    /// The engine, mutable (state restore, rule reload).
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// Replaces the rule set, keeping baselines, learning state and suppression windows
+    /// (state of rules no longer loaded is dropped).
+    pub fn replace_rules(&mut self, rules: Arc<Vec<Rule>>) -> crate::detect::engine::RestoreReport {
+        let state = self.engine.take_state();
+        let allowlist = self.engine.take_allowlist();
+        let stats = self.engine.stats;
+        let mut engine = Engine::new(rules, self.config.baseline);
+        if let Some(a) = allowlist {
+            engine.set_allowlist(a);
+        }
+        engine.stats = stats;
+        let report = engine.restore_state(state);
+        self.engine = engine;
+        report
+    }
+
+    /// Copies the engine's counters into [`RunStats`].
+    pub fn sync_stats(&mut self) {
+        self.stats.suppressed = self.engine.stats.suppressed;
+        self.stats.updates = self.engine.stats.updates;
+        self.stats.allowlisted = self.engine.stats.allowlisted;
+        self.stats.storms = self.engine.stats.storms;
+        self.stats.storm_folded = self.engine.stats.storm_folded;
+        self.stats.identities = self.engine.store().len();
     }
 
     /// Replays one input. I/O errors writing alerts are returned; unreadable inputs are

@@ -17,7 +17,7 @@ mod valueset;
 use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use valueset::{Labels, Slot, ValueEntry, ValueSet};
 
@@ -270,7 +270,7 @@ pub fn session_key(ev: &AuditEvent<'_>) -> Option<u64> {
 }
 
 /// Per-session state: the networks and clients one set of session credentials was used from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionState {
     key: u64,
     /// Session name.
@@ -300,7 +300,7 @@ fn push_compact<T>(v: &mut Vec<T>, x: T) {
 }
 
 /// The last place an identity called from (for travel speed).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LastLocation {
     /// Latitude.
     pub lat: f32,
@@ -316,6 +316,45 @@ pub struct LastLocation {
     pub cloud: bool,
 }
 
+/// The hour-of-week histogram as bytes (serde derives stop at 32-element arrays).
+mod hours_serde {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(h: &[u8; 168], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(h)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 168], D::Error> {
+        let v = bytes_vec(d)?;
+        v.try_into()
+            .map_err(|v: Vec<u8>| serde::de::Error::invalid_length(v.len(), &"168 hour buckets"))
+    }
+
+    fn bytes_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Vec<u8>, A::Error> {
+                let mut out = Vec::with_capacity(168);
+                while let Some(b) = a.next_element()? {
+                    out.push(b);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
 /// Hour of the week (0 = Monday 00:00 UTC) of an epoch-ms time.
 pub fn hour_of_week(t: i64) -> usize {
     // 1970-01-01 was a Thursday: shift so that Monday is 0.
@@ -324,7 +363,7 @@ pub fn hour_of_week(t: i64) -> usize {
 }
 
 /// One identity's profile.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Profile {
     /// First event time seen.
     pub first_seen: i64,
@@ -340,6 +379,7 @@ pub struct Profile {
     /// Last located call.
     pub last_location: Option<LastLocation>,
     /// Activity per hour of the week (UTC), halved when a bucket saturates.
+    #[serde(with = "hours_serde")]
     pub hours: [u8; 168],
     features: [ValueSet; 8],
     sessions: Vec<SessionState>,
@@ -416,6 +456,21 @@ impl Profile {
         self.values(Feature::Action)
             .get_live(key, now, forget)
             .is_some_and(|s| s.count >= min_count && now.saturating_sub(s.first_seen) >= min_age_ms)
+    }
+
+    /// Re-points rate statistics at the loaded rate specs (`map[old] = new`), dropping those no
+    /// rule counts any more; returns how many were dropped.
+    fn remap_rates(&mut self, map: &[Option<u8>]) -> usize {
+        let before = self.rates.len();
+        self.rates
+            .retain_mut(|r| match map.get(r.spec as usize).copied().flatten() {
+                Some(n) => {
+                    r.spec = n;
+                    true
+                }
+                None => false,
+            });
+        before - self.rates.len()
     }
 
     /// Approximate heap + inline bytes used by this profile.
@@ -611,6 +666,44 @@ pub fn location_of(ev: &AuditEvent<'_>) -> Option<LastLocation> {
     })
 }
 
+/// The store's state as a snapshot keeps it, borrowed.
+#[derive(Serialize)]
+pub struct StoreStateRef<'a> {
+    rate_specs: &'a [RateSpec],
+    labels: &'a Labels,
+    profiles: &'a FxHashMap<Box<str>, Box<Profile>>,
+}
+
+/// The store's state read back from a snapshot.
+#[derive(Serialize, Deserialize)]
+pub struct StoreState {
+    rate_specs: Vec<RateSpec>,
+    labels: Labels,
+    profiles: FxHashMap<Box<str>, Box<Profile>>,
+}
+
+impl StoreState {
+    /// Identities in the state.
+    pub fn identities(&self) -> usize {
+        self.profiles.len()
+    }
+
+    /// One identity's profile and the labels of its values.
+    pub fn profile(&self, key: &str) -> Option<(&Profile, &Labels)> {
+        self.profiles.get(key).map(|p| (&**p, &self.labels))
+    }
+
+    /// Identity keys.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.profiles.keys().map(|k| &**k)
+    }
+
+    /// Forgets one identity; true if it was known.
+    pub fn forget(&mut self, key: &str) -> bool {
+        self.profiles.remove(key).is_some()
+    }
+}
+
 /// All profiles, keyed by identity key.
 #[derive(Default)]
 pub struct BaselineStore {
@@ -699,6 +792,42 @@ impl BaselineStore {
     /// Iterates over (identity key, profile).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Profile)> {
         self.profiles.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    /// Borrows the store's state for a snapshot.
+    pub fn state_ref(&self) -> StoreStateRef<'_> {
+        StoreStateRef {
+            rate_specs: &self.rate_specs,
+            labels: &self.labels,
+            profiles: &self.profiles,
+        }
+    }
+
+    /// Takes the profiles and labels out (for a rule reload), leaving the store empty.
+    pub fn take_state(&mut self) -> StoreState {
+        StoreState {
+            rate_specs: self.rate_specs.clone(),
+            labels: std::mem::take(&mut self.labels),
+            profiles: std::mem::take(&mut self.profiles),
+        }
+    }
+
+    /// Replaces the profiles and labels with `state`, mapping its rate statistics onto this
+    /// store's rate specs; returns how many rate states were dropped (no loaded rule counts them).
+    pub fn restore_state(&mut self, state: StoreState) -> usize {
+        let map: Vec<Option<u8>> = state
+            .rate_specs
+            .iter()
+            .map(|s| self.rate_specs.iter().position(|n| n == s).map(|i| i as u8))
+            .collect();
+        let mut dropped = 0;
+        let mut profiles = state.profiles;
+        for p in profiles.values_mut() {
+            dropped += p.remap_rates(&map);
+        }
+        self.profiles = profiles;
+        self.labels = state.labels;
+        dropped
     }
 
     /// Approximate memory used by all profiles, their keys and the label table.

@@ -7,10 +7,12 @@
 //! decayed exposure (how long it has been observed), so an identity that never did the class has
 //! a rate near zero and an identity that does it all day has a high one.
 
+use serde::{Deserialize, Serialize};
+
 use crate::event::classify::ActionClass;
 
 /// What a rate counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Distinct {
     /// Every event of the class.
     Events,
@@ -39,7 +41,7 @@ impl Distinct {
 }
 
 /// A rate the store tracks (derived from the loaded `burst` rules).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RateSpec {
     /// Class counted.
     pub class: ActionClass,
@@ -56,7 +58,7 @@ pub const TAU_MS: f64 = 14.0 * 86_400_000.0;
 const MAX_WINDOW_KEYS: usize = 256;
 
 /// State of one rate for one identity.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RateState {
     /// Index of the spec in the store's list.
     pub spec: u8,

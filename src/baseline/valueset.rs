@@ -7,7 +7,7 @@
 //! seen value is evicted.
 
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One remembered value, as explanations show it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -23,7 +23,7 @@ pub struct ValueEntry {
 }
 
 /// One remembered value, as stored.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Slot {
     /// Value key (hash).
     pub key: u64,
@@ -37,7 +37,7 @@ pub struct Slot {
 
 /// Labels of value keys, shared by all identities. Bounded: past `cap` labels, new values are
 /// shown by key until [`Labels::compact`] drops labels no profile references.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Labels {
     map: FxHashMap<u64, Box<str>>,
     cap: usize,
@@ -102,7 +102,7 @@ impl Labels {
 }
 
 /// Bounded value set.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ValueSet {
     slots: Vec<Slot>,
     cap: u16,

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::allowlist::Allowlist;
 use super::kinds::{self, new_value, Hit};
@@ -172,6 +172,7 @@ impl Default for EngineConfig {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 struct DedupState {
     uid: String,
     first: i64,
@@ -180,12 +181,13 @@ struct DedupState {
     count: u64,
 }
 
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 struct StormState {
     recent: VecDeque<(i64, u64)>,
     active: Option<ActiveStorm>,
 }
 
+#[derive(Serialize, Deserialize)]
 struct ActiveStorm {
     uid: String,
     started: i64,
@@ -196,7 +198,7 @@ struct ActiveStorm {
     last_report: i64,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Serialize, Deserialize)]
 struct Recent {
     time: i64,
     rule: u16,
@@ -217,6 +219,63 @@ pub struct Engine {
     next_prune: u64,
     /// Counters.
     pub stats: EngineStats,
+}
+
+/// Composite windows of one identity: (rule id, event time, risk score).
+type RecentByRule<R> = Vec<(u64, Vec<(R, i64, u8)>)>;
+
+/// The engine's state as a snapshot keeps it, borrowed (written without copying the baselines).
+/// Rule-indexed parts are keyed by rule id so a snapshot survives a changed rule set.
+#[derive(Serialize)]
+pub struct EngineStateRef<'a> {
+    store: crate::baseline::StoreStateRef<'a>,
+    dedup: &'a FxHashMap<u64, DedupState>,
+    recent: RecentByRule<&'a str>,
+    storms: Vec<(&'a str, &'a StormState)>,
+}
+
+/// The engine's state read back from a snapshot (the owned twin of [`EngineStateRef`], serializing to the same bytes).
+#[derive(Serialize, Deserialize)]
+pub struct EngineState {
+    store: crate::baseline::StoreState,
+    dedup: FxHashMap<u64, DedupState>,
+    recent: RecentByRule<String>,
+    storms: Vec<(String, StormState)>,
+}
+
+impl EngineState {
+    /// Identities in the state.
+    pub fn identities(&self) -> usize {
+        self.store.identities()
+    }
+
+    /// The profile of one identity, with the label table to show its values.
+    pub fn profile(&self, key: &str) -> Option<(&Profile, &crate::baseline::Labels)> {
+        self.store.profile(key)
+    }
+
+    /// Identity keys in the state.
+    pub fn identity_keys(&self) -> impl Iterator<Item = &str> {
+        self.store.keys()
+    }
+
+    /// Forgets one identity (it relearns from scratch); true if it was known.
+    pub fn forget(&mut self, key: &str) -> bool {
+        self.store.forget(key)
+    }
+}
+
+/// What restoring a state kept and dropped.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RestoreReport {
+    /// Identities restored.
+    pub identities: usize,
+    /// Open dedup windows restored.
+    pub dedup_windows: usize,
+    /// Rate statistics dropped because no loaded rule counts them any more.
+    pub rates_dropped: usize,
+    /// Composite / storm entries dropped because their rule is no longer loaded.
+    pub rule_state_dropped: usize,
 }
 
 fn base_score(s: Severity) -> i32 {
@@ -299,6 +358,114 @@ impl Engine {
             next_prune: 0,
             stats: EngineStats::default(),
         }
+    }
+
+    /// Borrows the engine's state for a snapshot.
+    pub fn state_ref(&self) -> EngineStateRef<'_> {
+        let id = |i: usize| self.rules[i].id.as_str();
+        EngineStateRef {
+            store: self.store.state_ref(),
+            dedup: &self.dedup,
+            recent: self
+                .recent
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        *k,
+                        v.iter()
+                            .map(|r| (id(r.rule as usize), r.time, r.score))
+                            .collect(),
+                    )
+                })
+                .collect(),
+            storms: self
+                .storms
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.active.is_some() || !s.recent.is_empty())
+                .map(|(i, s)| (id(i), s))
+                .collect(),
+        }
+    }
+
+    /// Takes the engine's state out (for a rule reload), leaving it empty.
+    pub fn take_state(&mut self) -> EngineState {
+        let id = |i: usize| self.rules[i].id.clone();
+        let recent = std::mem::take(&mut self.recent)
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    v.into_iter()
+                        .map(|r| (id(r.rule as usize), r.time, r.score))
+                        .collect(),
+                )
+            })
+            .collect();
+        let storms = std::mem::take(&mut self.storms)
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| (id(i), s))
+            .collect();
+        self.storms = (0..self.rules.len())
+            .map(|_| StormState::default())
+            .collect();
+        EngineState {
+            store: self.store.take_state(),
+            dedup: std::mem::take(&mut self.dedup),
+            recent,
+            storms,
+        }
+    }
+
+    /// Replaces the engine's state with `state` (from a snapshot or a reload), mapping rule ids
+    /// and rate statistics onto the loaded rules; state of rules no longer loaded is dropped.
+    pub fn restore_state(&mut self, state: EngineState) -> RestoreReport {
+        let index: FxHashMap<&str, usize> = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_str(), i))
+            .collect();
+        let mut report = RestoreReport {
+            dedup_windows: state.dedup.len(),
+            ..RestoreReport::default()
+        };
+        report.rates_dropped = self.store.restore_state(state.store);
+        report.identities = self.store.len();
+        self.dedup = state.dedup;
+        self.recent = FxHashMap::default();
+        for (k, v) in state.recent {
+            let list: Vec<Recent> = v
+                .into_iter()
+                .filter_map(|(rule, time, score)| match index.get(rule.as_str()) {
+                    Some(&i) => Some(Recent {
+                        time,
+                        rule: i as u16,
+                        score,
+                    }),
+                    None => {
+                        report.rule_state_dropped += 1;
+                        None
+                    }
+                })
+                .collect();
+            if !list.is_empty() {
+                self.recent.insert(k, list);
+            }
+        }
+        for (rule, s) in state.storms {
+            match index.get(rule.as_str()) {
+                Some(&i) => self.storms[i] = s,
+                None => report.rule_state_dropped += 1,
+            }
+        }
+        report
+    }
+
+    /// Removes and returns the allowlist.
+    pub fn take_allowlist(&mut self) -> Option<Allowlist> {
+        self.allowlist.take()
     }
 
     /// Installs an allowlist.

@@ -79,6 +79,11 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), LoadError>
             source,
         })?;
         let p = entry.path();
+        // Hidden entries are skipped: editors' swap files, and the `..data` / `..2024_..`
+        // directories a Kubernetes ConfigMap mount keeps beside the files.
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         if p.is_dir() {
             walk(root, &p, out)?;
         } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {

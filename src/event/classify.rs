@@ -18,7 +18,9 @@ use super::{AuditEvent, Outcome, SourceKind};
 pub struct ActionClasses(pub u16);
 
 /// One action class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionClass {
     /// Reading a secret value: Secrets Manager, SSM parameters, KMS Decrypt by the identity

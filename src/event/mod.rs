@@ -156,7 +156,7 @@ impl IdentityClass {
 
 /// Why an identity was classed as it was. Human reasons are evidence of a person; non-human
 /// reasons say what kind of workload identity it is (the default when no person is in evidence).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClassReason {
     // Human evidence.

@@ -237,6 +237,29 @@ pub fn read_input(
     }
 }
 
+/// Frames one in-memory message (a Kafka record value): a single record, a batch document
+/// (`{"Records":[..]}`, `{"records":[..]}`, a JSON array) or several JSON lines.
+pub fn frame_bytes(input: &str, bytes: &[u8], limits: ReadLimits, mut f: impl FnMut(Item<'_>)) {
+    let body = trim(bytes);
+    if body.is_empty() {
+        return;
+    }
+    let single = serde_json::Deserializer::from_slice(body)
+        .into_iter::<serde::de::IgnoredAny>()
+        .nth(1)
+        .is_none();
+    if single || !body.contains(&b'\n') {
+        document(input, 1, body, limits, &mut f);
+        return;
+    }
+    for (ln, l) in (1..).zip(body.split(|&b| b == b'\n')) {
+        let b = trim(l);
+        if !b.is_empty() {
+            one_line(input, ln, b, &mut f);
+        }
+    }
+}
+
 fn trim(b: &[u8]) -> &[u8] {
     let s = b
         .iter()

@@ -1,6 +1,7 @@
 //! Sources of raw records. `file` reads replay inputs; the Kafka consumer joins here.
 
 pub mod file;
+pub mod kafka;
 
 /// Where a raw record came from, for error reports and dead letters.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,968 @@
+//! Daemon configuration (`nhid run --config FILE`): a TOML file, then environment overrides,
+//! then validation that lists every problem. Every key is documented in docs/configuration.md.
+//!
+//! Environment overrides: `NHID_` + the key path in upper case with `__` between levels; a
+//! numeric level indexes an array of tables (`NHID_SINKS__0__PATH=/x`, `NHID_SOURCES__0__BROKERS`);
+//! the index one past the end appends a table. The value is read as a TOML value when it is one
+//! (`true`, `42`, `["a","b"]`, `{ k = "v" }`, `"quoted"`), otherwise as a string. This overlay is
+//! done by hand on the TOML tree because the `config` crate cannot address array elements from
+//! the environment (rust-cli/config-rs#102) and lowercases keys.
+//!
+//! Relative paths resolve against the config file's directory. Secrets in Kafka `properties` may
+//! be `env:VAR` (read from the environment) or given as `KEY_file = "PATH"` (the file's contents,
+//! trimmed, become `KEY`); they are never logged.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::detect::rule::Severity;
+use crate::parsers::Format;
+use crate::time::parse_duration_ms;
+
+/// Default HTTP listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where records come from.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    /// GeoIP databases.
+    #[serde(default)]
+    pub geoip: GeoipConfig,
+    /// Rules and allowlist.
+    #[serde(default)]
+    pub detections: DetectionsConfig,
+    /// Baseline settings.
+    #[serde(default)]
+    pub baseline: BaselineSection,
+    /// Snapshots.
+    #[serde(default)]
+    pub state: StateConfig,
+    /// Dead letters of records that do not parse (non-Kafka sources, or no dead-letter topic).
+    #[serde(default)]
+    pub dead_letter: DeadLetterConfig,
+    /// HTTP endpoint.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// Batching.
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+    /// Where alerts go.
+    #[serde(default)]
+    pub sinks: Vec<SinkConfig>,
+}
+
+/// One source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SourceConfig {
+    /// A Kafka consumer group.
+    Kafka(KafkaSourceConfig),
+    /// Files, read once (replay-like runs).
+    File(FileSourceConfig),
+}
+
+impl SourceConfig {
+    /// The source's label in logs and metrics.
+    pub fn name(&self, index: usize) -> String {
+        let (n, t) = match self {
+            SourceConfig::Kafka(k) => (&k.name, "kafka"),
+            SourceConfig::File(f) => (&f.name, "file"),
+        };
+        n.clone().unwrap_or_else(|| format!("{t}{index}"))
+    }
+}
+
+/// A topic, by name only (the source's `format`) or with its own format.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum TopicSpec {
+    /// Name only.
+    Name(String),
+    /// Name and format.
+    Full {
+        /// Topic name.
+        name: String,
+        /// Format of its records.
+        format: String,
+    },
+}
+
+impl TopicSpec {
+    /// Topic name.
+    pub fn name(&self) -> &str {
+        match self {
+            TopicSpec::Name(n) | TopicSpec::Full { name: n, .. } => n,
+        }
+    }
+}
+
+/// `[[sources]] type = "kafka"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSourceConfig {
+    /// Label.
+    pub name: Option<String>,
+    /// bootstrap.servers.
+    pub brokers: String,
+    /// Consumer group.
+    pub group_id: String,
+    /// Topics.
+    pub topics: Vec<TopicSpec>,
+    /// Default format of topics named without one.
+    #[serde(default = "auto")]
+    pub format: String,
+    /// `earliest` or `latest`.
+    #[serde(default = "earliest")]
+    pub start_from: String,
+    /// Unparsable records go here (with the reason in headers and body) instead of the file.
+    pub dead_letter_topic: Option<String>,
+    /// librdkafka properties, passed through (TLS, SASL, timeouts).
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// `[[sources]] type = "file"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSourceConfig {
+    /// Label.
+    pub name: Option<String>,
+    /// Files to read, in order.
+    pub paths: Vec<PathBuf>,
+    /// Format.
+    #[serde(default = "auto")]
+    pub format: String,
+}
+
+/// `[geoip]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeoipConfig {
+    /// City (or Country) MMDB.
+    pub city: Option<PathBuf>,
+    /// ASN MMDB.
+    pub asn: Option<PathBuf>,
+}
+
+/// `[detections]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectionsConfig {
+    /// Rules directory (default: the bundled pack).
+    pub dir: Option<PathBuf>,
+    /// Allowlist file.
+    pub allowlist: Option<PathBuf>,
+    /// Reload when the rule or allowlist files change (SIGHUP always reloads).
+    #[serde(default)]
+    pub watch: bool,
+}
+
+/// `[baseline]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineSection {
+    /// Learning period per identity.
+    #[serde(default = "seven_days")]
+    pub learning_period: String,
+    /// Observations before novelty counts.
+    #[serde(default = "fifty")]
+    pub learning_min_observations: u64,
+    /// Forget values unseen this long.
+    #[serde(default = "thirty_days")]
+    pub forget_after: String,
+}
+
+impl Default for BaselineSection {
+    fn default() -> Self {
+        BaselineSection {
+            learning_period: seven_days(),
+            learning_min_observations: fifty(),
+            forget_after: thirty_days(),
+        }
+    }
+}
+
+/// `[state]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// Snapshot directory (none: no persistence).
+    pub dir: Option<PathBuf>,
+    /// How often to snapshot (wall clock).
+    #[serde(default = "sixty_s")]
+    pub snapshot_interval: String,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            dir: None,
+            snapshot_interval: sixty_s(),
+        }
+    }
+}
+
+/// `[dead_letter]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterConfig {
+    /// JSONL file.
+    pub path: Option<PathBuf>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Listen address (`host:port`; port 0 picks one); `""` disables the endpoint.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: default_listen(),
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    #[serde(default = "text")]
+    pub format: String,
+    /// tracing EnvFilter directive (RUST_LOG overrides).
+    #[serde(default = "info")]
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: text(),
+            level: info(),
+        }
+    }
+}
+
+/// `[pipeline]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Records per delivery batch.
+    #[serde(default = "batch_max")]
+    pub batch_max: usize,
+    /// Longest a batch waits before delivery.
+    #[serde(default = "batch_linger")]
+    pub batch_linger: String,
+    /// Largest record accepted.
+    #[serde(default = "max_record_bytes")]
+    pub max_record_bytes: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            batch_max: batch_max(),
+            batch_linger: batch_linger(),
+            max_record_bytes: max_record_bytes(),
+        }
+    }
+}
+
+/// One sink.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SinkConfig {
+    /// JSONL file (appends, flushes each batch).
+    File(FileSinkConfig),
+    /// Standard output.
+    Stdout(StdoutSinkConfig),
+    /// Kafka topic.
+    Kafka(KafkaSinkConfig),
+}
+
+impl SinkConfig {
+    /// The filter part.
+    pub fn filter(&self) -> &SinkFilter {
+        match self {
+            SinkConfig::File(s) => &s.filter,
+            SinkConfig::Stdout(s) => &s.filter,
+            SinkConfig::Kafka(s) => &s.filter,
+        }
+    }
+
+    /// The sink's type name (its metric label).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            SinkConfig::File(_) => "file",
+            SinkConfig::Stdout(_) => "stdout",
+            SinkConfig::Kafka(_) => "kafka",
+        }
+    }
+
+    /// Label in logs and metrics.
+    pub fn name(&self, index: usize) -> String {
+        let n = match self {
+            SinkConfig::File(s) => &s.name,
+            SinkConfig::Stdout(s) => &s.name,
+            SinkConfig::Kafka(s) => &s.name,
+        };
+        n.clone()
+            .unwrap_or_else(|| format!("{}{index}", self.type_name()))
+    }
+}
+
+/// Per-sink selection of alerts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkFilter {
+    /// Lowest severity sent.
+    #[serde(default = "informational")]
+    pub min_severity: String,
+    /// Rule id globs sent.
+    #[serde(default = "all_rules")]
+    pub rules: Vec<String>,
+    /// Output format (`ocsf`; `ecs` and `cim` come with the SIEM sinks).
+    #[serde(default = "ocsf")]
+    pub format: String,
+}
+
+/// `type = "file"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSinkConfig {
+    /// Label.
+    pub name: Option<String>,
+    /// Path (appended).
+    pub path: PathBuf,
+    /// Filter.
+    #[serde(flatten)]
+    pub filter: SinkFilter,
+}
+
+/// `type = "stdout"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StdoutSinkConfig {
+    /// Label.
+    pub name: Option<String>,
+    /// Filter.
+    #[serde(flatten)]
+    pub filter: SinkFilter,
+}
+
+/// `type = "kafka"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSinkConfig {
+    /// Label.
+    pub name: Option<String>,
+    /// bootstrap.servers.
+    pub brokers: String,
+    /// Alerts topic (keyed by identity).
+    pub topic: String,
+    /// Idempotent producer.
+    #[serde(default = "yes")]
+    pub idempotent: bool,
+    /// librdkafka properties.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+    /// Filter.
+    #[serde(flatten)]
+    pub filter: SinkFilter,
+}
+
+fn auto() -> String {
+    "auto".into()
+}
+fn earliest() -> String {
+    "earliest".into()
+}
+fn seven_days() -> String {
+    "7d".into()
+}
+fn thirty_days() -> String {
+    "30d".into()
+}
+fn fifty() -> u64 {
+    50
+}
+fn sixty_s() -> String {
+    "60s".into()
+}
+fn default_listen() -> String {
+    DEFAULT_LISTEN.into()
+}
+fn text() -> String {
+    "text".into()
+}
+fn info() -> String {
+    "info".into()
+}
+fn batch_max() -> usize {
+    500
+}
+fn batch_linger() -> String {
+    "50ms".into()
+}
+fn max_record_bytes() -> usize {
+    crate::parsers::DEFAULT_MAX_RECORD_BYTES
+}
+fn informational() -> String {
+    "informational".into()
+}
+fn all_rules() -> Vec<String> {
+    vec!["*".into()]
+}
+fn ocsf() -> String {
+    "ocsf".into()
+}
+fn yes() -> bool {
+    true
+}
+
+/// Configuration problems; every one is listed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.join("\n"))]
+pub struct ConfigErrors(pub Vec<String>);
+
+/// librdkafka properties nhid sets itself (delivery guarantees depend on them).
+const MANAGED_PROPERTIES: &[&str] = &[
+    "bootstrap.servers",
+    "group.id",
+    "enable.auto.offset.store",
+    "enable.auto.commit",
+    "auto.offset.reset",
+    "enable.partition.eof",
+];
+
+/// Applies `NHID_*` overrides from `vars` to a TOML tree.
+pub fn apply_env_overrides(
+    root: &mut toml::Table,
+    vars: impl Iterator<Item = (String, String)>,
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut vars: Vec<(String, String)> = vars
+        .filter(|(k, _)| k.starts_with("NHID_") && k.contains("__"))
+        .collect();
+    vars.sort();
+    for (name, raw) in vars {
+        let path: Vec<String> = name["NHID_".len()..]
+            .split("__")
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
+        if path.iter().any(String::is_empty) {
+            errors.push(format!("{name}: empty key level"));
+            continue;
+        }
+        let value = parse_env_value(&raw);
+        if let Err(e) = set_path(root, &path, value) {
+            errors.push(format!("{name}: {e}"));
+        }
+    }
+    errors
+}
+
+fn parse_env_value(raw: &str) -> toml::Value {
+    match format!("v = {raw}").parse::<toml::Table>() {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.into())),
+        Err(_) => toml::Value::String(raw.into()),
+    }
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (head, rest) = path.split_first().ok_or("empty key")?;
+    if rest.is_empty() {
+        table.insert(head.clone(), value);
+        return Ok(());
+    }
+    let slot = table
+        .entry(head.clone())
+        .or_insert_with(|| match rest[0].parse::<usize>() {
+            Ok(_) => toml::Value::Array(Vec::new()),
+            Err(_) => toml::Value::Table(toml::Table::new()),
+        });
+    set_in_value(slot, head, rest, value)
+}
+
+fn set_in_value(
+    slot: &mut toml::Value,
+    at: &str,
+    rest: &[String],
+    value: toml::Value,
+) -> Result<(), String> {
+    match slot {
+        toml::Value::Table(t) => set_path(t, rest, value),
+        toml::Value::Array(a) => {
+            let i: usize = rest[0]
+                .parse()
+                .map_err(|_| format!("`{at}` is a list: the next level must be an index"))?;
+            if i == a.len() {
+                a.push(toml::Value::Table(toml::Table::new()));
+            }
+            let len = a.len();
+            let elem = a
+                .get_mut(i)
+                .ok_or_else(|| format!("`{at}` has {len} entries; index {i} is out of range"))?;
+            if rest.len() == 1 {
+                *elem = value;
+                return Ok(());
+            }
+            set_in_value(elem, &rest[0], &rest[1..], value)
+        }
+        _ => Err(format!("`{at}` is not a table")),
+    }
+}
+
+/// Reads, overlays and validates a config file: every problem is listed.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with_env(path, std::env::vars())
+}
+
+/// [`load`] with an explicit environment (tests).
+pub fn load_with_env(
+    path: &Path,
+    env: impl Iterator<Item = (String, String)>,
+) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigErrors(vec![format!("{}: {e}", path.display())]))?;
+    let mut root: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        ConfigErrors(vec![format!(
+            "{}: {}",
+            path.display(),
+            e.to_string().trim()
+        )])
+    })?;
+    let env_errors = apply_env_overrides(&mut root, env);
+    if !env_errors.is_empty() {
+        return Err(ConfigErrors(env_errors));
+    }
+    let mut cfg: Config = root.try_into().map_err(|e: toml::de::Error| {
+        ConfigErrors(vec![format!(
+            "{}: {}",
+            path.display(),
+            e.to_string().trim()
+        )])
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    cfg.resolve_paths(base);
+    cfg.validate().map(|()| cfg)
+}
+
+fn resolve(base: &Path, p: &mut PathBuf) {
+    if p.is_relative() {
+        *p = base.join(&*p);
+    }
+}
+
+impl Config {
+    fn resolve_paths(&mut self, base: &Path) {
+        for s in &mut self.sources {
+            if let SourceConfig::File(f) = s {
+                f.paths.iter_mut().for_each(|p| resolve(base, p));
+            }
+        }
+        for p in [
+            &mut self.geoip.city,
+            &mut self.geoip.asn,
+            &mut self.detections.dir,
+            &mut self.detections.allowlist,
+            &mut self.state.dir,
+            &mut self.dead_letter.path,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            resolve(base, p);
+        }
+        for s in &mut self.sinks {
+            if let SinkConfig::File(f) = s {
+                resolve(base, &mut f.path);
+            }
+        }
+    }
+
+    /// Checks everything that can be checked without connecting to a broker; lists every
+    /// problem.
+    pub fn validate(&self) -> Result<(), ConfigErrors> {
+        let mut e: Vec<String> = Vec::new();
+        if self.sources.is_empty() {
+            e.push("sources: at least one [[sources]] is required".into());
+        }
+        if self.sinks.is_empty() {
+            e.push("sinks: at least one [[sinks]] is required (alerts would go nowhere)".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let at = format!("sources[{i}]");
+            if !names.insert(s.name(i)) {
+                e.push(format!("{at}.name: `{}` is used twice", s.name(i)));
+            }
+            match s {
+                SourceConfig::Kafka(k) => {
+                    if k.brokers.trim().is_empty() {
+                        e.push(format!("{at}.brokers: empty"));
+                    }
+                    if k.group_id.trim().is_empty() {
+                        e.push(format!("{at}.group_id: empty"));
+                    }
+                    if k.topics.is_empty() {
+                        e.push(format!("{at}.topics: at least one topic is required"));
+                    }
+                    if Format::from_name(&k.format).is_none() {
+                        e.push(format!("{at}.format: unknown format `{}` (auto, cloudtrail, azure_activity, okta, github_audit)", k.format));
+                    }
+                    for (j, t) in k.topics.iter().enumerate() {
+                        if t.name().trim().is_empty() {
+                            e.push(format!("{at}.topics[{j}]: empty topic name"));
+                        }
+                        if let TopicSpec::Full { format, .. } = t {
+                            if Format::from_name(format).is_none() {
+                                e.push(format!(
+                                    "{at}.topics[{j}].format: unknown format `{format}`"
+                                ));
+                            }
+                        }
+                    }
+                    if !matches!(k.start_from.as_str(), "earliest" | "latest") {
+                        e.push(format!(
+                            "{at}.start_from: `{}` (earliest or latest)",
+                            k.start_from
+                        ));
+                    }
+                    check_properties(&format!("{at}.properties"), &k.properties, &mut e);
+                }
+                SourceConfig::File(f) => {
+                    if f.paths.is_empty() {
+                        e.push(format!("{at}.paths: at least one path is required"));
+                    }
+                    for p in &f.paths {
+                        if !p.is_file() {
+                            e.push(format!(
+                                "{at}.paths: {} is not a readable file",
+                                p.display()
+                            ));
+                        }
+                    }
+                    if Format::from_name(&f.format).is_none() {
+                        e.push(format!("{at}.format: unknown format `{}`", f.format));
+                    }
+                }
+            }
+        }
+        if let Err(err) =
+            crate::geo::GeoDb::open(self.geoip.city.as_deref(), self.geoip.asn.as_deref())
+        {
+            e.push(format!("geoip: {err}"));
+        }
+        if let Some(d) = &self.detections.dir {
+            match crate::detect::loader::load_dir(d) {
+                Ok(pack) => {
+                    for p in &pack.problems {
+                        e.push(format!("detections.dir: {}/{p}", d.display()));
+                    }
+                    if pack.problems.is_empty() && pack.rules.is_empty() {
+                        e.push(format!("detections.dir: {} holds no rules", d.display()));
+                    }
+                }
+                Err(err) => e.push(format!("detections.dir: {err}")),
+            }
+        }
+        if let Some(a) = &self.detections.allowlist {
+            if let Err(problems) = crate::detect::allowlist::Allowlist::load(a) {
+                for p in problems {
+                    e.push(format!("detections.allowlist: {p}"));
+                }
+            }
+        }
+        for (key, v) in [
+            ("baseline.learning_period", &self.baseline.learning_period),
+            ("baseline.forget_after", &self.baseline.forget_after),
+            ("state.snapshot_interval", &self.state.snapshot_interval),
+            ("pipeline.batch_linger", &self.pipeline.batch_linger),
+        ] {
+            match parse_duration_ms(v) {
+                Some(ms) if ms > 0 || key == "pipeline.batch_linger" => {}
+                _ => e.push(format!(
+                    "{key}: `{v}` is not a positive duration (e.g. 500ms, 60s, 7d)"
+                )),
+            }
+        }
+        if let Some(d) = &self.state.dir {
+            if let Err(err) = std::fs::create_dir_all(d) {
+                e.push(format!("state.dir: cannot create {}: {err}", d.display()));
+            } else if let Err(err) = tempfile_probe(d) {
+                e.push(format!("state.dir: {} is not writable: {err}", d.display()));
+            }
+        }
+        if let Some(p) = &self.dead_letter.path {
+            check_parent(&mut e, "dead_letter.path", p);
+        }
+        if !self.server.listen.is_empty() && self.server.listen.parse::<SocketAddr>().is_err() {
+            e.push(format!(
+                "server.listen: `{}` is not host:port (e.g. 127.0.0.1:9464)",
+                self.server.listen
+            ));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            e.push(format!("log.format: `{}` (text or json)", self.log.format));
+        }
+        if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            e.push(format!("log.level: `{}`: {err}", self.log.level));
+        }
+        if self.pipeline.batch_max == 0 {
+            e.push("pipeline.batch_max: must be at least 1".into());
+        }
+        if self.pipeline.max_record_bytes < 1024 {
+            e.push("pipeline.max_record_bytes: must be at least 1024".into());
+        }
+        let mut sink_names = std::collections::HashSet::new();
+        for (i, s) in self.sinks.iter().enumerate() {
+            let at = format!("sinks[{i}]");
+            if !sink_names.insert(s.name(i)) {
+                e.push(format!("{at}.name: `{}` is used twice", s.name(i)));
+            }
+            let f = s.filter();
+            if Severity::from_name(&f.min_severity).is_none() {
+                e.push(format!(
+                    "{at}.min_severity: `{}` (informational, low, medium, high, critical)",
+                    f.min_severity
+                ));
+            }
+            for g in &f.rules {
+                if let Err(err) = globset::Glob::new(g) {
+                    e.push(format!("{at}.rules: `{g}`: {err}"));
+                }
+            }
+            if f.format != "ocsf" {
+                e.push(format!(
+                    "{at}.format: `{}`: this version writes ocsf only",
+                    f.format
+                ));
+            }
+            match s {
+                SinkConfig::File(fs) => check_parent(&mut e, &format!("{at}.path"), &fs.path),
+                SinkConfig::Stdout(_) => {}
+                SinkConfig::Kafka(k) => {
+                    if k.brokers.trim().is_empty() {
+                        e.push(format!("{at}.brokers: empty"));
+                    }
+                    if k.topic.trim().is_empty() {
+                        e.push(format!("{at}.topic: empty"));
+                    }
+                    check_properties(&format!("{at}.properties"), &k.properties, &mut e);
+                }
+            }
+        }
+        if e.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(e))
+        }
+    }
+
+    /// Baseline settings.
+    pub fn baseline_config(&self) -> crate::baseline::BaselineConfig {
+        let mut b = crate::baseline::BaselineConfig::default();
+        if let Some(ms) = parse_duration_ms(&self.baseline.learning_period) {
+            b.learning_period_ms = ms;
+        }
+        if let Some(ms) = parse_duration_ms(&self.baseline.forget_after) {
+            b.forget_after_ms = ms;
+        }
+        b.learning_min_observations = self.baseline.learning_min_observations;
+        b
+    }
+}
+
+fn tempfile_probe(dir: &Path) -> std::io::Result<()> {
+    let p = dir.join(format!(".nhid-write-probe-{}", std::process::id()));
+    std::fs::write(&p, b"")?;
+    std::fs::remove_file(&p)
+}
+
+fn check_parent(e: &mut Vec<String>, key: &str, p: &Path) {
+    let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(d) = parent {
+        if !d.is_dir() {
+            e.push(format!("{key}: directory {} does not exist", d.display()));
+        }
+    }
+}
+
+fn check_properties(at: &str, props: &BTreeMap<String, String>, e: &mut Vec<String>) {
+    for (k, v) in props {
+        if MANAGED_PROPERTIES.contains(&k.as_str()) {
+            e.push(format!(
+                "{at}.\"{k}\": set by nhid itself (use the source's own keys)"
+            ));
+        }
+        if let Some(var) = v.strip_prefix("env:") {
+            if std::env::var_os(var).is_none() {
+                e.push(format!(
+                    "{at}.\"{k}\": environment variable {var} is not set"
+                ));
+            }
+        }
+        if let Some(base) = k.strip_suffix("_file") {
+            if base.is_empty() {
+                e.push(format!("{at}.\"{k}\": no property name before _file"));
+            } else if let Err(err) = std::fs::metadata(v) {
+                e.push(format!("{at}.\"{k}\": {v}: {err}"));
+            }
+        }
+    }
+}
+
+/// Resolves secrets in librdkafka properties: `env:VAR` values and `KEY_file` keys.
+pub fn resolve_properties(
+    props: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for (k, v) in props {
+        let value = match v.strip_prefix("env:") {
+            Some(var) => std::env::var(var)
+                .map_err(|_| format!("property {k}: environment variable {var} is not set"))?,
+            None => v.clone(),
+        };
+        match k.strip_suffix("_file") {
+            Some(base) if !base.is_empty() => {
+                let text = std::fs::read_to_string(&value)
+                    .map_err(|e| format!("property {k}: {value}: {e}"))?;
+                out.insert(base.to_string(), text.trim().to_string());
+            }
+            _ => {
+                out.insert(k.clone(), value);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Milliseconds of a duration string already validated.
+pub fn duration_ms(s: &str) -> i64 {
+    parse_duration_ms(s).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(v: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn env_overrides_reach_array_elements_and_parse_values() {
+        let mut t: toml::Table = r#"
+            [[sinks]]
+            type = "file"
+            path = "a.jsonl"
+            [server]
+            listen = "127.0.0.1:9464"
+        "#
+        .parse()
+        .unwrap();
+        let errs = apply_env_overrides(
+            &mut t,
+            env(&[
+                ("NHID_SINKS__0__PATH", "/tmp/b.jsonl"),
+                ("NHID_SINKS__1__TYPE", "stdout"),
+                ("NHID_SERVER__LISTEN", "127.0.0.1:0"),
+                ("NHID_PIPELINE__BATCH_MAX", "7"),
+                ("NHID_DETECTIONS__WATCH", "true"),
+                ("NHID_SINKS__5__PATH", "x"),
+                ("OTHER__X", "1"),
+            ]),
+        );
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].contains("NHID_SINKS__5__PATH") && errs[0].contains("out of range"));
+        assert_eq!(t["sinks"][0]["path"].as_str(), Some("/tmp/b.jsonl"));
+        assert_eq!(t["sinks"][1]["type"].as_str(), Some("stdout"));
+        assert_eq!(t["server"]["listen"].as_str(), Some("127.0.0.1:0"));
+        assert_eq!(t["pipeline"]["batch_max"].as_integer(), Some(7));
+        assert_eq!(t["detections"]["watch"].as_bool(), Some(true));
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("nhid.toml");
+        std::fs::write(
+            &p,
+            r#"
+            [[sources]]
+            type = "kafka"
+            brokers = ""
+            group_id = "g"
+            topics = [{ name = "t", format = "syslog" }]
+            start_from = "middle"
+            properties = { "group.id" = "x", "sasl.password" = "env:NHID_TEST_SURELY_UNSET" }
+
+            [server]
+            listen = "nowhere"
+
+            [[sinks]]
+            type = "file"
+            path = "no/such/dir/alerts.jsonl"
+            min_severity = "urgent"
+        "#,
+        )
+        .unwrap();
+        let e = load_with_env(&p, std::iter::empty()).unwrap_err().0;
+        let all = e.join("\n");
+        for needle in [
+            "sources[0].brokers",
+            "sources[0].topics[0].format",
+            "sources[0].start_from",
+            "\"group.id\"",
+            "NHID_TEST_SURELY_UNSET",
+            "server.listen",
+            "sinks[0].min_severity",
+            "sinks[0].path",
+        ] {
+            assert!(all.contains(needle), "missing {needle} in:\n{all}");
+        }
+        // Unknown keys are refused with their table.
+        std::fs::write(&p, "[server]\nlisten = \"127.0.0.1:0\"\nlsiten = 1\n").unwrap();
+        let e = load_with_env(&p, std::iter::empty()).unwrap_err().0;
+        assert!(e[0].contains("lsiten") && e[0].contains("server"), "{e:?}");
+        // With an override applied the position is lost, the key path is not.
+        let e = load_with_env(&p, env(&[("NHID_LOG__LEVEL", "debug")]))
+            .unwrap_err()
+            .0;
+        assert!(e[0].contains("lsiten") && e[0].contains("server"), "{e:?}");
+    }
+
+    #[test]
+    fn secrets_from_env_and_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "s3cret\n").unwrap();
+        let mut props = BTreeMap::new();
+        props.insert("sasl.password_file".to_string(), f.display().to_string());
+        props.insert("sasl.username".to_string(), "env:PATH".to_string());
+        let out = resolve_properties(&props).unwrap();
+        assert_eq!(out["sasl.password"], "s3cret");
+        assert_eq!(out["sasl.username"], std::env::var("PATH").unwrap());
+    }
+}

@@ -1,0 +1,153 @@
+//! The daemon's HTTP endpoint (loopback by default) and signal handling, on a small tokio
+//! runtime of their own so the detection thread never waits on either: `/metrics` (Prometheus
+//! text), `/healthz` (the detection loop is alive), `/readyz` (sources assigned and state
+//! restored, not shutting down). SIGTERM/SIGINT request a graceful shutdown, SIGHUP a reload.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Request, Response, StatusCode};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+/// Flags shared by the detection loop, the endpoint and the signal handlers.
+#[derive(Default)]
+pub struct Control {
+    /// A graceful shutdown was requested.
+    pub shutdown: AtomicBool,
+    /// A reload of rules / allowlist was requested.
+    pub reload: AtomicBool,
+    /// Sources are assigned and state restored.
+    pub ready: AtomicBool,
+    /// Wall-clock ms of the detection loop's latest turn.
+    pub heartbeat_ms: AtomicI64,
+    /// Extra exposition text appended to /metrics (the latency summary).
+    pub extra_metrics: Mutex<String>,
+}
+
+/// Wall clock in ms.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn reply(code: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = code;
+    r
+}
+
+fn route(
+    req: &Request<hyper::body::Incoming>,
+    c: &Control,
+    prom: &PrometheusHandle,
+) -> Response<Full<Bytes>> {
+    match req.uri().path() {
+        "/metrics" => {
+            let mut text = prom.render();
+            if let Ok(extra) = c.extra_metrics.lock() {
+                text.push_str(&extra);
+            }
+            let mut r = reply(StatusCode::OK, text);
+            r.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"),
+            );
+            r
+        }
+        "/healthz" => {
+            let age = now_ms() - c.heartbeat_ms.load(Ordering::Relaxed);
+            if age < 60_000 {
+                reply(StatusCode::OK, "ok\n".into())
+            } else {
+                reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("detection loop silent for {age} ms\n"),
+                )
+            }
+        }
+        "/readyz" => {
+            if c.ready.load(Ordering::Relaxed) && !c.shutdown.load(Ordering::Relaxed) {
+                reply(StatusCode::OK, "ready\n".into())
+            } else {
+                reply(StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into())
+            }
+        }
+        _ => reply(StatusCode::NOT_FOUND, "not found\n".into()),
+    }
+}
+
+/// Starts the signal handlers and, if `listen` is set, the HTTP endpoint; returns the bound
+/// address. Runs on its own thread until the process exits.
+pub fn spawn(
+    listen: Option<SocketAddr>,
+    control: Arc<Control>,
+    prom: PrometheusHandle,
+) -> Result<Option<SocketAddr>, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
+    let listener = match listen {
+        Some(a) => {
+            let l = rt
+                .block_on(tokio::net::TcpListener::bind(a))
+                .map_err(|e| format!("server.listen {a}: {e}"))?;
+            Some(l)
+        }
+        None => None,
+    };
+    let bound = listener.as_ref().and_then(|l| l.local_addr().ok());
+    // Signal streams are registered before the thread starts, so a signal sent right after
+    // startup is never lost to the default disposition.
+    let signals = rt.block_on(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok::<_, std::io::Error>((
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::hangup())?,
+        ))
+    });
+    let (mut term, mut int, mut hup) = signals.map_err(|e| format!("signals: {e}"))?;
+    std::thread::Builder::new()
+        .name("nhid-http".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let c2 = control.clone();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::select! {
+                            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); c2.shutdown.store(true, Ordering::SeqCst); }
+                            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); c2.shutdown.store(true, Ordering::SeqCst); }
+                            _ = hup.recv() => { tracing::info!("SIGHUP: reloading rules"); c2.reload.store(true, Ordering::SeqCst); }
+                        }
+                    }
+                });
+                let Some(listener) = listener else {
+                    std::future::pending::<()>().await;
+                    return;
+                };
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let c = control.clone();
+                    let p = prom.clone();
+                    tokio::spawn(async move {
+                        let svc = hyper::service::service_fn(move |req| {
+                            let r = route(&req, &c, &p);
+                            async move { Ok::<_, std::convert::Infallible>(r) }
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                            .await;
+                    });
+                }
+            });
+        })
+        .map_err(|e| format!("http thread: {e}"))?;
+    Ok(bound)
+}

@@ -1,0 +1,214 @@
+//! Kafka source: one consumer-group member over several topics, each with its format.
+//!
+//! Offsets are never auto-committed: the daemon commits, per partition, the offset after the
+//! last record whose alerts every sink accepted — at each snapshot when a state directory is
+//! configured (so the committed offsets and the snapshot agree), else after every delivered
+//! batch. A partition revoked mid-batch is simply abandoned: its uncommitted records are
+//! re-read by the next owner (at-least-once; the alerts keep their ids).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::message::Message;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+
+use crate::config::{KafkaSourceConfig, TopicSpec};
+use crate::parsers::Format;
+
+/// Tracks the partitions currently assigned (rebalance callbacks run inside `poll`).
+#[derive(Default, Clone)]
+pub struct Assignment {
+    /// Assigned (topic, partition) pairs.
+    pub current: Arc<Mutex<HashSet<(String, i32)>>>,
+    /// Rebalances seen.
+    pub rebalances: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl ClientContext for Assignment {}
+
+impl ConsumerContext for Assignment {
+    fn pre_rebalance(&self, _c: &BaseConsumer<Self>, r: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = r {
+            if let Ok(mut cur) = self.current.lock() {
+                for e in tpl.elements() {
+                    cur.remove(&(e.topic().to_string(), e.partition()));
+                }
+            }
+            tracing::info!(partitions = tpl.count(), "partitions revoked");
+        }
+    }
+
+    fn post_rebalance(&self, _c: &BaseConsumer<Self>, r: &Rebalance<'_>) {
+        self.rebalances
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Rebalance::Assign(tpl) = r {
+            if let Ok(mut cur) = self.current.lock() {
+                for e in tpl.elements() {
+                    cur.insert((e.topic().to_string(), e.partition()));
+                }
+            }
+            tracing::info!(partitions = tpl.count(), "partitions assigned");
+        }
+    }
+}
+
+/// One message, copied out of the consumer.
+pub struct Msg {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Value (empty for tombstones).
+    pub payload: Vec<u8>,
+    /// Format of the topic.
+    pub format: Format,
+}
+
+/// A Kafka consumer-group source.
+pub struct KafkaSource {
+    /// Label.
+    pub name: String,
+    consumer: BaseConsumer<Assignment>,
+    assignment: Assignment,
+    formats: HashMap<String, Format>,
+    /// Dead-letter topic, if configured.
+    pub dead_letter_topic: Option<String>,
+    /// Brokers (for the dead-letter producer).
+    pub brokers: String,
+    /// Properties (for the dead-letter producer).
+    pub properties: BTreeMap<String, String>,
+}
+
+impl KafkaSource {
+    /// Creates the consumer and subscribes.
+    pub fn new(name: String, c: &KafkaSourceConfig) -> Result<Self, String> {
+        let mut cc = ClientConfig::new();
+        cc.set("bootstrap.servers", &c.brokers)
+            .set("group.id", &c.group_id)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", &c.start_from)
+            .set("enable.partition.eof", "false");
+        for (k, v) in crate::config::resolve_properties(&c.properties)? {
+            cc.set(k, v);
+        }
+        let assignment = Assignment::default();
+        let consumer: BaseConsumer<Assignment> = cc
+            .create_with_context(assignment.clone())
+            .map_err(|e| format!("kafka consumer: {e}"))?;
+        let default = Format::from_name(&c.format).unwrap_or(Format::Auto);
+        let mut formats = HashMap::new();
+        for t in &c.topics {
+            let f = match t {
+                TopicSpec::Name(_) => default,
+                TopicSpec::Full { format, .. } => Format::from_name(format).unwrap_or(default),
+            };
+            formats.insert(t.name().to_string(), f);
+        }
+        let topics: Vec<&str> = c.topics.iter().map(TopicSpec::name).collect();
+        consumer
+            .subscribe(&topics)
+            .map_err(|e| format!("subscribe {topics:?}: {e}"))?;
+        Ok(KafkaSource {
+            name,
+            consumer,
+            assignment,
+            formats,
+            dead_letter_topic: c.dead_letter_topic.clone(),
+            brokers: c.brokers.clone(),
+            properties: c.properties.clone(),
+        })
+    }
+
+    /// Waits up to `timeout` for the next message. Errors are logged and counted, not fatal.
+    pub fn poll(&self, timeout: Duration) -> Option<Msg> {
+        match self.consumer.poll(timeout)? {
+            Ok(m) => Some(Msg {
+                topic: m.topic().to_string(),
+                partition: m.partition(),
+                offset: m.offset(),
+                payload: m.payload().unwrap_or_default().to_vec(),
+                format: self.formats.get(m.topic()).copied().unwrap_or(Format::Auto),
+            }),
+            Err(e) => {
+                metrics::counter!("nhid_source_errors_total", "source" => self.name.clone())
+                    .increment(1);
+                tracing::warn!(source = %self.name, error = %e, "kafka consume error");
+                None
+            }
+        }
+    }
+
+    /// True once the group has assigned this member at least one partition.
+    pub fn has_assignment(&self) -> bool {
+        self.assignment
+            .current
+            .lock()
+            .map(|c| !c.is_empty())
+            .unwrap_or(false)
+    }
+
+    /// Commits `offsets` (next offset to read) for the partitions still assigned to this member.
+    pub fn commit(&self, offsets: &BTreeMap<(String, i32), i64>) -> Result<usize, String> {
+        let assigned = self
+            .assignment
+            .current
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        let mut n = 0;
+        // The list is dropped before this function returns: a TopicPartitionList alive when
+        // the consumer is dropped can hang librdkafka's close.
+        {
+            let mut tpl = TopicPartitionList::new();
+            for ((t, p), o) in offsets {
+                if assigned.contains(&(t.clone(), *p)) && self.formats.contains_key(t) {
+                    tpl.add_partition_offset(t, *p, Offset::Offset(*o))
+                        .map_err(|e| e.to_string())?;
+                    n += 1;
+                }
+            }
+            if n > 0 {
+                self.consumer
+                    .commit(&tpl, CommitMode::Sync)
+                    .map_err(|e| format!("commit: {e}"))?;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Consumer lag per assigned partition: high watermark (asked of the broker) minus position.
+    pub fn lag(&self) -> Vec<(String, i32, i64)> {
+        let mut out = Vec::new();
+        let Ok(pos) = self.consumer.position() else {
+            return out;
+        };
+        for e in pos.elements() {
+            if let (Offset::Offset(o), Ok((_, high))) = (
+                e.offset(),
+                self.consumer.fetch_watermarks(
+                    e.topic(),
+                    e.partition(),
+                    Duration::from_millis(500),
+                ),
+            ) {
+                out.push((e.topic().to_string(), e.partition(), (high - o).max(0)));
+            }
+        }
+        drop(pos);
+        out
+    }
+
+    /// Leaves the group cleanly (revokes partitions) before the consumer is dropped.
+    pub fn close(self) {
+        self.consumer.unsubscribe();
+        // Serve the revoke callback so the group rebalances at once, not after session timeout.
+        let _ = self.consumer.poll(Duration::from_millis(100));
+        drop(self.consumer);
+    }
+}

@@ -1,0 +1,345 @@
+//! Snapshots of the detection state (baselines, learning state, dedup windows, composite and
+//! storm windows) and the source offsets they reflect, so a restarted daemon neither relearns
+//! nor floods.
+//!
+//! File format (`STATE_DIR/nhid.snapshot`, little-endian):
+//!
+//! ```text
+//! "NHIDSNAP"  u32 format version  postcard(SnapshotMeta, EngineState)  u64 xxh3-64 of all before  "NHIDEND\0"
+//! ```
+//!
+//! Writes are atomic: the snapshot is written to a temporary file in the same directory, fsynced,
+//! the previous snapshot is kept as `nhid.snapshot.prev`, and the new one renamed into place (then
+//! the directory is fsynced). A reader verifies magic, version, trailer and checksum before
+//! decoding; a damaged current snapshot falls back to the previous one.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::detect::engine::EngineState;
+use crate::detect::Engine;
+
+/// File name of the current snapshot in the state directory.
+pub const FILE_NAME: &str = "nhid.snapshot";
+/// File name of the previous snapshot.
+pub const PREV_FILE_NAME: &str = "nhid.snapshot.prev";
+/// Leading magic bytes.
+pub const MAGIC: &[u8; 8] = b"NHIDSNAP";
+/// Trailing magic bytes.
+const END: &[u8; 8] = b"NHIDEND\0";
+/// Format version written (and the only one read).
+pub const VERSION: u32 = 1;
+
+/// Errors reading or writing snapshots.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// File or directory.
+        path: PathBuf,
+        /// Cause.
+        source: io::Error,
+    },
+    /// Not a snapshot file.
+    #[error("{0}: not an nhid snapshot (bad magic)")]
+    NotASnapshot(PathBuf),
+    /// Written by an incompatible version.
+    #[error("{path}: snapshot format version {found}, this nhid reads version {VERSION}")]
+    Version {
+        /// File.
+        path: PathBuf,
+        /// Version found.
+        found: u32,
+    },
+    /// Cut short (a crash while writing it, or a copy that did not finish).
+    #[error("{0}: snapshot is truncated")]
+    Truncated(PathBuf),
+    /// Contents changed after writing.
+    #[error("{0}: snapshot checksum mismatch (the file is damaged)")]
+    Checksum(PathBuf),
+    /// The payload did not decode.
+    #[error("{path}: snapshot does not decode: {source}")]
+    Decode {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: postcard::Error,
+    },
+    /// The state did not encode.
+    #[error("{path}: cannot encode snapshot: {source}")]
+    Encode {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: postcard::Error,
+    },
+}
+
+/// The next offset to read of one partition, as of the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionOffset {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Next offset to consume (every record before it is reflected in the state).
+    pub next_offset: i64,
+}
+
+/// What a snapshot says about itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SnapshotMeta {
+    /// Wall-clock time written (ms since the epoch).
+    pub written_at_ms: i64,
+    /// nhid version that wrote it.
+    pub nhid_version: String,
+    /// Source offsets the state reflects.
+    pub offsets: Vec<PartitionOffset>,
+    /// Records processed in total by the writer, over its lifetime.
+    pub records: u64,
+}
+
+#[derive(Serialize)]
+struct SnapshotRef<'a, E: Serialize> {
+    meta: &'a SnapshotMeta,
+    engine: E,
+}
+
+/// A snapshot read back.
+#[derive(Deserialize)]
+pub struct Snapshot {
+    /// About the snapshot.
+    pub meta: SnapshotMeta,
+    /// The detection state.
+    pub engine: EngineState,
+}
+
+/// What a write did.
+#[derive(Debug, Clone)]
+pub struct WriteReport {
+    /// Final path.
+    pub path: PathBuf,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+/// A writer that hashes what passes through it.
+struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: xxhash_rust::xxh3::Xxh3,
+    bytes: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StateError + '_ {
+    move |source| StateError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes the engine's state and `meta` as the current snapshot in `dir`, atomically.
+pub fn write(dir: &Path, meta: &SnapshotMeta, engine: &Engine) -> Result<WriteReport, StateError> {
+    write_any(dir, meta, engine.state_ref())
+}
+
+/// Writes a state read from a snapshot (after `nhid state forget`), atomically.
+pub fn write_owned(
+    dir: &Path,
+    meta: &SnapshotMeta,
+    engine: &EngineState,
+) -> Result<WriteReport, StateError> {
+    write_any(dir, meta, engine)
+}
+
+// `EngineStateRef` and `EngineState` serialize to the same bytes (same fields, same order).
+fn write_any<E: Serialize>(
+    dir: &Path,
+    meta: &SnapshotMeta,
+    engine: E,
+) -> Result<WriteReport, StateError> {
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let path = dir.join(FILE_NAME);
+    let tmp = dir.join(format!(".{FILE_NAME}.tmp-{}", std::process::id()));
+    let file = File::create(&tmp).map_err(io_err(&tmp))?;
+    let mut w = HashingWriter {
+        inner: BufWriter::with_capacity(1 << 20, file),
+        hasher: xxhash_rust::xxh3::Xxh3::new(),
+        bytes: 0,
+    };
+    let result = (|| {
+        w.write_all(MAGIC).map_err(io_err(&tmp))?;
+        w.write_all(&VERSION.to_le_bytes()).map_err(io_err(&tmp))?;
+        let snap = SnapshotRef { meta, engine };
+        w = postcard::to_io(&snap, w).map_err(|source| StateError::Encode {
+            path: tmp.clone(),
+            source,
+        })?;
+        let digest = w.hasher.digest();
+        let mut inner = w.inner;
+        inner
+            .write_all(&digest.to_le_bytes())
+            .map_err(io_err(&tmp))?;
+        inner.write_all(END).map_err(io_err(&tmp))?;
+        let file = inner
+            .into_inner()
+            .map_err(|e| io_err(&tmp)(e.into_error()))?;
+        file.sync_all().map_err(io_err(&tmp))?;
+        Ok::<u64, StateError>(w.bytes + 16)
+    })();
+    let bytes = match result {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    if path.exists() {
+        let prev = dir.join(PREV_FILE_NAME);
+        fs::rename(&path, &prev).map_err(io_err(&prev))?;
+    }
+    fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(WriteReport { path, bytes })
+}
+
+/// Reads and verifies one snapshot file.
+pub fn read(path: &Path) -> Result<Snapshot, StateError> {
+    let bytes = fs::read(path).map_err(io_err(path))?;
+    let p = || path.to_path_buf();
+    if bytes.len() < 12 || &bytes[..8] != MAGIC {
+        return Err(StateError::NotASnapshot(p()));
+    }
+    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    if version != VERSION {
+        return Err(StateError::Version {
+            path: p(),
+            found: version,
+        });
+    }
+    if bytes.len() < 28 || &bytes[bytes.len() - 8..] != END {
+        return Err(StateError::Truncated(p()));
+    }
+    let body_end = bytes.len() - 16;
+    let mut sum = [0u8; 8];
+    sum.copy_from_slice(&bytes[body_end..body_end + 8]);
+    if xxhash_rust::xxh3::xxh3_64(&bytes[..body_end]) != u64::from_le_bytes(sum) {
+        return Err(StateError::Checksum(p()));
+    }
+    postcard::from_bytes(&bytes[12..body_end])
+        .map_err(|source| StateError::Decode { path: p(), source })
+}
+
+/// What loading a state directory found.
+pub enum Loaded {
+    /// No snapshot yet (first start).
+    Empty,
+    /// The current snapshot.
+    Current(Box<Snapshot>),
+    /// The current snapshot was damaged; the previous one was read instead.
+    Previous(Box<Snapshot>, StateError),
+}
+
+/// Loads the newest readable snapshot of `dir`. A damaged current snapshot falls back to the
+/// previous one; if neither reads, the current one's error is returned.
+pub fn load(dir: &Path) -> Result<Loaded, StateError> {
+    let cur = dir.join(FILE_NAME);
+    if !cur.exists() {
+        return Ok(Loaded::Empty);
+    }
+    match read(&cur) {
+        Ok(s) => Ok(Loaded::Current(Box::new(s))),
+        Err(e) => {
+            let prev = dir.join(PREV_FILE_NAME);
+            match prev.exists().then(|| read(&prev)) {
+                Some(Ok(s)) => Ok(Loaded::Previous(Box::new(s), e)),
+                _ => Err(e),
+            }
+        }
+    }
+}
+
+/// The snapshot file of a `--state` argument: a directory (its current snapshot) or a file.
+pub fn resolve(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join(FILE_NAME)
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// One identity's baseline as `nhid state inspect` shows it (JSON).
+pub fn profile_json(
+    key: &str,
+    p: &crate::baseline::Profile,
+    labels: &crate::baseline::Labels,
+    cfg: &crate::baseline::BaselineConfig,
+) -> serde_json::Value {
+    use crate::baseline::Feature;
+    let now = p.last_seen;
+    let mut features = serde_json::Map::new();
+    for f in Feature::ALL {
+        let mut entries = p.values(f).live_entries(now, cfg.forget_after_ms, labels);
+        entries.sort_by_key(|e| std::cmp::Reverse(e.count));
+        features.insert(
+            f.as_str().to_string(),
+            serde_json::to_value(entries).unwrap_or_default(),
+        );
+    }
+    let busy_hours: Vec<serde_json::Value> = p
+        .hours
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c > 0)
+        .map(|(h, c)| serde_json::json!({"hour_of_week": h, "weight": c}))
+        .collect();
+    let sessions: Vec<serde_json::Value> = p
+        .sessions()
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "name": s.name,
+                "first_seen": crate::time::format_rfc3339_ms(s.first_seen),
+                "last_seen": crate::time::format_rfc3339_ms(s.last_seen),
+                "events": s.count,
+                "networks": s.networks.len(),
+                "clients": s.clients.len(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "identity": key,
+        "class": p.class(),
+        "first_seen": crate::time::format_rfc3339_ms(p.first_seen),
+        "last_seen": crate::time::format_rfc3339_ms(p.last_seen),
+        "observations": p.observations,
+        "learning_state": p.learning_state(cfg.learning_period_ms, cfg.learning_min_observations),
+        "longest_silence": crate::time::format_duration_ms(p.max_gap_ms),
+        "last_location": p.last_location.map(|l| serde_json::json!({
+            "lat": l.lat, "long": l.lon, "asn": l.asn,
+            "country": String::from_utf8_lossy(&l.country).trim_matches('\0'),
+            "time": crate::time::format_rfc3339_ms(l.time_ms),
+        })),
+        "features": features,
+        "hours_of_week": busy_hours,
+        "sessions": sessions,
+    })
+}
