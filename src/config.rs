@@ -542,24 +542,19 @@ pub fn load_with_env(
 ) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigErrors(vec![format!("{}: {e}", path.display())]))?;
-    let mut root: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+    let de_err = |e: toml::de::Error| {
         ConfigErrors(vec![format!(
             "{}: {}",
             path.display(),
             e.to_string().trim()
         )])
-    })?;
+    };
+    let mut root: toml::Table = text.parse().map_err(de_err)?;
     let env_errors = apply_env_overrides(&mut root, env);
     if !env_errors.is_empty() {
         return Err(ConfigErrors(env_errors));
     }
-    let mut cfg: Config = root.try_into().map_err(|e: toml::de::Error| {
-        ConfigErrors(vec![format!(
-            "{}: {}",
-            path.display(),
-            e.to_string().trim()
-        )])
-    })?;
+    let mut cfg: Config = root.try_into().map_err(de_err)?;
     let base = path.parent().unwrap_or(Path::new("."));
     cfg.resolve_paths(base);
     cfg.validate().map(|()| cfg)
@@ -946,7 +941,7 @@ mod tests {
         std::fs::write(&p, "[server]\nlisten = \"127.0.0.1:0\"\nlsiten = 1\n").unwrap();
         let e = load_with_env(&p, std::iter::empty()).unwrap_err().0;
         assert!(e[0].contains("lsiten") && e[0].contains("server"), "{e:?}");
-        // With an override applied the position is lost, the key path is not.
+        // The same with an override applied.
         let e = load_with_env(&p, env(&[("NHID_LOG__LEVEL", "debug")]))
             .unwrap_err()
             .0;

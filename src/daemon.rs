@@ -10,6 +10,7 @@
 //! problems and the old rules stay active.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::sync::atomic::Ordering;
@@ -24,9 +25,8 @@ use crate::parsers::Format;
 use crate::pipeline::{Pipeline, ReplayConfig};
 use crate::server::{now_ms, Control};
 use crate::sinks::{AlertOut, Routed, SinkError};
-use crate::sources::file::{frame_bytes, read_input, Item, ReadLimits};
+use crate::sources::file::{frame_bytes, read_input, ReadLimits};
 use crate::sources::kafka::{KafkaSource, Msg};
-use crate::sources::Origin;
 use crate::state::{self, PartitionOffset, SnapshotMeta};
 
 /// Errors that stop the daemon (exit 1).
@@ -38,6 +38,9 @@ pub enum DaemonError {
     /// State could not be read or written.
     #[error(transparent)]
     State(#[from] state::StateError),
+    /// Alerts or dead letters could not be delivered (their offsets stay uncommitted).
+    #[error("{0}")]
+    Delivery(String),
 }
 
 fn load_rules(cfg: &Config) -> Result<Arc<Vec<Rule>>, String> {
@@ -87,6 +90,8 @@ struct Daemon {
     latency: hdrhistogram::Histogram<u64>,
     batch_started_at: Vec<Instant>,
     records_total: u64,
+    /// `topic/partition@offset` of the message being handled (reused buffer).
+    input_name: String,
 }
 
 /// Runs the daemon until a shutdown signal. Returns when everything is flushed and saved.
@@ -200,6 +205,7 @@ pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
             .map_err(|e| DaemonError::Startup(e.to_string()))?,
         batch_started_at: Vec::new(),
         records_total,
+        input_name: String::new(),
     };
     d.main_loop()
 }
@@ -282,8 +288,13 @@ impl Daemon {
                         };
                         msgs.push(m);
                     }
+                    if msgs.is_empty() {
+                        continue;
+                    }
+                    got = true;
                     let src = k.name.clone();
-                    got |= !msgs.is_empty();
+                    metrics::counter!("nhid_messages_received_total", "source" => src.clone())
+                        .increment(msgs.len() as u64);
                     for m in msgs {
                         self.handle_message(&src, m);
                     }
@@ -294,9 +305,6 @@ impl Daemon {
                     got = true;
                 }
             }
-        }
-        if !got {
-            std::thread::sleep(Duration::from_millis(0));
         }
         got
     }
@@ -310,37 +318,17 @@ impl Daemon {
     fn handle_message(&mut self, source: &str, m: Msg) {
         self.open_batch();
         self.batch_started_at.push(Instant::now());
-        metrics::counter!("nhid_messages_received_total", "source" => source.to_string())
-            .increment(1);
-        let input = format!("{}/{}@{}", m.topic, m.partition, m.offset);
-        let limits = ReadLimits {
-            max_document_bytes: self
-                .cfg
-                .pipeline
-                .max_record_bytes
-                .max(ReadLimits::default().max_document_bytes),
-        };
+        self.input_name.clear();
+        let _ = write!(self.input_name, "{}/{}@{}", m.topic, m.partition, m.offset);
+        let input = self.input_name.as_str();
+        let limits = ReadLimits::for_records(self.cfg.pipeline.max_record_bytes);
         let mut dead: Vec<u8> = Vec::new();
         {
             let pipe = &mut self.pipe;
             let pending = &mut self.pending;
-            frame_bytes(&input, &m.payload, limits, |item| {
+            frame_bytes(input, &m.payload, limits, |item| {
                 let mut dl: Option<&mut dyn Write> = Some(&mut dead);
-                match item {
-                    Item::Record(bytes, origin) => {
-                        let _ = pipe.process_into(bytes, &origin, m.format, pending, &mut dl);
-                    }
-                    Item::Unframed {
-                        bytes,
-                        origin,
-                        reason,
-                        error,
-                    } => {
-                        pipe.stats.records_read += 1;
-                        let _ = pipe.process_into(bytes, &origin, Format::Auto, pending, &mut dl);
-                        let _ = (reason, error);
-                    }
-                }
+                let _ = pipe.process_item_into(item, m.format, pending, &mut dl);
             });
         }
         if !dead.is_empty() {
@@ -351,7 +339,7 @@ impl Daemon {
                 if has_topic {
                     self.pending_dead.push((
                         source.to_string(),
-                        input.as_bytes().to_vec(),
+                        self.input_name.as_bytes().to_vec(),
                         line.to_vec(),
                     ));
                 } else if let Some(f) = &mut self.dead_letter_file {
@@ -387,14 +375,8 @@ impl Daemon {
             let key = (format!("file:{path}"), 0);
             let skip = self.snapshot_offsets.get(&key).copied().unwrap_or(0);
             let mut n: i64 = 0;
-            let limits = ReadLimits {
-                max_document_bytes: self
-                    .cfg
-                    .pipeline
-                    .max_record_bytes
-                    .max(ReadLimits::default().max_document_bytes),
-            };
-            let mut batches: Vec<i64> = Vec::new();
+            let limits = ReadLimits::for_records(self.cfg.pipeline.max_record_bytes);
+            let skipped_before = self.pipe.stats.skipped_total();
             let res = {
                 let pipe = &mut self.pipe;
                 let pending = &mut self.pending;
@@ -406,19 +388,8 @@ impl Daemon {
                         return;
                     }
                     let mut dl: Option<&mut dyn Write> = dlf.as_mut().map(|f| f as &mut dyn Write);
-                    match item {
-                        Item::Record(bytes, origin) => {
-                            let _ = pipe.process_into(bytes, &origin, format, pending, &mut dl);
-                        }
-                        Item::Unframed { bytes, origin, .. } => {
-                            let _ =
-                                pipe.process_into(bytes, &origin, Format::Auto, pending, &mut dl);
-                        }
-                    }
+                    let _ = pipe.process_item_into(item, format, pending, &mut dl);
                     count += 1;
-                    if count % 4096 == 0 {
-                        batches.push(n);
-                    }
                 });
                 r.map(|()| count)
             };
@@ -430,6 +401,11 @@ impl Daemon {
                     self.pending_records += count;
                     self.open_batch();
                     self.pending_offsets.insert(key, n.max(skip));
+                    let bad = self.pipe.stats.skipped_total() - skipped_before;
+                    if bad > 0 {
+                        metrics::counter!("nhid_parse_errors_total", "source" => name.clone())
+                            .increment(bad);
+                    }
                 }
                 Err(e) => {
                     metrics::counter!("nhid_source_errors_total", "source" => name.clone())
@@ -437,7 +413,7 @@ impl Daemon {
                     tracing::error!(source = %name, error = %e, "cannot read input");
                 }
             }
-            // Deliver per file so a huge file does not hold every alert in memory.
+            // Deliver after each file (its alerts are held until then).
             if let Err(e) = self.deliver() {
                 tracing::error!(error = %e, "delivery failed");
             }
@@ -475,7 +451,7 @@ impl Daemon {
                         if fatal || self.control.shutdown.load(Ordering::SeqCst) {
                             // Not delivered: keep the offsets uncommitted, the records will be
                             // read again after restart (at-least-once).
-                            return Err(DaemonError::Startup(format!(
+                            return Err(DaemonError::Delivery(format!(
                                 "sink {} could not accept alerts: {e}",
                                 s.name
                             )));
@@ -495,7 +471,7 @@ impl Daemon {
                     .filter(|d| &d.0 == src)
                     .map(|d| (d.1.as_slice(), d.2.as_slice()));
                 if let Err(e) = p.send_all(items) {
-                    return Err(DaemonError::Startup(format!("dead-letter topic: {e}")));
+                    return Err(DaemonError::Delivery(format!("dead-letter topic: {e}")));
                 }
             }
         }
@@ -655,7 +631,3 @@ pub fn install_metrics() -> Result<metrics_exporter_prometheus::PrometheusHandle
     metrics::set_global_recorder(recorder).map_err(|e| e.to_string())?;
     Ok(handle)
 }
-
-/// Keeps the unused-origin lint quiet where origins are built for framing only.
-#[allow(dead_code)]
-fn _origin_type(_: Origin<'_>) {}

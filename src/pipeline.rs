@@ -230,6 +230,31 @@ impl Pipeline {
         )
     }
 
+    /// Processes one framed item (a record, or input that could not be framed, which is
+    /// counted and dead-lettered with its reason) into `alerts`.
+    pub fn process_item_into(
+        &mut self,
+        item: Item<'_>,
+        format: Format,
+        alerts: &mut Vec<AlertOut>,
+        dead_letter: &mut Option<&mut dyn Write>,
+    ) -> io::Result<()> {
+        match item {
+            Item::Record(bytes, origin) => {
+                self.process_into(bytes, &origin, format, alerts, dead_letter)
+            }
+            Item::Unframed {
+                bytes,
+                origin,
+                reason,
+                error,
+            } => {
+                self.stats.records_read += 1;
+                self.bad(&origin, reason, &error, bytes, dead_letter)
+            }
+        }
+    }
+
     fn process_inner(
         &mut self,
         raw: &[u8],
@@ -306,11 +331,7 @@ impl Pipeline {
         out: &mut dyn Write,
         mut dead_letter: Option<&mut dyn Write>,
     ) -> io::Result<Result<(), InputError>> {
-        let limits = ReadLimits {
-            max_document_bytes: ReadLimits::default()
-                .max_document_bytes
-                .max(self.config.max_record_bytes),
-        };
+        let limits = ReadLimits::for_records(self.config.max_record_bytes);
         let mut write_err: Option<io::Error> = None;
         let res = read_input(input, limits, |item| {
             if write_err.is_some() {
@@ -337,12 +358,7 @@ impl Pipeline {
         if let Some(e) = write_err {
             return Err(e);
         }
-        self.stats.suppressed = self.engine.stats.suppressed;
-        self.stats.updates = self.engine.stats.updates;
-        self.stats.allowlisted = self.engine.stats.allowlisted;
-        self.stats.storms = self.engine.stats.storms;
-        self.stats.storm_folded = self.engine.stats.storm_folded;
-        self.stats.identities = self.engine.store().len();
+        self.sync_stats();
         self.stats.baseline_bytes = self.engine.store().approx_bytes();
         if let Err(e) = &res {
             self.stats.failed_inputs.push(e.to_string());

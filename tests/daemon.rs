@@ -51,6 +51,36 @@ fn wait_ready(port: u16, child: &mut Child) {
     panic!("daemon not ready in 30 s");
 }
 
+/// Starts the daemon on `cfg` and waits until /readyz answers 200.
+fn start(cfg: &Path, port: u16) -> (Child, Guard) {
+    let mut child = Command::new(BIN)
+        .args(["run", "--config"])
+        .arg(cfg)
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let guard = Guard(child.id());
+    wait_ready(port, &mut child);
+    (child, guard)
+}
+
+/// Scrapes /metrics until it contains `needle` (30 s at most) and returns that scrape.
+fn wait_metrics(port: u16, needle: &str) -> String {
+    let t = Instant::now();
+    loop {
+        let (_, m) = http_get(port, "/metrics").unwrap();
+        if m.contains(needle) {
+            return m;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "no `{needle}` in /metrics:\n{m}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Kills the daemon if a test fails before stopping it (no orphans holding the test's pipes).
 struct Guard(u32);
 
@@ -178,29 +208,10 @@ fn daemon_matches_replay_survives_restart_and_reports_metrics() {
         String::from_utf8_lossy(&check.stderr)
     );
 
-    let mut child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .stderr(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _g = Guard(child.id());
-    wait_ready(port, &mut child);
+    let (mut child, _g) = start(&cfg, port);
     // Wait until the input is processed (the record gauge reaches every line).
     let lines = data.lines().filter(|l| !l.trim().is_empty()).count();
-    let t = Instant::now();
-    let metrics = loop {
-        let (_, m) = http_get(port, "/metrics").unwrap();
-        if m.contains(&format!("nhid_records_processed {lines}")) {
-            break m;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "records not processed:\n{m}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let metrics = wait_metrics(port, &format!("nhid_records_processed {lines}"));
     assert_eq!(http_get(port, "/healthz").unwrap().0, 200);
     let got: Vec<_> = uids(&dir.path().join("alerts.jsonl"));
     let got_set: BTreeSet<_> = got.iter().cloned().collect();
@@ -231,29 +242,13 @@ fn daemon_matches_replay_survives_restart_and_reports_metrics() {
     assert!(dir.path().join("state/nhid.snapshot").is_file());
 
     // Restart: state restored, input already consumed -> no new alert, no relearning.
-    let mut child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .stderr(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _g = Guard(child.id());
-    wait_ready(port, &mut child);
-    let t = Instant::now();
-    loop {
-        let (_, m) = http_get(port, "/metrics").unwrap();
-        if m.contains("nhid_records_processed ") {
-            // Restored from the snapshot, and nothing re-read.
-            assert!(
-                m.contains(&format!("nhid_records_processed {lines}\n")),
-                "{m}"
-            );
-            break;
-        }
-        assert!(t.elapsed() < Duration::from_secs(10), "{m}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (mut child, _g) = start(&cfg, port);
+    let m = wait_metrics(port, "nhid_records_processed ");
+    // Restored from the snapshot, and nothing re-read.
+    assert!(
+        m.contains(&format!("nhid_records_processed {lines}\n")),
+        "{m}"
+    );
     sigterm_and_wait(&mut child);
     assert_eq!(uids(&dir.path().join("alerts.jsonl")).len(), expected.len());
 
@@ -263,24 +258,8 @@ fn daemon_matches_replay_survives_restart_and_reports_metrics() {
     std::fs::write(&input2, &data).unwrap();
     let port2 = free_port();
     let cfg2 = write_config(dir.path(), port2, &input2.display().to_string());
-    let mut child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(&cfg2)
-        .stderr(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _g2 = Guard(child.id());
-    wait_ready(port2, &mut child);
-    let t = Instant::now();
-    loop {
-        let (_, m) = http_get(port2, "/metrics").unwrap();
-        if m.contains(&format!("nhid_records_processed {}", 2 * lines)) {
-            break;
-        }
-        assert!(t.elapsed() < Duration::from_secs(30), "{m}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (mut child, _g2) = start(&cfg2, port2);
+    wait_metrics(port2, &format!("nhid_records_processed {}", 2 * lines));
     sigterm_and_wait(&mut child);
     let after = std::fs::read_to_string(dir.path().join("alerts.jsonl")).unwrap();
     let new_creates = after

@@ -112,6 +112,33 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A new finding of rule `rule` on an event at `time`, scored from `components`.
+    fn new(
+        rule: usize,
+        components: Vec<(&'static str, i32)>,
+        anomalies: Vec<Anomaly>,
+        learning: Option<LearningState>,
+        class: IdentityClass,
+        time: i64,
+    ) -> Self {
+        let score: i32 = components.iter().map(|c| c.1).sum();
+        Finding {
+            rule,
+            severity: severity_of(score),
+            risk_score: score.clamp(0, 100) as u8,
+            anomalies,
+            learning,
+            class,
+            score_components: components,
+            activity: Activity::Create,
+            uid: None,
+            count: 1,
+            first_seen: time,
+            related: Vec::new(),
+            storm: None,
+        }
+    }
+
     /// Turns this finding into an update of the earlier alert `uid`.
     fn make_update(&mut self, uid: &str, count: u64, first_seen: i64) {
         self.activity = Activity::Update;
@@ -598,22 +625,16 @@ impl Engine {
                 .iter()
                 .flat_map(|f| f.anomalies.iter().cloned())
                 .collect();
-            let score: i32 = components.iter().map(|c| c.1).sum();
-            out.push(Finding {
-                rule: ci,
-                severity: severity_of(score),
-                risk_score: score.clamp(0, 100) as u8,
+            let mut f = Finding::new(
+                ci,
+                components,
                 anomalies,
-                learning: out[first].learning,
+                out[first].learning,
                 class,
-                score_components: components,
-                activity: Activity::Create,
-                uid: None,
-                count: 1,
-                first_seen: ev.time_ms,
-                related,
-                storm: None,
-            });
+                ev.time_ms,
+            );
+            f.related = related;
+            out.push(f);
         }
     }
 
@@ -824,22 +845,9 @@ fn evaluate(
         Detector::Dormant(p) => take(kinds::dormant::evaluate(p, ev, profile)?, &mut components),
     };
     risk_factors(rule, ev, profile, cfg, still_learning, &mut components);
-    let score: i32 = components.iter().map(|c| c.1).sum();
-    Some(Finding {
-        rule: idx,
-        severity: severity_of(score),
-        risk_score: score.clamp(0, 100) as u8,
-        anomalies,
-        learning,
-        class,
-        score_components: components,
-        activity: Activity::Create,
-        uid: None,
-        count: 1,
-        first_seen: ev.time_ms,
-        related: Vec::new(),
-        storm: None,
-    })
+    Some(Finding::new(
+        idx, components, anomalies, learning, class, ev.time_ms,
+    ))
 }
 
 fn take(hit: Hit, components: &mut Vec<(&'static str, i32)>) -> Vec<Anomaly> {

@@ -72,6 +72,18 @@ impl Default for ReadLimits {
     }
 }
 
+impl ReadLimits {
+    /// Limits for inputs whose records may be up to `max_record_bytes` (a batch document may
+    /// be larger than one record, so the default document limit is the floor).
+    pub fn for_records(max_record_bytes: usize) -> Self {
+        ReadLimits {
+            max_document_bytes: ReadLimits::default()
+                .max_document_bytes
+                .max(max_record_bytes),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct Batch<'a> {
     #[serde(borrow, rename = "Records", alias = "records")]
@@ -453,6 +465,35 @@ mod tests {
         })
         .unwrap();
         out
+    }
+
+    fn frame(msg: &[u8]) -> Vec<(String, bool)> {
+        let mut out = vec![];
+        frame_bytes("t/0@7", msg, ReadLimits::default(), |it| match it {
+            Item::Record(b, _) => out.push((String::from_utf8_lossy(b).into_owned(), true)),
+            Item::Unframed { bytes, .. } => {
+                out.push((String::from_utf8_lossy(bytes).into_owned(), false))
+            }
+        });
+        out
+    }
+
+    #[test]
+    fn kafka_messages_frame_like_files() {
+        // One record per message.
+        assert_eq!(frame(br#" {"a":1} "#), vec![(r#"{"a":1}"#.into(), true)]);
+        // An Event Hubs / S3-delivery batch.
+        let b = frame(br#"{"records":[{"a":1},{"a":2}]}"#);
+        assert_eq!(b.len(), 2);
+        assert!(b.iter().all(|x| x.1));
+        // Several JSON lines in one message; a broken line loses only itself.
+        let l = frame(b"{\"a\":1}\n{broken\n{\"a\":3}\n");
+        assert_eq!(l.len(), 3);
+        assert_eq!(l[0].0, r#"{"a":1}"#);
+        assert_eq!(l[1].0, "{broken");
+        assert_eq!(l[2].0, r#"{"a":3}"#);
+        // An empty message frames nothing.
+        assert!(frame(b"  \n").is_empty());
     }
 
     #[test]
