@@ -661,10 +661,16 @@ impl Config {
                 }
             }
         }
-        if let Err(err) =
-            crate::geo::GeoDb::open(self.geoip.city.as_deref(), self.geoip.asn.as_deref())
-        {
-            e.push(format!("geoip: {err}"));
+        // Each database on its own, so both are reported when both are wrong.
+        for (key, path) in [
+            ("geoip.city", &self.geoip.city),
+            ("geoip.asn", &self.geoip.asn),
+        ] {
+            if let Some(p) = path {
+                if let Err(err) = crate::geo::GeoDb::open(Some(p), None) {
+                    e.push(format!("{key}: {err}"));
+                }
+            }
         }
         if let Some(d) = &self.detections.dir {
             match crate::detect::loader::load_dir(d) {

@@ -10,11 +10,12 @@
 //! problems and the old rules stay active.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::{duration_ms, Config, SourceConfig};
@@ -26,7 +27,7 @@ use crate::pipeline::{Pipeline, ReplayConfig};
 use crate::server::{now_ms, Control};
 use crate::sinks::{AlertOut, Routed, SinkError};
 use crate::sources::file::{frame_bytes, read_input, ReadLimits};
-use crate::sources::kafka::{KafkaSource, Msg};
+use crate::sources::kafka::{KafkaSource, Msg, Offsets};
 use crate::state::{self, PartitionOffset, SnapshotMeta};
 
 /// Errors that stop the daemon (exit 1).
@@ -65,6 +66,9 @@ enum Source {
     },
 }
 
+/// How often `[detections] watch` looks at the rule files.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+
 /// The daemon.
 struct Daemon {
     cfg: Config,
@@ -81,10 +85,17 @@ struct Daemon {
     batch_opened: Option<Instant>,
     /// Next offsets of the open batch's records.
     pending_offsets: BTreeMap<(String, i32), i64>,
-    /// Next offsets of records whose alerts were delivered (not yet committed).
-    delivered: BTreeMap<(String, i32), i64>,
+    /// Next offsets of records whose alerts were delivered (shared with the consumers, which
+    /// commit a revoked partition's entry and remove it).
+    delivered: Offsets,
+    /// Raised by a consumer when partitions were revoked: snapshot and commit now.
+    checkpoint_due: Arc<AtomicBool>,
     /// Offsets (and file positions) the state reflects.
     snapshot_offsets: BTreeMap<(String, i32), i64>,
+    /// Kafka records below these offsets are already reflected in the restored state (the
+    /// process stopped between writing a snapshot and committing its offsets): skipped, not
+    /// processed twice. An entry is dropped once its partition has caught up.
+    skip_below: HashMap<String, HashMap<i32, i64>>,
     /// Dead letters of the open batch destined to Kafka: (topic, key, body).
     pending_dead: Vec<(String, Vec<u8>, Vec<u8>)>,
     latency: hdrhistogram::Histogram<u64>,
@@ -97,6 +108,7 @@ struct Daemon {
 /// Runs the daemon until a shutdown signal. Returns when everything is flushed and saved.
 pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
     let rules = load_rules(&cfg).map_err(|e| DaemonError::Startup(format!("rules: {e}")))?;
+    metrics::gauge!("nhid_rules_loaded").set(rules.len() as f64);
     let geo = GeoDb::open(cfg.geoip.city.as_deref(), cfg.geoip.asn.as_deref())
         .map_err(|e| DaemonError::Startup(format!("geoip: {e}")))?;
     let rc = ReplayConfig {
@@ -147,13 +159,22 @@ pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
         }
     }
     let sinks = crate::sinks::build(&cfg.sinks).map_err(DaemonError::Startup)?;
+    let delivered: Offsets = Arc::new(Mutex::new(BTreeMap::new()));
+    let checkpoint_due = Arc::new(AtomicBool::new(false));
+    let mut skip_below: HashMap<String, HashMap<i32, i64>> = HashMap::new();
+    for ((t, p), o) in &snapshot_offsets {
+        if !t.starts_with("file:") {
+            skip_below.entry(t.clone()).or_default().insert(*p, *o);
+        }
+    }
     let mut sources = Vec::new();
     for (i, s) in cfg.sources.iter().enumerate() {
         let name = s.name(i);
         match s {
             SourceConfig::Kafka(k) => {
                 sources.push(Source::Kafka(
-                    KafkaSource::new(name, k).map_err(DaemonError::Startup)?,
+                    KafkaSource::new(name, k, delivered.clone(), checkpoint_due.clone())
+                        .map_err(DaemonError::Startup)?,
                 ));
             }
             SourceConfig::File(f) => sources.push(Source::File {
@@ -198,8 +219,10 @@ pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
         pending_records: 0,
         batch_opened: None,
         pending_offsets: BTreeMap::new(),
-        delivered: BTreeMap::new(),
+        delivered,
+        checkpoint_due,
         snapshot_offsets,
+        skip_below,
         pending_dead: Vec::new(),
         latency: hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3)
             .map_err(|e| DaemonError::Startup(e.to_string()))?,
@@ -218,6 +241,8 @@ impl Daemon {
             Duration::from_millis(duration_ms(&self.cfg.state.snapshot_interval).max(1000) as u64);
         let mut last_snapshot = Instant::now();
         let mut last_metrics = Instant::now();
+        let mut last_watch = Instant::now();
+        let mut watched = self.watch_fingerprint();
         loop {
             self.control.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
             if self.control.shutdown.load(Ordering::SeqCst) {
@@ -225,8 +250,23 @@ impl Daemon {
             }
             if self.control.reload.swap(false, Ordering::SeqCst) {
                 self.reload();
+                watched = self.watch_fingerprint();
+            }
+            if self.cfg.detections.watch && last_watch.elapsed() >= WATCH_EVERY {
+                last_watch = Instant::now();
+                let now = self.watch_fingerprint();
+                if now != watched {
+                    tracing::info!("rule files changed: reloading");
+                    watched = now;
+                    self.reload();
+                }
             }
             let got = self.poll_sources(linger);
+            if self.checkpoint_due.swap(false, Ordering::SeqCst) {
+                // Partitions were revoked: make state and commits agree again at once.
+                self.checkpoint()?;
+                last_snapshot = Instant::now();
+            }
             let ready = self.sources.iter().all(|s| match s {
                 Source::Kafka(k) => k.has_assignment(),
                 Source::File { .. } => true,
@@ -315,8 +355,32 @@ impl Daemon {
         }
     }
 
+    /// True if the record is already reflected in the restored state (see `skip_below`).
+    fn already_in_state(&mut self, m: &Msg) -> bool {
+        let Some(parts) = self.skip_below.get_mut(&m.topic) else {
+            return false;
+        };
+        let Some(&below) = parts.get(&m.partition) else {
+            return false;
+        };
+        if m.offset < below {
+            return true;
+        }
+        parts.remove(&m.partition);
+        if parts.is_empty() {
+            self.skip_below.remove(&m.topic);
+        }
+        false
+    }
+
     fn handle_message(&mut self, source: &str, m: Msg) {
         self.open_batch();
+        if !self.skip_below.is_empty() && self.already_in_state(&m) {
+            metrics::counter!("nhid_records_skipped_in_state_total").increment(1);
+            self.pending_offsets
+                .insert((m.topic, m.partition), m.offset + 1);
+            return;
+        }
         self.batch_started_at.push(Instant::now());
         self.input_name.clear();
         let _ = write!(self.input_name, "{}/{}@{}", m.topic, m.partition, m.offset);
@@ -483,8 +547,24 @@ impl Daemon {
             let us = now.duration_since(t).as_micros() as u64;
             let _ = self.latency.record(us.max(1));
         }
-        for (k, v) in std::mem::take(&mut self.pending_offsets) {
-            self.delivered.insert(k, v);
+        {
+            // Offsets of partitions revoked meanwhile are abandoned (their new owner reads
+            // them again); everything else now counts as delivered.
+            let offsets = std::mem::take(&mut self.pending_offsets);
+            let assigned: Vec<_> = self
+                .sources
+                .iter()
+                .filter_map(|s| match s {
+                    Source::Kafka(k) => Some(k),
+                    Source::File { .. } => None,
+                })
+                .collect();
+            let mut delivered = self.delivered.lock().unwrap_or_else(|e| e.into_inner());
+            for (k, v) in offsets {
+                if k.0.starts_with("file:") || assigned.iter().any(|s| s.is_assigned(&k.0, k.1)) {
+                    delivered.insert(k, v);
+                }
+            }
         }
         self.pending.clear();
         self.pending_records = 0;
@@ -495,10 +575,18 @@ impl Daemon {
         Ok(())
     }
 
+    fn delivered_now(&self) -> BTreeMap<(String, i32), i64> {
+        self.delivered
+            .lock()
+            .map(|d| d.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
     fn commit(&mut self) {
+        let delivered = self.delivered_now();
         for s in &self.sources {
             if let Source::Kafka(k) = s {
-                if let Err(e) = k.commit(&self.delivered) {
+                if let Err(e) = k.commit(&delivered) {
                     tracing::warn!(source = %k.name, error = %e, "offset commit failed");
                 }
             }
@@ -508,8 +596,8 @@ impl Daemon {
     /// Snapshot (state + the offsets it reflects), then commit those offsets.
     fn checkpoint(&mut self) -> Result<(), DaemonError> {
         self.deliver()?;
-        for (k, v) in &self.delivered {
-            self.snapshot_offsets.insert(k.clone(), *v);
+        for (k, v) in self.delivered_now() {
+            self.snapshot_offsets.insert(k, v);
         }
         if let Some(dir) = self.cfg.state.dir.clone() {
             let meta = SnapshotMeta {
@@ -548,11 +636,24 @@ impl Daemon {
         Ok(())
     }
 
+    /// Fingerprint of the watched files (rule directory and allowlist), for `[detections] watch`.
+    fn watch_fingerprint(&self) -> u64 {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        if let Some(d) = &self.cfg.detections.dir {
+            h.update(&crate::detect::loader::fingerprint(d).to_le_bytes());
+        }
+        if let Some(a) = &self.cfg.detections.allowlist {
+            crate::detect::loader::file_stamp(a, &mut h);
+        }
+        h.digest()
+    }
+
     fn reload(&mut self) {
         match load_rules(&self.cfg) {
             Ok(rules) => {
                 let n = rules.len();
                 let report = self.pipe.replace_rules(rules);
+                metrics::gauge!("nhid_rules_loaded").set(n as f64);
                 if let Some(a) = &self.cfg.detections.allowlist {
                     match crate::detect::allowlist::Allowlist::load(a) {
                         Ok(list) => self.pipe.set_allowlist(list),

@@ -10,6 +10,8 @@
 //! - [`detect`]: the rule schema, loader/linter, detector kinds and the engine.
 //! - [`alert`]: OCSF Detection Finding rendering and finding ids.
 //! - [`pipeline`]: the replay pipeline wiring it all together, with run statistics.
+//! - [`config`], [`daemon`], [`server`], [`state`], [`sinks`]: the `nhid run` daemon.
+//! - [`produce`]: loading records into a Kafka topic (tests, benchmarks, backfills).
 //! - [`time`]: event-time parsing and durations.
 
 pub mod alert;
@@ -24,6 +26,7 @@ pub mod inspect;
 pub mod netclass;
 pub mod parsers;
 pub mod pipeline;
+pub mod produce;
 pub mod server;
 pub mod sinks;
 pub mod sources;

@@ -4,113 +4,14 @@
 //! counts exactly; `nhid state inspect` / `forget` read and edit the snapshot; a bad config
 //! lists every problem with exit 2.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_nhid");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).ok()?;
-    let code = buf.split_whitespace().nth(1)?.parse().ok()?;
-    let body = buf.split_once("\r\n\r\n").map(|x| x.1.to_string())?;
-    Some((code, body))
-}
-
-fn wait_ready(port: u16, child: &mut Child) {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(30) {
-        if let Some(st) = child.try_wait().unwrap() {
-            panic!("daemon exited early: {st}");
-        }
-        if http_get(port, "/readyz").is_some_and(|(c, _)| c == 200) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("daemon not ready in 30 s");
-}
-
-/// Starts the daemon on `cfg` and waits until /readyz answers 200.
-fn start(cfg: &Path, port: u16) -> (Child, Guard) {
-    let mut child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(cfg)
-        .stderr(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let guard = Guard(child.id());
-    wait_ready(port, &mut child);
-    (child, guard)
-}
-
-/// Scrapes /metrics until it contains `needle` (30 s at most) and returns that scrape.
-fn wait_metrics(port: u16, needle: &str) -> String {
-    let t = Instant::now();
-    loop {
-        let (_, m) = http_get(port, "/metrics").unwrap();
-        if m.contains(needle) {
-            return m;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "no `{needle}` in /metrics:\n{m}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Kills the daemon if a test fails before stopping it (no orphans holding the test's pipes).
-struct Guard(u32);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", &self.0.to_string()])
-            .status();
-    }
-}
-
-fn sigterm_and_wait(child: &mut Child) -> Duration {
-    let t = Instant::now();
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            assert!(st.success(), "daemon exit status {st}");
-            return t.elapsed();
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "no exit within 10 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use common::{free_port, http_get, replay, uids, Daemon, BIN, ROOT};
 
 fn write_config(dir: &Path, port: u16, input: &str) -> std::path::PathBuf {
     let p = dir.join("nhid.toml");
@@ -151,25 +52,6 @@ min_severity = "high"
     p
 }
 
-fn uids(path: &Path) -> Vec<(String, String, i64, String)> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            (
-                v["finding_info"]["analytic"]["uid"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-                v["actor"]["user"]["uid"].as_str().unwrap_or("").to_string(),
-                v["time"].as_i64().unwrap(),
-                v["finding_info"]["uid"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn daemon_matches_replay_survives_restart_and_reports_metrics() {
     let dir = tempfile::tempdir().unwrap();
@@ -178,20 +60,8 @@ fn daemon_matches_replay_survives_restart_and_reports_metrics() {
     let mut data = std::fs::read_to_string(format!("{ROOT}/examples/demo.jsonl")).unwrap();
     data.push_str("{not json\n{\"some\":\"unknown format\"}\n");
     std::fs::write(&input, &data).unwrap();
-    let replay = Command::new(BIN)
-        .args([
-            "replay",
-            "--geoip-city",
-            &format!("{ROOT}/examples/geoip/test-city.mmdb"),
-            "--geoip-asn",
-            &format!("{ROOT}/examples/geoip/test-asn.mmdb"),
-        ])
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(replay.status.success());
     let replay_path = dir.path().join("replay.jsonl");
-    std::fs::write(&replay_path, &replay.stdout).unwrap();
+    std::fs::write(&replay_path, replay(&input)).unwrap();
     let expected: BTreeSet<_> = uids(&replay_path).into_iter().collect();
     assert!(expected.len() >= 3);
 
@@ -208,10 +78,10 @@ fn daemon_matches_replay_survives_restart_and_reports_metrics() {
         String::from_utf8_lossy(&check.stderr)
     );
 
-    let (mut child, _g) = start(&cfg, port);
+    let mut d = Daemon::start(&cfg, port, Duration::from_secs(30));
     // Wait until the input is processed (the record gauge reaches every line).
     let lines = data.lines().filter(|l| !l.trim().is_empty()).count();
-    let metrics = wait_metrics(port, &format!("nhid_records_processed {lines}"));
+    let metrics = d.wait_metrics(&format!("nhid_records_processed {lines}"));
     assert_eq!(http_get(port, "/healthz").unwrap().0, 200);
     let got: Vec<_> = uids(&dir.path().join("alerts.jsonl"));
     let got_set: BTreeSet<_> = got.iter().cloned().collect();
@@ -237,19 +107,19 @@ fn daemon_matches_replay_survives_restart_and_reports_metrics() {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
         assert!(v["severity_id"].as_u64().unwrap() >= 4);
     }
-    let took = sigterm_and_wait(&mut child);
+    let took = d.sigterm_and_wait();
     assert!(took < Duration::from_secs(10));
     assert!(dir.path().join("state/nhid.snapshot").is_file());
 
     // Restart: state restored, input already consumed -> no new alert, no relearning.
-    let (mut child, _g) = start(&cfg, port);
-    let m = wait_metrics(port, "nhid_records_processed ");
+    let mut d = Daemon::start(&cfg, port, Duration::from_secs(30));
+    let m = d.wait_metrics("nhid_records_processed ");
     // Restored from the snapshot, and nothing re-read.
     assert!(
         m.contains(&format!("nhid_records_processed {lines}\n")),
         "{m}"
     );
-    sigterm_and_wait(&mut child);
+    d.sigterm_and_wait();
     assert_eq!(uids(&dir.path().join("alerts.jsonl")).len(), expected.len());
 
     // A second input with the same records, same state: the first-seen rules stay quiet
@@ -258,9 +128,9 @@ fn daemon_matches_replay_survives_restart_and_reports_metrics() {
     std::fs::write(&input2, &data).unwrap();
     let port2 = free_port();
     let cfg2 = write_config(dir.path(), port2, &input2.display().to_string());
-    let (mut child, _g2) = start(&cfg2, port2);
-    wait_metrics(port2, &format!("nhid_records_processed {}", 2 * lines));
-    sigterm_and_wait(&mut child);
+    let mut d = Daemon::start(&cfg2, port2, Duration::from_secs(30));
+    d.wait_metrics(&format!("nhid_records_processed {}", 2 * lines));
+    d.sigterm_and_wait();
     let after = std::fs::read_to_string(dir.path().join("alerts.jsonl")).unwrap();
     let new_creates = after
         .lines()
@@ -347,4 +217,117 @@ fn damaged_snapshot_is_refused_with_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+fn rules_loaded(m: &str) -> Option<u64> {
+    m.lines()
+        .find_map(|l| l.strip_prefix("nhid_rules_loaded "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[test]
+fn rule_changes_reload_on_sighup_and_by_watching_and_a_bad_pack_keeps_the_old_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    copy_dir(Path::new(&format!("{ROOT}/detections")), &rules);
+    let input = dir.path().join("in.jsonl");
+    std::fs::copy(format!("{ROOT}/examples/demo.jsonl"), &input).unwrap();
+    let port = free_port();
+    let cfg = write_config(dir.path(), port, &input.display().to_string());
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(&format!(
+        "\n[detections]\ndir = \"{}\"\nwatch = true\n",
+        rules.display()
+    ));
+    std::fs::write(&cfg, text).unwrap();
+    let d = Daemon::start(&cfg, port, Duration::from_secs(30));
+    let m = d.wait_metrics("nhid_rules_loaded ");
+    let n = rules_loaded(&m).unwrap();
+    assert!(n >= 20, "{m}");
+
+    // A broken rule file: refused (by the watcher), the old rules stay active.
+    std::fs::write(rules.join("standard/broken.yml"), "id: [unclosed\n").unwrap();
+    let m = d.wait_metrics("nhid_reloads_total{result=\"refused\"} 1");
+    assert_eq!(rules_loaded(&m), Some(n));
+    let log = std::fs::read_to_string(&d.log).unwrap();
+    assert!(
+        log.contains("broken.yml"),
+        "the refusal names the file:\n{log}"
+    );
+
+    // Fixed: one more valid rule (a copy of a bundled one under a new id) is picked up.
+    std::fs::remove_file(rules.join("standard/broken.yml")).unwrap();
+    let src = std::fs::read_to_string(rules.join("aws/cloudtrail_tampering.yml")).unwrap();
+    let id_line = src.lines().find(|l| l.starts_with("id:")).unwrap();
+    std::fs::write(
+        rules.join("aws/cloudtrail_tampering_copy.yml"),
+        src.replacen(id_line, "id: aws.cloudtrail_tampering_copy", 1),
+    )
+    .unwrap();
+    let m = d.wait_metrics_until(Duration::from_secs(30), |m| rules_loaded(m) == Some(n + 1));
+    assert!(m.contains("nhid_reloads_total{result=\"ok\"} 1"), "{m}");
+
+    // SIGHUP reloads too.
+    let ok = Command::new("kill")
+        .args(["-HUP", &d.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    d.wait_metrics("nhid_reloads_total{result=\"ok\"} 2");
+}
+
+#[test]
+fn the_example_config_passes_check_config_with_host_paths_overridden() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let example = format!("{ROOT}/deploy/nhid.toml");
+    let ok = Command::new(BIN)
+        .args(["run", "--check-config", "--config", &example])
+        .env(
+            "NHID_GEOIP__CITY",
+            format!("{ROOT}/examples/geoip/test-city.mmdb"),
+        )
+        .env(
+            "NHID_GEOIP__ASN",
+            format!("{ROOT}/examples/geoip/test-asn.mmdb"),
+        )
+        .env("NHID_STATE__DIR", format!("{d}/state"))
+        .env("NHID_DEAD_LETTER__PATH", format!("{d}/dead.jsonl"))
+        .env("NHID_SINKS__0__PATH", format!("{d}/alerts.jsonl"))
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // As shipped, the host paths it names do not exist here: every one is reported, exit 2.
+    let bad = Command::new(BIN)
+        .args(["run", "--check-config", "--config", &example])
+        .env("NHID_STATE__DIR", format!("{d}/state"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    for needle in [
+        "geoip.city",
+        "geoip.asn",
+        "dead_letter.path",
+        "sinks[0].path",
+    ] {
+        assert!(err.contains(needle), "missing {needle}: {err}");
+    }
 }

@@ -68,6 +68,42 @@ pub fn load_dir(dir: &Path) -> Result<RulePack, LoadError> {
     Ok(pack)
 }
 
+/// A fingerprint of the rule files under `dir` (the files [`load_dir`] reads, with their sizes
+/// and modification times; symbolic links are followed, so a Kubernetes ConfigMap update —
+/// an atomic swap of its `..data` link — changes it). Used to watch a rule directory by
+/// polling: cheap, and it works on every file system, network and overlay ones included.
+/// An unreadable directory has its own fingerprint (a change too, once it is readable again).
+pub fn fingerprint(dir: &Path) -> u64 {
+    let mut files = Vec::new();
+    if walk(dir, dir, &mut files).is_err() {
+        return 1;
+    }
+    files.sort();
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for rel in &files {
+        h.update(rel.as_bytes());
+        file_stamp(&dir.join(rel), &mut h);
+    }
+    h.digest()
+}
+
+/// Adds a file's size and modification time (following links) to a hash; a missing file adds
+/// a marker.
+pub fn file_stamp(path: &Path, h: &mut xxhash_rust::xxh3::Xxh3) {
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            h.update(&m.len().to_le_bytes());
+            let t = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            h.update(&t.to_le_bytes());
+        }
+        Err(_) => h.update(b"missing"),
+    }
+}
+
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), LoadError> {
     let rd = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
         path: dir.display().to_string(),

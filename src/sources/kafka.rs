@@ -3,10 +3,17 @@
 //! Offsets are never auto-committed: the daemon commits, per partition, the offset after the
 //! last record whose alerts every sink accepted — at each snapshot when a state directory is
 //! configured (so the committed offsets and the snapshot agree), else after every delivered
-//! batch. A partition revoked mid-batch is simply abandoned: its uncommitted records are
-//! re-read by the next owner (at-least-once; the alerts keep their ids).
+//! batch.
+//!
+//! Rebalances: when partitions are revoked, the offsets of their records whose alerts were
+//! already delivered are committed at once (inside the revoke callback, before the partitions
+//! move), so the next owner does not repeat them, and the daemon is asked to snapshot right
+//! away so its state and the commits agree again. Records of the open batch are still delivered
+//! by this member but left uncommitted: the next owner reads them again (at-least-once; the
+//! alerts keep their ids).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,32 +25,86 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use crate::config::{KafkaSourceConfig, TopicSpec};
 use crate::parsers::Format;
 
+/// Next offset to read per (topic, partition), shared between the daemon and the consumers.
+pub type Offsets = Arc<Mutex<BTreeMap<(String, i32), i64>>>;
+
 /// Tracks the partitions currently assigned (rebalance callbacks run inside `poll`).
 #[derive(Default, Clone)]
 pub struct Assignment {
     /// Assigned (topic, partition) pairs.
     pub current: Arc<Mutex<HashSet<(String, i32)>>>,
     /// Rebalances seen.
-    pub rebalances: Arc<std::sync::atomic::AtomicU64>,
+    pub rebalances: Arc<AtomicU64>,
+    /// Offsets whose alerts every sink accepted (maintained by the daemon).
+    pub delivered: Offsets,
+    /// Set when partitions were revoked: the daemon should snapshot now.
+    pub checkpoint_due: Arc<AtomicBool>,
+    /// Consumer lag per assigned partition from librdkafka's statistics (its own thread).
+    pub lag: Arc<Mutex<BTreeMap<(String, i32), i64>>>,
 }
 
-impl ClientContext for Assignment {}
+impl ClientContext for Assignment {
+    /// librdkafka's periodic statistics (`statistics.interval.ms`): keeps the consumer lag of
+    /// every assigned partition, so /metrics never sends a request from the detection thread.
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let assigned = self.current.lock().map(|c| c.clone()).unwrap_or_default();
+        let mut lag = BTreeMap::new();
+        for (t, topic) in &statistics.topics {
+            for (p, part) in &topic.partitions {
+                if *p >= 0 && part.consumer_lag >= 0 && assigned.contains(&(t.clone(), *p)) {
+                    lag.insert((t.clone(), *p), part.consumer_lag);
+                }
+            }
+        }
+        if let Ok(mut l) = self.lag.lock() {
+            *l = lag;
+        }
+    }
+}
 
 impl ConsumerContext for Assignment {
-    fn pre_rebalance(&self, _c: &BaseConsumer<Self>, r: &Rebalance<'_>) {
+    fn pre_rebalance(&self, c: &BaseConsumer<Self>, r: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = r {
             if let Ok(mut cur) = self.current.lock() {
                 for e in tpl.elements() {
                     cur.remove(&(e.topic().to_string(), e.partition()));
                 }
             }
-            tracing::info!(partitions = tpl.count(), "partitions revoked");
+            // Commit what was delivered on the partitions that are leaving (the list is
+            // dropped before returning, see `commit`).
+            let committed = {
+                let mut out = TopicPartitionList::new();
+                if let Ok(d) = self.delivered.lock() {
+                    for e in tpl.elements() {
+                        if let Some(o) = d.get(&(e.topic().to_string(), e.partition())) {
+                            let _ = out.add_partition_offset(
+                                e.topic(),
+                                e.partition(),
+                                Offset::Offset(*o),
+                            );
+                        }
+                    }
+                }
+                let n = out.count();
+                if n > 0 {
+                    if let Err(e) = c.commit(&out, CommitMode::Sync) {
+                        tracing::warn!(error = %e, "commit of revoked partitions failed");
+                    }
+                }
+                n
+            };
+            if let Ok(mut d) = self.delivered.lock() {
+                for e in tpl.elements() {
+                    d.remove(&(e.topic().to_string(), e.partition()));
+                }
+            }
+            self.checkpoint_due.store(true, Ordering::SeqCst);
+            tracing::info!(partitions = tpl.count(), committed, "partitions revoked");
         }
     }
 
     fn post_rebalance(&self, _c: &BaseConsumer<Self>, r: &Rebalance<'_>) {
-        self.rebalances
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.rebalances.fetch_add(1, Ordering::Relaxed);
         if let Rebalance::Assign(tpl) = r {
             if let Ok(mut cur) = self.current.lock() {
                 for e in tpl.elements() {
@@ -85,19 +146,31 @@ pub struct KafkaSource {
 }
 
 impl KafkaSource {
-    /// Creates the consumer and subscribes.
-    pub fn new(name: String, c: &KafkaSourceConfig) -> Result<Self, String> {
+    /// Creates the consumer and subscribes. `delivered` holds the offsets whose alerts were
+    /// delivered (committed on revocation); `checkpoint_due` is raised when partitions leave.
+    pub fn new(
+        name: String,
+        c: &KafkaSourceConfig,
+        delivered: Offsets,
+        checkpoint_due: Arc<AtomicBool>,
+    ) -> Result<Self, String> {
         let mut cc = ClientConfig::new();
         cc.set("bootstrap.servers", &c.brokers)
             .set("group.id", &c.group_id)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", &c.start_from)
-            .set("enable.partition.eof", "false");
+            .set("enable.partition.eof", "false")
+            // Consumer lag for /metrics comes from the statistics (overridable).
+            .set("statistics.interval.ms", "5000");
         for (k, v) in crate::config::resolve_properties(&c.properties)? {
             cc.set(k, v);
         }
-        let assignment = Assignment::default();
+        let assignment = Assignment {
+            delivered,
+            checkpoint_due,
+            ..Assignment::default()
+        };
         let consumer: BaseConsumer<Assignment> = cc
             .create_with_context(assignment.clone())
             .map_err(|e| format!("kafka consumer: {e}"))?;
@@ -153,6 +226,15 @@ impl KafkaSource {
             .unwrap_or(false)
     }
 
+    /// True if (topic, partition) is assigned to this member now.
+    pub fn is_assigned(&self, topic: &str, partition: i32) -> bool {
+        self.assignment
+            .current
+            .lock()
+            .map(|c| c.contains(&(topic.to_string(), partition)))
+            .unwrap_or(false)
+    }
+
     /// Commits `offsets` (next offset to read) for the partitions still assigned to this member.
     pub fn commit(&self, offsets: &BTreeMap<(String, i32), i64>) -> Result<usize, String> {
         let assigned = self
@@ -182,26 +264,14 @@ impl KafkaSource {
         Ok(n)
     }
 
-    /// Consumer lag per assigned partition: high watermark (asked of the broker) minus position.
+    /// Consumer lag per assigned partition (high watermark minus position), as of librdkafka's
+    /// last statistics report.
     pub fn lag(&self) -> Vec<(String, i32, i64)> {
-        let mut out = Vec::new();
-        let Ok(pos) = self.consumer.position() else {
-            return out;
-        };
-        for e in pos.elements() {
-            if let (Offset::Offset(o), Ok((_, high))) = (
-                e.offset(),
-                self.consumer.fetch_watermarks(
-                    e.topic(),
-                    e.partition(),
-                    Duration::from_millis(500),
-                ),
-            ) {
-                out.push((e.topic().to_string(), e.partition(), (high - o).max(0)));
-            }
-        }
-        drop(pos);
-        out
+        self.assignment
+            .lag
+            .lock()
+            .map(|l| l.iter().map(|((t, p), v)| (t.clone(), *p, *v)).collect())
+            .unwrap_or_default()
     }
 
     /// Leaves the group cleanly (revokes partitions) before the consumer is dropped.

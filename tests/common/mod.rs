@@ -1,0 +1,223 @@
+//! Helpers shared by the daemon integration tests: start `nhid run`, wait on its HTTP
+//! endpoint, stop it, read alert files.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_nhid");
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET `path` on the daemon's endpoint: (status, body).
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let code = buf.split_whitespace().nth(1)?.parse().ok()?;
+    let body = buf.split_once("\r\n\r\n").map(|x| x.1.to_string())?;
+    Some((code, body))
+}
+
+/// The last lines of a daemon's log, for failure messages.
+pub fn log_tail(log: &Path) -> String {
+    let s = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// A running daemon: killed (SIGKILL) when dropped, so a failing test leaves no orphan holding
+/// the test's pipes.
+pub struct Daemon {
+    pub child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Daemon {
+    /// Starts `nhid run --config cfg` (its log goes to `nhid-PORT.log` next to the config) and
+    /// waits until /readyz answers 200 (`ready_within` at most).
+    pub fn start(cfg: &Path, port: u16, ready_within: Duration) -> Daemon {
+        let log = cfg
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(format!("nhid-{port}.log"));
+        Daemon::start_with(cfg, port, &[], log, ready_within)
+    }
+
+    /// [`Daemon::start`] with `NHID_*` overrides in the environment and an explicit log file.
+    pub fn start_with(
+        cfg: &Path,
+        port: u16,
+        env: &[(String, String)],
+        log: PathBuf,
+        ready_within: Duration,
+    ) -> Daemon {
+        let child = Command::new(BIN)
+            .args(["run", "--config"])
+            .arg(cfg)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("NO_COLOR", "1")
+            .stderr(std::fs::File::create(&log).unwrap())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut d = Daemon { child, port, log };
+        d.wait_ready(ready_within);
+        d
+    }
+
+    fn wait_ready(&mut self, within: Duration) {
+        let t = Instant::now();
+        while t.elapsed() < within {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                panic!("daemon exited early: {st}\n{}", log_tail(&self.log));
+            }
+            if http_get(self.port, "/readyz").is_some_and(|(c, _)| c == 200) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("daemon not ready in {within:?}\n{}", log_tail(&self.log));
+    }
+
+    /// Scrapes /metrics until `pred` holds (`within` at most) and returns that scrape.
+    pub fn wait_metrics_until(&self, within: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let t = Instant::now();
+        loop {
+            let m = http_get(self.port, "/metrics")
+                .map(|x| x.1)
+                .unwrap_or_default();
+            if pred(&m) {
+                return m;
+            }
+            assert!(
+                t.elapsed() < within,
+                "condition not met on /metrics within {within:?}:\n{m}\nlog:\n{}",
+                log_tail(&self.log)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Scrapes /metrics until it contains `needle` (30 s at most) and returns that scrape.
+    pub fn wait_metrics(&self, needle: &str) -> String {
+        self.wait_metrics_until(Duration::from_secs(30), |m| m.contains(needle))
+    }
+
+    /// SIGTERM, then waits for exit 0 (10 s at most); returns how long it took.
+    pub fn sigterm_and_wait(&mut self) -> Duration {
+        let t = Instant::now();
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                assert!(
+                    st.success(),
+                    "daemon exit status {st}\n{}",
+                    log_tail(&self.log)
+                );
+                return t.elapsed();
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "no exit within 10 s of SIGTERM\n{}",
+                log_tail(&self.log)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL, no clean-up of any kind.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sum of every sample of a metric family (`name{...} value` lines) in a scrape.
+pub fn metric_sum(scrape: &str, name: &str) -> f64 {
+    scrape
+        .lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|r| r.starts_with('{') || r.starts_with(' '))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// One alert's identity for comparisons: (rule, identity, event time, finding uid).
+pub type AlertKey = (String, String, i64, String);
+
+/// Alert keys of OCSF JSON lines.
+pub fn alert_keys_of(text: &str) -> Vec<AlertKey> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["finding_info"]["analytic"]["uid"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                v["actor"]["user"]["uid"].as_str().unwrap_or("").to_string(),
+                v["time"].as_i64().unwrap(),
+                v["finding_info"]["uid"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Alert keys of an OCSF JSON-lines file (empty if it does not exist).
+pub fn uids(path: &Path) -> Vec<AlertKey> {
+    alert_keys_of(&std::fs::read_to_string(path).unwrap_or_default())
+}
+
+/// `nhid replay` with the test GeoIP databases over `input`; its alert lines.
+pub fn replay(input: &Path) -> String {
+    let out = Command::new(BIN)
+        .args([
+            "replay",
+            "--geoip-city",
+            &format!("{ROOT}/examples/geoip/test-city.mmdb"),
+            "--geoip-asn",
+            &format!("{ROOT}/examples/geoip/test-asn.mmdb"),
+        ])
+        .arg(input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
