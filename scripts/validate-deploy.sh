@@ -218,8 +218,8 @@ DURATION = re.compile(r"^\d+\s*(ms|s|m|min|h|d|w)$")
 FORMATS = {"auto", "cloudtrail", "azure_activity", "okta", "github_audit"}
 SEVERITIES = {"informational", "low", "medium", "high", "critical"}
 TABLES = {
-    "sources", "geoip", "detections", "baseline", "state", "dead_letter", "server", "log",
-    "pipeline", "sinks",
+    "sources", "geoip", "detections", "inventory", "baseline", "state", "dead_letter", "server",
+    "log", "pipeline", "sinks",
 }
 KEYS = {
     "source.kafka": {"type", "name", "brokers", "group_id", "topics", "format", "start_from",
@@ -227,6 +227,7 @@ KEYS = {
     "source.file": {"type", "name", "paths", "format"},
     "geoip": {"city", "asn"},
     "detections": {"dir", "allowlist", "watch"},
+    "inventory": {"path"},
     "baseline": {"learning_period", "learning_min_observations", "forget_after"},
     "state": {"dir", "snapshot_interval"},
     "dead_letter": {"path"},
@@ -320,7 +321,7 @@ def check_config(label, text):
             check_properties(w, s.get("properties", {}))
         elif not isinstance(s.get("paths"), list) or not s["paths"]:
             problem(f"{w}: paths must be a non-empty array")
-    for name in ("geoip", "detections", "baseline", "state", "dead_letter", "server", "log", "pipeline"):
+    for name in ("geoip", "detections", "inventory", "baseline", "state", "dead_letter", "server", "log", "pipeline"):
         if name in cfg:
             check_keys(f"{label}: [{name}]", cfg[name], name)
     b = cfg.get("baseline", {})

@@ -38,6 +38,9 @@ pub struct Config {
     /// Rules and allowlist.
     #[serde(default)]
     pub detections: DetectionsConfig,
+    /// NHI inventory (owner context, criticality, revocation handles).
+    #[serde(default)]
+    pub inventory: InventoryConfig,
     /// Baseline settings.
     #[serde(default)]
     pub baseline: BaselineSection,
@@ -165,6 +168,14 @@ pub struct DetectionsConfig {
     /// Reload when the rule or allowlist files change (SIGHUP always reloads).
     #[serde(default)]
     pub watch: bool,
+}
+
+/// `[inventory]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryConfig {
+    /// Inventory file (CSV, YAML or JSON; docs/inventory.md). Reloaded with the rules.
+    pub path: Option<PathBuf>,
 }
 
 /// `[baseline]`.
@@ -578,6 +589,7 @@ impl Config {
             &mut self.geoip.asn,
             &mut self.detections.dir,
             &mut self.detections.allowlist,
+            &mut self.inventory.path,
             &mut self.state.dir,
             &mut self.dead_letter.path,
         ]
@@ -689,6 +701,13 @@ impl Config {
             if let Err(problems) = crate::detect::allowlist::Allowlist::load(a) {
                 for p in problems {
                     e.push(format!("detections.allowlist: {p}"));
+                }
+            }
+        }
+        if let Some(p) = &self.inventory.path {
+            if let Err(problems) = crate::inventory::Inventory::load(p) {
+                for p in problems.0 {
+                    e.push(format!("inventory.path: {p}"));
                 }
             }
         }

@@ -130,6 +130,12 @@ pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
         })?;
         pipe.set_allowlist(list);
     }
+    if let Some(p) = &cfg.inventory.path {
+        let inv = crate::inventory::Inventory::load(p)
+            .map_err(|e| DaemonError::Startup(format!("inventory: {e}")))?;
+        metrics::gauge!("nhid_inventory_entries").set(inv.len() as f64);
+        pipe.set_inventory(Some(Arc::new(inv)));
+    }
     // Restore state before any source starts.
     let mut snapshot_offsets = BTreeMap::new();
     let mut records_total = 0;
@@ -642,13 +648,37 @@ impl Daemon {
         if let Some(d) = &self.cfg.detections.dir {
             h.update(&crate::detect::loader::fingerprint(d).to_le_bytes());
         }
-        if let Some(a) = &self.cfg.detections.allowlist {
-            crate::detect::loader::file_stamp(a, &mut h);
+        for f in [&self.cfg.detections.allowlist, &self.cfg.inventory.path]
+            .into_iter()
+            .flatten()
+        {
+            crate::detect::loader::file_stamp(f, &mut h);
         }
         h.digest()
     }
 
+    /// Reloads the inventory; a bad file keeps the previous one (its problems are logged).
+    fn reload_inventory(&mut self) {
+        let Some(p) = &self.cfg.inventory.path else {
+            return;
+        };
+        match crate::inventory::Inventory::load(p) {
+            Ok(inv) => {
+                metrics::gauge!("nhid_inventory_entries").set(inv.len() as f64);
+                metrics::counter!("nhid_inventory_reloads_total", "result" => "ok").increment(1);
+                tracing::info!(entries = inv.len(), "inventory reloaded");
+                self.pipe.set_inventory(Some(Arc::new(inv)));
+            }
+            Err(e) => {
+                metrics::counter!("nhid_inventory_reloads_total", "result" => "refused")
+                    .increment(1);
+                tracing::error!(problems = %e, "inventory refused; the previous one stays");
+            }
+        }
+    }
+
     fn reload(&mut self) {
+        self.reload_inventory();
         match load_rules(&self.cfg) {
             Ok(rules) => {
                 let n = rules.len();

@@ -23,6 +23,7 @@ pub mod enrich;
 pub mod event;
 pub mod geo;
 pub mod inspect;
+pub mod inventory;
 pub mod netclass;
 pub mod parsers;
 pub mod pipeline;

@@ -75,6 +75,11 @@ enum Cmd {
         #[arg(required = true)]
         inputs: Vec<String>,
     },
+    /// Work with an NHI inventory file.
+    Inventory {
+        #[command(subcommand)]
+        cmd: InventoryCmd,
+    },
     /// Look into (or edit) saved detection state.
     State {
         #[command(subcommand)]
@@ -107,6 +112,10 @@ struct ReplayArgs {
     /// Allowlist / overrides file (YAML; see docs/allowlist.md).
     #[arg(long)]
     allowlist: Option<PathBuf>,
+    /// NHI inventory (CSV, YAML or JSON; see docs/inventory.md): owner context on alerts,
+    /// severity by criticality, the orphan-NHI rule.
+    #[arg(long)]
+    inventory: Option<PathBuf>,
     /// Rules directory replacing the bundled pack.
     #[arg(long)]
     rules: Option<PathBuf>,
@@ -156,6 +165,16 @@ struct InspectArgs {
     /// Input files, or `-`.
     #[arg(required = true)]
     inputs: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum InventoryCmd {
+    /// Validate an inventory (CSV, YAML or JSON): lists every problem with its line or entry
+    /// (exit 1), else prints the entry count (exit 0).
+    Check {
+        /// The inventory file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -237,6 +256,14 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
             None
         }
     };
+    let inventory = match a.inventory.as_deref().map(nhid::inventory::Inventory::load) {
+        None => None,
+        Some(Ok(i)) => Some(Arc::new(i)),
+        Some(Err(problems)) => {
+            errors.extend(problems.0.iter().map(|p| format!("inventory problem: {p}")));
+            None
+        }
+    };
     let geo = match GeoDb::open(a.geoip_city.as_deref(), a.geoip_asn.as_deref()) {
         Ok(g) => g,
         Err(e) => {
@@ -284,6 +311,7 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
     if let Some(l) = allowlist {
         pipe.set_allowlist(l);
     }
+    pipe.set_inventory(inventory);
     let mut failed = false;
     for input in &a.inputs {
         let dlw = dl.as_mut().map(|w| w as &mut dyn Write);
@@ -594,6 +622,21 @@ fn main() -> ExitCode {
             check_config,
         } => run_daemon(config, check_config),
         Cmd::State { cmd } => state_cmd(cmd),
+        Cmd::Inventory {
+            cmd: InventoryCmd::Check { file },
+        } => match nhid::inventory::Inventory::load(&file) {
+            Ok(inv) => {
+                eprintln!("{}: {} entries, 0 problems", file.display(), inv.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                for p in &e.0 {
+                    println!("{p}");
+                }
+                eprintln!("{}: {} problem(s)", file.display(), e.0.len());
+                ExitCode::from(1)
+            }
+        },
         Cmd::Produce {
             brokers,
             topic,

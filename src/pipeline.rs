@@ -1,7 +1,7 @@
 //! The replay pipeline: inputs -> framing -> parse -> enrich -> detect -> OCSF alert lines, with
 //! bad records counted, reported on stderr (rate-limited) and dead-lettered, never fatal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::sync::Arc;
 
@@ -11,7 +11,9 @@ use crate::alert;
 use crate::baseline::BaselineConfig;
 use crate::detect::{Engine, Finding, Rule};
 use crate::enrich::Enricher;
+use crate::event::{AuditEvent, InventoryMatch};
 use crate::geo::GeoDb;
+use crate::inventory::{Entry, Inventory};
 use crate::parsers::{Format, Parsers};
 use crate::sinks::AlertOut;
 use crate::sources::file::{read_input, InputError, Item, ReadLimits};
@@ -119,6 +121,9 @@ impl RunStats {
     }
 }
 
+/// A cached inventory lookup: the credential it was made with, and the entry found.
+type CachedOwner = (Option<Box<str>>, Option<Arc<Entry>>);
+
 /// The replay pipeline.
 pub struct Pipeline {
     parsers: Parsers,
@@ -126,6 +131,9 @@ pub struct Pipeline {
     engine: Engine,
     findings: Vec<Finding>,
     config: ReplayConfig,
+    inventory: Option<Arc<Inventory>>,
+    /// Inventory lookups per identity key: (credential it was looked up with, the entry).
+    owners: HashMap<Box<str>, CachedOwner>,
     /// Counters.
     pub stats: RunStats,
 }
@@ -139,8 +147,38 @@ impl Pipeline {
             engine: Engine::new(rules, config.baseline),
             findings: Vec::new(),
             config,
+            inventory: None,
+            owners: HashMap::new(),
             stats: RunStats::default(),
         }
+    }
+
+    /// Installs (or removes) the NHI inventory: alerts carry owner context from it, severity
+    /// follows criticality, and rules see `inventory.*`.
+    pub fn set_inventory(&mut self, inventory: Option<Arc<Inventory>>) {
+        self.inventory = inventory;
+        self.owners.clear();
+    }
+
+    /// The identity's inventory entry (cached per identity key and credential).
+    fn owner_of(&mut self, ev: &AuditEvent<'_>) -> InventoryMatch {
+        let Some(inv) = &self.inventory else {
+            return InventoryMatch::NotLoaded;
+        };
+        let cred = ev.identity.credential.as_deref();
+        if let Some((c, e)) = self.owners.get(ev.identity.key.as_ref()) {
+            if c.as_deref() == cred {
+                return e
+                    .clone()
+                    .map_or(InventoryMatch::Unowned, InventoryMatch::Owned);
+            }
+        }
+        let e = inv.lookup(&ev.identity).cloned();
+        self.owners.insert(
+            ev.identity.key.as_ref().into(),
+            (cred.map(Into::into), e.clone()),
+        );
+        e.map_or(InventoryMatch::Unowned, InventoryMatch::Owned)
     }
 
     /// Installs an allowlist.
@@ -272,22 +310,22 @@ impl Pipeline {
         self.stats.parsed += 1;
         *self.stats.by_source.entry(ev.source.as_str()).or_default() += 1;
         self.enricher.enrich(&mut ev);
+        if self.inventory.is_some() {
+            ev.inventory = self.owner_of(&ev);
+        }
         self.findings.clear();
         self.engine.process(&ev, &mut self.findings);
         for f in &self.findings {
             let rule = &self.engine.rules()[f.rule];
             let v = alert::render(rule, f, &ev);
-            emit(v, &rule.id, f.severity.id(), &ev.identity.key)?;
+            let sev = v["severity_id"].as_u64().unwrap_or(1) as u8;
+            emit(v, &rule.id, sev, &ev.identity.key)?;
             *self
                 .stats
                 .alerts_by_rule
                 .entry(rule.id.clone())
                 .or_default() += 1;
-            *self
-                .stats
-                .alerts_by_severity
-                .entry(f.severity.id())
-                .or_default() += 1;
+            *self.stats.alerts_by_severity.entry(sev).or_default() += 1;
         }
         Ok(())
     }

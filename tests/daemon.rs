@@ -247,10 +247,13 @@ fn rule_changes_reload_on_sighup_and_by_watching_and_a_bad_pack_keeps_the_old_ru
     std::fs::copy(format!("{ROOT}/examples/demo.jsonl"), &input).unwrap();
     let port = free_port();
     let cfg = write_config(dir.path(), port, &input.display().to_string());
+    let inventory = dir.path().join("inventory.csv");
+    std::fs::copy(format!("{ROOT}/examples/inventory.csv"), &inventory).unwrap();
     let mut text = std::fs::read_to_string(&cfg).unwrap();
     text.push_str(&format!(
-        "\n[detections]\ndir = \"{}\"\nwatch = true\n",
-        rules.display()
+        "\n[detections]\ndir = \"{}\"\nwatch = true\n\n[inventory]\npath = \"{}\"\n",
+        rules.display(),
+        inventory.display()
     ));
     std::fs::write(&cfg, text).unwrap();
     let d = Daemon::start(&cfg, port, Duration::from_secs(30));
@@ -287,6 +290,25 @@ fn rule_changes_reload_on_sighup_and_by_watching_and_a_bad_pack_keeps_the_old_ru
         .unwrap();
     assert!(ok.success());
     d.wait_metrics("nhid_reloads_total{result=\"ok\"} 2");
+
+    // The inventory reloads with them: a bad file keeps the previous one (4 entries) ...
+    let m = d.wait_metrics("nhid_inventory_entries 4");
+    assert!(
+        m.contains("nhid_alerts_total{rule=\"standard.orphan_nhi\""),
+        "{m}"
+    );
+    std::fs::write(
+        &inventory,
+        "identity,owner,criticality\narn:x,alice,urgent\n",
+    )
+    .unwrap();
+    let m = d.wait_metrics("nhid_inventory_reloads_total{result=\"refused\"} 1");
+    assert!(m.contains("nhid_inventory_entries 4\n"), "{m}");
+    // ... and a good one replaces it.
+    let mut good = std::fs::read_to_string(format!("{ROOT}/examples/inventory.csv")).unwrap();
+    good.push_str(",,a1b2c3d4-demo-app,,dave@example.com,identity-team,,high,prod,,,,,,,\n");
+    std::fs::write(&inventory, good).unwrap();
+    d.wait_metrics("nhid_inventory_entries 5");
 }
 
 #[test]

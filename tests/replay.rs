@@ -606,3 +606,177 @@ fn allowlist_mutes_approves_and_rejects_bad_files() {
     assert!(err.contains("bad date"), "{err}");
     assert!(err.contains("mute.yml:4: unknown feature"), "{err}");
 }
+
+/// (rule, identity, time, uid) of an alert.
+fn key_of(a: &Value) -> (String, String, i64, String) {
+    (
+        a["finding_info"]["analytic"]["uid"]
+            .as_str()
+            .unwrap()
+            .into(),
+        a["actor"]["user"]["uid"].as_str().unwrap().into(),
+        a["time"].as_i64().unwrap(),
+        a["finding_info"]["uid"].as_str().unwrap().into(),
+    )
+}
+
+#[test]
+fn inventory_puts_owner_criticality_and_revocation_on_alerts_and_reports_orphans() {
+    let geo = [
+        "--geoip-city",
+        "examples/geoip/test-city.mmdb",
+        "--geoip-asn",
+        "examples/geoip/test-asn.mmdb",
+    ];
+    let mut plain_args = vec!["replay"];
+    plain_args.extend(geo);
+    plain_args.push("examples/demo.jsonl");
+    let plain = alerts(&nhid(&plain_args));
+    let mut inv_args = vec!["replay", "--inventory", "examples/inventory.csv"];
+    inv_args.extend(geo);
+    inv_args.push("examples/demo.jsonl");
+    let out = nhid(&inv_args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let with = alerts(&out);
+
+    // Without an inventory: no orphan rule, no owner fields.
+    assert!(plain.iter().all(
+        |a| a["finding_info"]["analytic"]["uid"] != "standard.orphan_nhi"
+            && a.get("enrichments").is_none()
+    ));
+
+    // The same findings (plus orphan alerts), each carrying its owner context.
+    let orphan_rule = |a: &&Value| a["finding_info"]["analytic"]["uid"] == "standard.orphan_nhi";
+    let others: Vec<&Value> = with.iter().filter(|a| !orphan_rule(a)).collect();
+    assert_eq!(
+        others.iter().map(|a| key_of(a)).collect::<Vec<_>>(),
+        plain.iter().map(key_of).collect::<Vec<_>>()
+    );
+    let by_id = |id: &str| -> Vec<&Value> {
+        others
+            .iter()
+            .copied()
+            .filter(|a| a["actor"]["user"]["uid"] == id)
+            .collect()
+    };
+    let plain_sev = |a: &Value| -> u64 {
+        plain.iter().find(|p| key_of(p) == key_of(a)).unwrap()["severity_id"]
+            .as_u64()
+            .unwrap()
+    };
+
+    // etl-loader: exact entry, critical -> one step up (Critical stays Critical).
+    let etl = by_id("arn:aws:iam::111122223333:role/etl-loader");
+    assert!(!etl.is_empty());
+    for a in &etl {
+        let e = &a["enrichments"][0];
+        assert_eq!(e["name"], "nhi_inventory");
+        assert_eq!(e["value"], "alice@example.com");
+        assert_eq!(e["data"]["team"], "data-platform");
+        assert_eq!(e["data"]["criticality"], "critical");
+        assert_eq!(
+            e["data"]["revoke_handle"],
+            "arn:aws:iam::111122223333:role/etl-loader"
+        );
+        let desc = a["remediation"]["desc"].as_str().unwrap();
+        assert!(
+            desc.starts_with("Revoke arn:aws:iam::111122223333:role/etl-loader"),
+            "{desc}"
+        );
+        assert!(desc.contains("alice@example.com"), "{desc}");
+        assert_eq!(
+            a["remediation"]["references"][0],
+            "https://soar.example.com/playbooks/aws-revoke-role-sessions"
+        );
+        let before = plain_sev(a);
+        assert_eq!(a["severity_id"].as_u64().unwrap(), (before + 1).min(5));
+        if before < 5 {
+            assert_eq!(
+                a["unmapped"]["nhid"]["severity_adjustment"]["criticality"],
+                "critical"
+            );
+        }
+    }
+    // app-server: matched by the `role/app-*` pattern, criticality high: unchanged severity.
+    let app = by_id("arn:aws:iam::111122223333:role/app-server");
+    assert!(!app.is_empty());
+    for a in app {
+        assert_eq!(a["enrichments"][0]["data"]["team"], "web-team");
+        assert_eq!(a["severity_id"].as_u64().unwrap(), plain_sev(a));
+    }
+    // Okta client: matched by its client id (credential); revoke handle from the inventory.
+    let okta = by_id("okta:0oademo1billingsync");
+    assert!(!okta.is_empty());
+    for a in okta {
+        assert_eq!(a["enrichments"][0]["value"], "bob@example.com");
+        assert!(a["remediation"]["desc"]
+            .as_str()
+            .unwrap()
+            .contains("playbook: okta-deactivate-client"));
+    }
+    // GitHub app: by name within its organisation; low criticality -> one step down.
+    let bot = by_id("github:deploy-bot[bot]");
+    assert!(!bot.is_empty());
+    for a in &bot {
+        assert_eq!(a["enrichments"][0]["data"]["team"], "release-eng");
+        assert_eq!(
+            a["severity_id"].as_u64().unwrap(),
+            plain_sev(a).saturating_sub(1).max(1)
+        );
+    }
+
+    // Azure SP: nobody owns it. Its alerts say so, and the orphan rule reports it once a day.
+    let sp = "azure:72f988bf-0000-4000-8000-00000000demo:a1b2c3d4-demo-app";
+    let sp_alerts = by_id(sp);
+    assert!(!sp_alerts.is_empty());
+    for a in sp_alerts {
+        assert_eq!(a["enrichments"][0]["value"], "unowned");
+        assert!(a.get("remediation").is_none());
+    }
+    let orphans: Vec<&Value> = with.iter().filter(orphan_rule).collect();
+    assert!(!orphans.is_empty());
+    assert!(orphans.iter().all(|a| a["actor"]["user"]["uid"] == sp
+        && a["activity_id"] == 1
+        && a["severity_id"] == 2));
+    let times: Vec<i64> = orphans
+        .iter()
+        .map(|a| a["time"].as_i64().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[1] - w[0] >= 24 * 3_600_000),
+        "{times:?}"
+    );
+    // The SP is active over ~9 days of the demo: one reminder per day.
+    let span_days = (times[times.len() - 1] - times[0]) / (24 * 3_600_000);
+    assert!(
+        orphans.len() as i64 >= span_days && orphans.len() as i64 <= span_days + 1,
+        "{} orphan alerts over {span_days} days",
+        orphans.len()
+    );
+}
+
+#[test]
+fn inventory_check_lists_problems_and_counts_entries() {
+    let ok = nhid(&["inventory", "check", "examples/inventory.csv"]);
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stderr).contains("4 entries"));
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(
+        dir.path(),
+        "inv.csv",
+        b"identity,owner,criticality\narn:a,alice,urgent\n,bob,\n",
+    );
+    let out = nhid(&["inventory", "check", &bad]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("inv.csv:2: criticality `urgent`"), "{text}");
+    assert!(text.contains("inv.csv:3: no matcher"), "{text}");
+    // replay refuses a bad inventory as a usage error (exit 2), naming the problem.
+    let r = nhid(&["replay", "--inventory", &bad, "examples/demo.jsonl"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("urgent"));
+}

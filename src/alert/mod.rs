@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::detect::engine::{Activity, Finding};
-use crate::detect::rule::Rule;
+use crate::detect::rule::{Rule, Severity};
 use crate::event::AuditEvent;
 use crate::time::format_rfc3339_ms;
 
@@ -126,9 +126,87 @@ pub fn message(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> String {
     m
 }
 
+/// The alert's severity after the owner's criticality (critical +1, low −1; documented in
+/// docs/inventory.md), and the adjustment made, if any.
+pub fn owner_severity(f: &Finding, ev: &AuditEvent<'_>) -> (Severity, Option<Value>) {
+    let Some(c) = ev.inventory.entry().and_then(|e| e.criticality) else {
+        return (f.severity, None);
+    };
+    let shifted = match c.severity_shift() {
+        s if s > 0 => f.severity.raised(),
+        s if s < 0 => f.severity.lowered(),
+        _ => f.severity,
+    };
+    if shifted == f.severity {
+        return (f.severity, None);
+    }
+    let note = json!({
+        "criticality": c.as_str(),
+        "from": f.severity.caption(),
+        "to": shifted.caption(),
+    });
+    (shifted, Some(note))
+}
+
+/// Owner context for the alert: OCSF `enrichments` entry and `remediation` text.
+fn owner_context(ev: &AuditEvent<'_>, rule: &Rule) -> (Value, Value) {
+    let Some(e) = ev.inventory.entry() else {
+        // Without an inventory nothing is added; with one, "no owner of record" is said.
+        let status = ev.inventory.status();
+        return (
+            status.map_or(Value::Null, |s| {
+                json!([{"name": "nhi_inventory", "type": "owner", "value": s, "data": {"status": s}}])
+            }),
+            Value::Null,
+        );
+    };
+    let handle = e
+        .revoke
+        .as_deref()
+        .or(ev.identity.credential.as_deref())
+        .unwrap_or(ev.identity.key.as_ref());
+    let who: Vec<&str> = [e.owner.as_deref(), e.team.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut desc = format!("Revoke {handle}");
+    if let Some(p) = &e.playbook {
+        desc.push_str(&format!(" (playbook: {p})"));
+    }
+    if !who.is_empty() {
+        desc.push_str(&format!("; owner of record: {}", who.join(", ")));
+    }
+    if let Some(r) = rule.runbook.as_deref() {
+        desc.push_str(". ");
+        desc.push_str(r.trim());
+    }
+    let mut data = serde_json::to_value(e).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut data {
+        m.insert("status".into(), "owned".into());
+        m.insert("revoke_handle".into(), handle.into());
+    }
+    let references: Vec<&str> = e
+        .playbook
+        .as_deref()
+        .filter(|p| p.starts_with("http://") || p.starts_with("https://"))
+        .into_iter()
+        .collect();
+    (
+        json!([{
+            "name": "nhi_inventory",
+            "type": "owner",
+            "value": e.owner.as_deref().or(e.team.as_deref()).unwrap_or("owned"),
+            "data": data,
+        }]),
+        json!({"desc": desc, "references": references}),
+    )
+}
+
 /// Renders the OCSF Detection Finding.
 pub fn render(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Value {
     let uid = f.uid.clone().unwrap_or_else(|| finding_uid(&rule.id, ev));
+    let (severity, severity_adjustment) = owner_severity(f, ev);
+    let (enrichments, remediation) = owner_context(ev, rule);
     let (activity_id, activity_name) = match f.activity {
         Activity::Create => (1, "Create"),
         Activity::Update => (2, "Update"),
@@ -222,8 +300,8 @@ pub fn render(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Value {
         "type_name": format!("Detection Finding: {activity_name}"),
         "count": f.count,
         "time": ev.time_ms,
-        "severity_id": f.severity.id(),
-        "severity": f.severity.caption(),
+        "severity_id": severity.id(),
+        "severity": severity.caption(),
         "status_id": 1,
         "status": "New",
         "message": message(rule, f, ev),
@@ -275,6 +353,8 @@ pub fn render(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Value {
         },
         "resources": ev.resources.iter().map(|r| json!({"uid": r.as_ref()})).collect::<Vec<_>>(),
         "evidences": [{"data": Value::Object(evidence)}],
+        "enrichments": enrichments,
+        "remediation": remediation,
         "anomaly_analyses": anomaly_analyses,
         "risk_score": f.risk_score,
         "unmapped": {"nhid": {
@@ -284,6 +364,7 @@ pub fn render(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Value {
             "score_components": components,
             "rule_status": format!("{:?}", rule.status).to_lowercase(),
             "runbook": rule.runbook.as_deref().map(str::trim),
+            "severity_adjustment": severity_adjustment,
             "related": &f.related,
             "storm": &f.storm,
         }},

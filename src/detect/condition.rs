@@ -71,6 +71,19 @@ pub enum Field {
     Federation,
     /// `src.net_class`: cloud, hosting or anonymizer.
     SrcNetClass,
+    /// `inventory.status`: `owned` or `unowned` (absent when no inventory is loaded).
+    InventoryStatus,
+    /// `inventory.owner`, `inventory.team`, `inventory.criticality`, `inventory.environment`,
+    /// `inventory.tag`: from the identity's inventory entry.
+    InventoryOwner,
+    /// `inventory.team`.
+    InventoryTeam,
+    /// `inventory.criticality`.
+    InventoryCriticality,
+    /// `inventory.environment`.
+    InventoryEnvironment,
+    /// `inventory.tag`: any of the entry's tags.
+    InventoryTag,
     /// `request.<path>`: a request parameter (dotted path into the raw request JSON; list
     /// elements are each tested). Read only when the rule's other conditions have matched.
     Request,
@@ -107,6 +120,12 @@ pub const FIELDS: &[(&str, Field)] = &[
     ("class", Field::Class),
     ("federation", Field::Federation),
     ("src.net_class", Field::SrcNetClass),
+    ("inventory.status", Field::InventoryStatus),
+    ("inventory.owner", Field::InventoryOwner),
+    ("inventory.team", Field::InventoryTeam),
+    ("inventory.criticality", Field::InventoryCriticality),
+    ("inventory.environment", Field::InventoryEnvironment),
+    ("inventory.tag", Field::InventoryTag),
 ];
 
 impl Field {
@@ -189,6 +208,29 @@ impl Field {
                     .map(|c| c.as_str()),
                 &mut f,
             ),
+            Field::InventoryStatus => one(ev.inventory.status(), &mut f),
+            Field::InventoryOwner => one(
+                ev.inventory.entry().and_then(|e| e.owner.as_deref()),
+                &mut f,
+            ),
+            Field::InventoryTeam => {
+                one(ev.inventory.entry().and_then(|e| e.team.as_deref()), &mut f)
+            }
+            Field::InventoryCriticality => one(
+                ev.inventory
+                    .entry()
+                    .and_then(|e| e.criticality)
+                    .map(|c| c.as_str()),
+                &mut f,
+            ),
+            Field::InventoryEnvironment => one(
+                ev.inventory.entry().and_then(|e| e.environment.as_deref()),
+                &mut f,
+            ),
+            Field::InventoryTag => ev
+                .inventory
+                .entry()
+                .is_some_and(|e| e.tags.iter().any(|t| f(t))),
             // Needs the path: see `Condition::matches`.
             Field::Request => false,
         }

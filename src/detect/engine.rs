@@ -526,6 +526,8 @@ impl Engine {
         let first = out.len();
         let cfg = self.store.config;
         let rules = &self.rules;
+        let dedup = &mut self.dedup;
+        let suppressed = &mut self.stats.suppressed;
         self.store
             .inspect_then_observe(ev, |profile, labels, specs| {
                 let class = match profile {
@@ -536,6 +538,26 @@ impl Engine {
                     if matches!(rule.detector, Detector::Composite(_)) || !applies(rule, ev, class)
                     {
                         continue;
+                    }
+                    // A rule without Update alerts whose dedup key does not depend on the
+                    // finding: a repeat inside its window would only be counted, so the
+                    // finding is not even built (an orphan identity's every call).
+                    if matches!(rule.detector, Detector::Match)
+                        && !rule.learning.gate
+                        && !rule.dedup_updates
+                        && !rule.dedup_key.contains(&DedupPart::Value)
+                    {
+                        let key = dedup_key(rule, ev, None);
+                        if let Some(st) = dedup.get_mut(&key) {
+                            let t = ev.time_ms;
+                            let anchor = if rule.dedup_fixed { st.first } else { st.last };
+                            if t.abs_diff(anchor) < rule.dedup_window_ms.unsigned_abs() {
+                                st.count += 1;
+                                st.last = st.last.max(t);
+                                *suppressed += 1;
+                                continue;
+                            }
+                        }
                     }
                     if let Some(f) = evaluate(i, rule, ev, profile, labels, &cfg, specs, class) {
                         out.push(f);
@@ -560,6 +582,9 @@ impl Engine {
         let idh = xxhash_rust::xxh3::xxh3_64(ev.identity.key.as_bytes());
         let list = self.recent.entry(idh).or_default();
         for f in &out[first..] {
+            if !self.rules[f.rule].correlate {
+                continue;
+            }
             list.push(Recent {
                 time: ev.time_ms,
                 rule: f.rule as u16,
@@ -650,20 +675,27 @@ impl Engine {
                     continue;
                 }
             }
-            let key = dedup_key(rule, ev, &out[k]);
+            let key = dedup_key(rule, ev, Some(&out[k]));
             let t = ev.time_ms;
             let window = rule.dedup_window_ms;
+            let fixed = rule.dedup_fixed;
+            let updates = rule.dedup_updates;
             match self.dedup.get_mut(&key) {
-                Some(st) if t.abs_diff(st.last) < window.unsigned_abs() => {
+                Some(st)
+                    if t.abs_diff(if fixed { st.first } else { st.last })
+                        < window.unsigned_abs() =>
+                {
                     st.count += 1;
                     st.last = st.last.max(t);
                     self.stats.suppressed += 1;
-                    if update_due(
-                        st.count,
-                        &mut st.last_report,
-                        t,
-                        self.config.update_interval_ms,
-                    ) {
+                    if updates
+                        && update_due(
+                            st.count,
+                            &mut st.last_report,
+                            t,
+                            self.config.update_interval_ms,
+                        )
+                    {
                         out[k].make_update(&st.uid, st.count, st.first);
                         self.stats.updates += 1;
                         k += 1;
@@ -676,7 +708,7 @@ impl Engine {
             }
             let uid = crate::alert::finding_uid(&rule.id, ev);
             // Storm breaker: a wave of one rule across many identities.
-            if self.config.storm_threshold > 0 {
+            if self.config.storm_threshold > 0 && rule.storm_breaker {
                 let idh = xxhash_rust::xxh3::xxh3_64(ev.identity.key.as_bytes());
                 let sw = self.config.storm_window_ms;
                 let st = &mut self.storms[out[k].rule];
@@ -919,7 +951,7 @@ fn manages_resource(ev: &AuditEvent<'_>, p: &Profile, now: i64, cfg: &BaselineCo
     })
 }
 
-fn dedup_key(rule: &Rule, ev: &AuditEvent<'_>, f: &Finding) -> u64 {
+fn dedup_key(rule: &Rule, ev: &AuditEvent<'_>, f: Option<&Finding>) -> u64 {
     use std::hash::Hasher;
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.write(rule.id.as_bytes());
@@ -932,7 +964,7 @@ fn dedup_key(rule: &Rule, ev: &AuditEvent<'_>, f: &Finding) -> u64 {
                 h.write(ev.identity.credential.as_deref().unwrap_or("").as_bytes())
             }
             DedupPart::Value => {
-                for a in &f.anomalies {
+                for a in f.iter().flat_map(|f| &f.anomalies) {
                     h.write(a.feature.as_bytes());
                     if a.observation_type == "new_value" {
                         h.write(a.observed.as_bytes());

@@ -339,6 +339,17 @@ pub struct DedupFile {
     /// Key parts: identity, session, credential, value, src.ip, action (default identity+value).
     #[serde(default)]
     pub key: Vec<String>,
+    /// The window counts from the alert, not from the last repeat: an identity that stays
+    /// active is reported again once per window (default false: a sliding window).
+    #[serde(default)]
+    pub fixed: bool,
+    /// Emit Update alerts for repeats inside the window (default true).
+    #[serde(default = "yes")]
+    pub updates: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One record in a rule test: a raw source record, optionally repeated.
@@ -391,6 +402,10 @@ pub struct TestFile {
     pub history: Vec<TestRecordFile>,
     /// Probe records.
     pub events: Vec<TestRecordFile>,
+    /// An NHI inventory for this test (entries as in an inventory file); without it, no
+    /// inventory is loaded (`inventory.*` fields are absent).
+    #[serde(default)]
+    pub inventory: Option<Vec<serde_json::Value>>,
     /// Expectation.
     pub expect: ExpectFile,
 }
@@ -430,6 +445,14 @@ pub struct RuleFile {
     /// Suppression.
     #[serde(default)]
     pub dedup: Option<DedupFile>,
+    /// Whether this rule's findings count towards composite rules (default true). Posture
+    /// findings such as "no owner of record" are not anomalies and set it to false.
+    #[serde(default = "yes")]
+    pub correlate: bool,
+    /// Whether the storm breaker may fold this rule's findings (default true). A rule that by
+    /// design fires on many identities at once (an inventory gap) sets it to false.
+    #[serde(default = "yes")]
+    pub storm_breaker: bool,
     /// MITRE ATT&CK technique ids (`T1552.005`).
     #[serde(default)]
     pub mitre: Vec<Spanned<String>>,
@@ -674,6 +697,14 @@ pub struct Rule {
     pub dedup_window_ms: i64,
     /// Dedup key parts.
     pub dedup_key: Vec<DedupPart>,
+    /// Dedup window anchored at the alert (`dedup.fixed`) rather than the last repeat.
+    pub dedup_fixed: bool,
+    /// Update alerts for repeats (`dedup.updates`).
+    pub dedup_updates: bool,
+    /// Findings count towards composite rules (`correlate`).
+    pub correlate: bool,
+    /// The storm breaker applies (`storm_breaker`).
+    pub storm_breaker: bool,
     /// MITRE techniques.
     pub mitre: Vec<String>,
     /// References.
@@ -1076,6 +1107,8 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
         },
     };
 
+    let dedup_fixed = rf.dedup.as_ref().is_some_and(|d| d.fixed);
+    let dedup_updates = rf.dedup.as_ref().is_none_or(|d| d.updates);
     let (dedup_window_ms, dedup_key) = match &rf.dedup {
         None => (
             crate::time::HOUR_MS,
@@ -1227,6 +1260,10 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
         routine_lowers,
         learning,
         dedup_window_ms,
+        dedup_fixed,
+        dedup_updates,
+        correlate: rf.correlate,
+        storm_breaker: rf.storm_breaker,
         dedup_key,
         mitre,
         references: rf.references,

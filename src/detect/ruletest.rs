@@ -170,6 +170,13 @@ pub fn run_one_in(rule: &Rule, t: &TestFile, parsers: &Parsers, pack: &[Rule]) -
     let mut enricher = Enricher::new(GeoDb::bundled_test());
     let mut findings = Vec::new();
     let mut severities = Vec::new();
+    let inventory = match &t.inventory {
+        None => None,
+        Some(list) => match crate::inventory::Inventory::from_values(list) {
+            Ok(i) => Some(i),
+            Err(e) => return fail(format!("inventory: {e}")),
+        },
+    };
     for (phase, list) in [("history", &t.history), ("events", &t.events)] {
         // Each phase is replayed in event-time order (records of one phase may interleave).
         let mut raws: Vec<(usize, Vec<u8>, i64)> = Vec::new();
@@ -192,6 +199,12 @@ pub fn run_one_in(rule: &Rule, t: &TestFile, parsers: &Parsers, pack: &[Rule]) -
         events.sort_by_key(|(k, ev)| (ev.time_ms, *k));
         for (_, mut ev) in events {
             enricher.enrich(&mut ev);
+            if let Some(inv) = &inventory {
+                ev.inventory = inv.lookup(&ev.identity).cloned().map_or(
+                    crate::event::InventoryMatch::Unowned,
+                    crate::event::InventoryMatch::Owned,
+                );
+            }
             findings.clear();
             engine.process(&ev, &mut findings);
             if phase == "events" {

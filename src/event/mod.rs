@@ -404,8 +404,41 @@ pub struct AuditEvent<'a> {
     /// For federation calls (AssumeRoleWithWebIdentity / WithSAML): the issuer and subject the
     /// role was assumed from (`ISSUER SUBJECT`).
     pub federation: Option<Cow<'a, str>>,
+    /// The identity's owner of record, filled by the pipeline when an inventory is loaded.
+    pub inventory: InventoryMatch,
     /// The whole raw record.
     pub raw: &'a [u8],
+}
+
+/// What the NHI inventory says about an event's identity.
+#[derive(Debug, Clone, Default)]
+pub enum InventoryMatch {
+    /// No inventory is loaded: ownership is unknown (rules on `inventory.*` do not match).
+    #[default]
+    NotLoaded,
+    /// An inventory is loaded and has no entry for the identity.
+    Unowned,
+    /// The identity's entry.
+    Owned(Arc<crate::inventory::Entry>),
+}
+
+impl InventoryMatch {
+    /// `owned` / `unowned`, or None without an inventory.
+    pub fn status(&self) -> Option<&'static str> {
+        match self {
+            InventoryMatch::NotLoaded => None,
+            InventoryMatch::Unowned => Some("unowned"),
+            InventoryMatch::Owned(_) => Some("owned"),
+        }
+    }
+
+    /// The entry, if owned.
+    pub fn entry(&self) -> Option<&crate::inventory::Entry> {
+        match self {
+            InventoryMatch::Owned(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 impl AuditEvent<'_> {

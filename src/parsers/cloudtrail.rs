@@ -328,6 +328,7 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         classes: Default::default(),
         target: None,
         federation,
+        inventory: Default::default(),
         raw,
     })
 }

@@ -235,6 +235,7 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         classes: Default::default(),
         target: None,
         federation: None,
+        inventory: Default::default(),
         raw,
     })
 }
