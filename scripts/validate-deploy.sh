@@ -239,6 +239,13 @@ KEYS = {
     "sink.kafka": {"type", "name", "brokers", "topic", "idempotent", "properties", "min_severity",
                    "rules", "format"},
 }
+HTTP_SINK = {"type", "name", "url", "timeout", "max_retries", "retry_backoff", "retry_max_backoff",
+             "ca_file", "dead_letter", "min_severity", "rules", "format"}
+KEYS["sink.splunk_hec"] = HTTP_SINK | {"token", "token_file", "sourcetype", "source", "index", "host",
+                                       "ack", "ack_timeout", "batch_max"}
+KEYS["sink.elastic"] = HTTP_SINK | {"index", "api_key", "api_key_file", "username", "password",
+                                    "password_file", "batch_max"}
+KEYS["sink.webhook"] = HTTP_SINK | {"headers", "hmac_key", "hmac_key_file", "template"}
 # librdkafka properties nhid sets itself; the daemon rejects them in `properties`.
 MANAGED = {"bootstrap.servers", "group.id", "enable.auto.offset.store", "enable.auto.commit",
            "auto.offset.reset", "enable.partition.eof"}
@@ -353,8 +360,8 @@ def check_config(label, text):
     for i, s in enumerate(sinks):
         w = f"{label}: sinks[{i}]"
         kind = s.get("type") if isinstance(s, dict) else None
-        if kind not in ("file", "stdout", "kafka"):
-            problem(f"{w}: type {kind!r} is not file, stdout or kafka")
+        if kind not in ("file", "stdout", "kafka", "splunk_hec", "elastic", "webhook"):
+            problem(f"{w}: type {kind!r} is not file, stdout, kafka, splunk_hec, elastic or webhook")
             continue
         check_keys(w, s, f"sink.{kind}")
         if s.get("min_severity", "informational") not in SEVERITIES:
@@ -368,8 +375,10 @@ def check_config(label, text):
             if not (s.get("brokers") and s.get("topic")):
                 problem(f"{w}: a kafka sink needs brokers and topic")
             check_properties(w, s.get("properties", {}))
-        if s.get("format", "ocsf") != "ocsf":
-            problem(f"{w}: format {s.get('format')!r} (only ocsf)")
+        if s.get("format", "ocsf") not in ("ocsf", "ecs", "cim"):
+            problem(f"{w}: format {s.get('format')!r} (ocsf, ecs or cim)")
+        if kind in ("splunk_hec", "elastic", "webhook") and not s.get("url"):
+            problem(f"{w}: an HTTP sink needs url")
     return cfg
 
 

@@ -304,6 +304,12 @@ pub enum SinkConfig {
     Stdout(StdoutSinkConfig),
     /// Kafka topic.
     Kafka(KafkaSinkConfig),
+    /// Splunk HTTP Event Collector.
+    SplunkHec(SplunkHecSinkConfig),
+    /// Elasticsearch / OpenSearch `_bulk`.
+    Elastic(ElasticSinkConfig),
+    /// SOAR webhook.
+    Webhook(WebhookSinkConfig),
 }
 
 impl SinkConfig {
@@ -313,6 +319,9 @@ impl SinkConfig {
             SinkConfig::File(s) => &s.filter,
             SinkConfig::Stdout(s) => &s.filter,
             SinkConfig::Kafka(s) => &s.filter,
+            SinkConfig::SplunkHec(s) => &s.filter,
+            SinkConfig::Elastic(s) => &s.filter,
+            SinkConfig::Webhook(s) => &s.filter,
         }
     }
 
@@ -322,6 +331,9 @@ impl SinkConfig {
             SinkConfig::File(_) => "file",
             SinkConfig::Stdout(_) => "stdout",
             SinkConfig::Kafka(_) => "kafka",
+            SinkConfig::SplunkHec(_) => "splunk_hec",
+            SinkConfig::Elastic(_) => "elastic",
+            SinkConfig::Webhook(_) => "webhook",
         }
     }
 
@@ -331,6 +343,9 @@ impl SinkConfig {
             SinkConfig::File(s) => &s.name,
             SinkConfig::Stdout(s) => &s.name,
             SinkConfig::Kafka(s) => &s.name,
+            SinkConfig::SplunkHec(s) => &s.name,
+            SinkConfig::Elastic(s) => &s.name,
+            SinkConfig::Webhook(s) => &s.name,
         };
         n.clone()
             .unwrap_or_else(|| format!("{}{index}", self.type_name()))
@@ -347,9 +362,17 @@ pub struct SinkFilter {
     /// Rule id globs sent.
     #[serde(default = "all_rules")]
     pub rules: Vec<String>,
-    /// Output format (`ocsf`; `ecs` and `cim` come with the SIEM sinks).
-    #[serde(default = "ocsf")]
-    pub format: String,
+    /// Output format: `ocsf` (default), `ecs`, `cim` (`elastic` defaults to `ecs`,
+    /// `splunk_hec` to `cim`).
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+impl SinkFilter {
+    /// The format name (`ocsf` when not given).
+    pub fn format_name(&self) -> &str {
+        self.format.as_deref().unwrap_or("ocsf")
+    }
 }
 
 /// `type = "file"`.
@@ -363,6 +386,185 @@ pub struct FileSinkConfig {
     /// Filter.
     #[serde(flatten)]
     pub filter: SinkFilter,
+}
+
+/// Declares an HTTP sink's config: its own fields plus the settings every HTTP sink has.
+macro_rules! http_sink_config {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $f:ident : $t:ty,)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// Label.
+            pub name: Option<String>,
+            /// Endpoint URL (`https://...`).
+            pub url: String,
+            /// Whole-request timeout (default `10s`).
+            #[serde(default = "ten_s")]
+            pub timeout: String,
+            /// Retries after the first attempt (default 5).
+            #[serde(default = "five")]
+            pub max_retries: u32,
+            /// First retry backoff (default `500ms`; doubles, with jitter).
+            #[serde(default = "half_s")]
+            pub retry_backoff: String,
+            /// Longest backoff (default `30s`; `Retry-After` is honoured up to 5 min).
+            #[serde(default = "thirty_s")]
+            pub retry_max_backoff: String,
+            /// Extra CA certificate (PEM) to trust, for private PKI.
+            pub ca_file: Option<PathBuf>,
+            /// Alerts not delivered after the retries go here (default `[dead_letter] path`).
+            pub dead_letter: Option<PathBuf>,
+            $($(#[$fm])* pub $f: $t,)*
+            /// Filter.
+            #[serde(flatten)]
+            pub filter: SinkFilter,
+        }
+
+        impl $name {
+            /// The HTTP settings, with durations parsed and the dead-letter file chosen.
+            pub fn http_settings(
+                &self,
+                default_dead_letter: Option<&Path>,
+            ) -> Result<crate::sinks::http::HttpSettings, String> {
+                let d = |v: &str| std::time::Duration::from_millis(duration_ms(v).max(0) as u64);
+                Ok(crate::sinks::http::HttpSettings {
+                    url: self.url.clone(),
+                    timeout: d(&self.timeout),
+                    max_retries: self.max_retries,
+                    backoff: d(&self.retry_backoff),
+                    max_backoff: d(&self.retry_max_backoff),
+                    ca_file: self.ca_file.clone(),
+                    dead_letter: self
+                        .dead_letter
+                        .clone()
+                        .or_else(|| default_dead_letter.map(Path::to_path_buf))
+                        .ok_or("no dead_letter file (set it, or [dead_letter] path)")?,
+                })
+            }
+
+            fn http_durations(&self) -> [(&'static str, &String); 3] {
+                [
+                    ("timeout", &self.timeout),
+                    ("retry_backoff", &self.retry_backoff),
+                    ("retry_max_backoff", &self.retry_max_backoff),
+                ]
+            }
+        }
+    };
+}
+
+fn ten_s() -> String {
+    "10s".into()
+}
+fn thirty_s() -> String {
+    "30s".into()
+}
+fn half_s() -> String {
+    "500ms".into()
+}
+fn five() -> u32 {
+    5
+}
+fn hundred() -> usize {
+    100
+}
+fn hec_sourcetype() -> String {
+    "nhid:alert".into()
+}
+fn nhid_source() -> String {
+    "nhid".into()
+}
+fn nhid_index() -> String {
+    "nhid-alerts".into()
+}
+
+http_sink_config! {
+    /// `type = "splunk_hec"`.
+    SplunkHecSinkConfig {
+        /// HEC token: the value, `env:VAR`, or use `token_file`.
+        token: Option<String>,
+        /// File holding the token.
+        token_file: Option<PathBuf>,
+        /// `sourcetype` (default `nhid:alert`).
+        #[serde(default = "hec_sourcetype")]
+        sourcetype: String,
+        /// `source` (default `nhid`).
+        #[serde(default = "nhid_source")]
+        source: String,
+        /// `index` (default: the token's default index).
+        index: Option<String>,
+        /// `host` (default: none, Splunk uses the sender).
+        host: Option<String>,
+        /// Wait for indexer acknowledgement (the token must have it enabled).
+        #[serde(default)]
+        ack: bool,
+        /// How long to wait for an acknowledgement before resending (default `60s`).
+        #[serde(default = "sixty_s")]
+        ack_timeout: String,
+        /// Alerts per request (default 100).
+        #[serde(default = "hundred")]
+        batch_max: usize,
+    }
+}
+
+http_sink_config! {
+    /// `type = "elastic"`.
+    ElasticSinkConfig {
+        /// Index or data stream (default `nhid-alerts`).
+        #[serde(default = "nhid_index")]
+        index: String,
+        /// API key (`env:VAR` allowed), or `api_key_file`.
+        api_key: Option<String>,
+        /// File holding the API key.
+        api_key_file: Option<PathBuf>,
+        /// Basic auth user.
+        username: Option<String>,
+        /// Basic auth password (`env:VAR` allowed), or `password_file`.
+        password: Option<String>,
+        /// File holding the password.
+        password_file: Option<PathBuf>,
+        /// Alerts per request (default 100).
+        #[serde(default = "hundred")]
+        batch_max: usize,
+    }
+}
+
+http_sink_config! {
+    /// `type = "webhook"`.
+    WebhookSinkConfig {
+        /// Static headers (values may be `env:VAR`).
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        /// HMAC-SHA256 signing key (`env:VAR` allowed), or `hmac_key_file`.
+        hmac_key: Option<String>,
+        /// File holding the HMAC key.
+        hmac_key_file: Option<PathBuf>,
+        /// Body template: JSON with `{{path}}` placeholders (`{{alert}}` = the whole document).
+        template: Option<String>,
+    }
+}
+
+/// A secret from its value (`env:VAR` reads the environment) or a file (trimmed).
+pub fn secret(
+    key: &str,
+    value: &Option<String>,
+    file: &Option<PathBuf>,
+) -> Result<Option<String>, String> {
+    if let Some(p) = file {
+        return std::fs::read_to_string(p)
+            .map(|t| Some(t.trim().to_string()))
+            .map_err(|e| format!("{key}_file {}: {e}", p.display()));
+    }
+    match value.as_deref() {
+        None => Ok(None),
+        Some(v) => match v.strip_prefix("env:") {
+            Some(var) => std::env::var(var)
+                .map(Some)
+                .map_err(|_| format!("{key}: environment variable {var} is not set")),
+            None => Ok(Some(v.to_string())),
+        },
+    }
 }
 
 /// `type = "stdout"`.
@@ -438,9 +640,6 @@ fn informational() -> String {
 }
 fn all_rules() -> Vec<String> {
     vec!["*".into()]
-}
-fn ocsf() -> String {
-    "ocsf".into()
 }
 fn yes() -> bool {
     true
@@ -599,8 +798,31 @@ impl Config {
             resolve(base, p);
         }
         for s in &mut self.sinks {
-            if let SinkConfig::File(f) = s {
-                resolve(base, &mut f.path);
+            let paths: Vec<&mut PathBuf> = match s {
+                SinkConfig::File(f) => vec![&mut f.path],
+                SinkConfig::Stdout(_) | SinkConfig::Kafka(_) => vec![],
+                SinkConfig::SplunkHec(h) => [&mut h.ca_file, &mut h.dead_letter, &mut h.token_file]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                SinkConfig::Elastic(x) => [
+                    &mut x.ca_file,
+                    &mut x.dead_letter,
+                    &mut x.api_key_file,
+                    &mut x.password_file,
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+                SinkConfig::Webhook(w) => {
+                    [&mut w.ca_file, &mut w.dead_letter, &mut w.hmac_key_file]
+                        .into_iter()
+                        .flatten()
+                        .collect()
+                }
+            };
+            for p in paths {
+                resolve(base, p);
             }
         }
     }
@@ -770,12 +992,41 @@ impl Config {
                     e.push(format!("{at}.rules: `{g}`: {err}"));
                 }
             }
-            if f.format != "ocsf" {
+            if crate::sinks::format::Format::from_name(f.format_name()).is_none() {
                 e.push(format!(
-                    "{at}.format: `{}`: this version writes ocsf only",
-                    f.format
+                    "{at}.format: `{}` (ocsf, ecs or cim)",
+                    f.format_name()
                 ));
             }
+            let dl = self.dead_letter.path.as_deref();
+            let http = |url: &str,
+                        durations: [(&'static str, &String); 3],
+                        dead: &Option<PathBuf>,
+                        ca: &Option<PathBuf>,
+                        e: &mut Vec<String>| {
+                match reqwest::Url::parse(url) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                    Ok(u) => e.push(format!("{at}.url: scheme `{}` (http or https)", u.scheme())),
+                    Err(err) => e.push(format!("{at}.url: `{url}`: {err}")),
+                }
+                for (k, v) in durations {
+                    if parse_duration_ms(v).is_none() {
+                        e.push(format!("{at}.{k}: bad duration `{v}`"));
+                    }
+                }
+                match (dead, dl) {
+                    (Some(p), _) => check_parent(e, &format!("{at}.dead_letter"), p),
+                    (None, Some(_)) => {}
+                    (None, None) => e.push(format!(
+                        "{at}.dead_letter: required (or set [dead_letter] path): alerts that cannot be delivered go there"
+                    )),
+                }
+                if let Some(c) = ca {
+                    if !c.is_file() {
+                        e.push(format!("{at}.ca_file: {} does not exist", c.display()));
+                    }
+                }
+            };
             match s {
                 SinkConfig::File(fs) => check_parent(&mut e, &format!("{at}.path"), &fs.path),
                 SinkConfig::Stdout(_) => {}
@@ -787,6 +1038,73 @@ impl Config {
                         e.push(format!("{at}.topic: empty"));
                     }
                     check_properties(&format!("{at}.properties"), &k.properties, &mut e);
+                }
+                SinkConfig::SplunkHec(h) => {
+                    http(
+                        &h.url,
+                        h.http_durations(),
+                        &h.dead_letter,
+                        &h.ca_file,
+                        &mut e,
+                    );
+                    match secret("token", &h.token, &h.token_file) {
+                        Ok(Some(_)) => {}
+                        Ok(None) => e.push(format!("{at}.token: required (or token_file)")),
+                        Err(err) => e.push(format!("{at}.{err}")),
+                    }
+                    if parse_duration_ms(&h.ack_timeout).is_none() {
+                        e.push(format!(
+                            "{at}.ack_timeout: bad duration `{}`",
+                            h.ack_timeout
+                        ));
+                    }
+                    if h.batch_max == 0 {
+                        e.push(format!("{at}.batch_max: must be at least 1"));
+                    }
+                }
+                SinkConfig::Elastic(x) => {
+                    http(
+                        &x.url,
+                        x.http_durations(),
+                        &x.dead_letter,
+                        &x.ca_file,
+                        &mut e,
+                    );
+                    for r in [
+                        secret("api_key", &x.api_key, &x.api_key_file),
+                        secret("password", &x.password, &x.password_file),
+                    ] {
+                        if let Err(err) = r {
+                            e.push(format!("{at}.{err}"));
+                        }
+                    }
+                    if x.batch_max == 0 {
+                        e.push(format!("{at}.batch_max: must be at least 1"));
+                    }
+                }
+                SinkConfig::Webhook(w) => {
+                    http(
+                        &w.url,
+                        w.http_durations(),
+                        &w.dead_letter,
+                        &w.ca_file,
+                        &mut e,
+                    );
+                    if let Err(err) = secret("hmac_key", &w.hmac_key, &w.hmac_key_file) {
+                        e.push(format!("{at}.{err}"));
+                    }
+                    for (k, v) in &w.headers {
+                        if let Err(err) = secret(&format!("headers.{k}"), &Some(v.clone()), &None) {
+                            e.push(format!("{at}.{err}"));
+                        }
+                    }
+                    if let Some(t) = &w.template {
+                        let probe =
+                            crate::sinks::webhook::fill_template(t, &serde_json::Value::Null);
+                        if let Err(err) = serde_json::from_str::<serde_json::Value>(&probe) {
+                            e.push(format!("{at}.template: not JSON once filled: {err}"));
+                        }
+                    }
                 }
             }
         }

@@ -164,7 +164,8 @@ pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
             );
         }
     }
-    let sinks = crate::sinks::build(&cfg.sinks).map_err(DaemonError::Startup)?;
+    let sinks = crate::sinks::build(&cfg.sinks, cfg.dead_letter.path.as_deref())
+        .map_err(DaemonError::Startup)?;
     let delivered: Offsets = Arc::new(Mutex::new(BTreeMap::new()));
     let checkpoint_due = Arc::new(AtomicBool::new(false));
     let mut skip_below: HashMap<String, HashMap<i32, i64>> = HashMap::new();
@@ -295,6 +296,8 @@ impl Daemon {
             }
         }
         tracing::info!("draining: delivering the open batch, snapshotting, committing");
+        // HTTP sinks stop retrying and dead-letter what they cannot deliver now.
+        crate::sinks::http::SHUTTING_DOWN.store(true, Ordering::SeqCst);
         self.control.ready.store(false, Ordering::Relaxed);
         self.deliver()?;
         self.checkpoint()?;
@@ -505,6 +508,11 @@ impl Daemon {
             if batch.is_empty() {
                 continue;
             }
+            let converted = s.prepare(&batch);
+            let batch: Vec<&AlertOut> = match &converted {
+                Some(c) => c.iter().collect(),
+                None => batch,
+            };
             let mut backoff = Duration::from_millis(200);
             loop {
                 match s.sink.send(&batch) {

@@ -353,3 +353,85 @@ fn the_example_config_passes_check_config_with_host_paths_overridden() {
         assert!(err.contains(needle), "missing {needle}: {err}");
     }
 }
+
+#[path = "common/http_server.rs"]
+mod http_server;
+
+#[test]
+fn daemon_delivers_every_alert_to_http_sinks_and_dead_letters_what_a_receiver_refuses() {
+    use http_server::{Resp, TestServer};
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::copy(format!("{ROOT}/examples/demo.jsonl"), &input).unwrap();
+    let replay_path = dir.path().join("replay.jsonl");
+    std::fs::write(&replay_path, replay(&input)).unwrap();
+    let expected: BTreeSet<String> = uids(&replay_path).into_iter().map(|k| k.3).collect();
+
+    // A SOAR that is busy at first, and an Elasticsearch that refuses one document for good.
+    let soar = TestServer::start(|_, i| {
+        if i < 2 {
+            Resp::json(503, "{}")
+        } else {
+            Resp::json(202, "{}")
+        }
+    });
+    let es = TestServer::start(|r, _| {
+        let n = String::from_utf8_lossy(&r.body).lines().count() / 2;
+        let items: Vec<String> = (0..n)
+            .map(|k| {
+                let status = if k == 0 { 400 } else { 201 };
+                format!(r#"{{"create":{{"status":{status},"error":{{"type":"x","reason":"y"}}}}}}"#)
+            })
+            .collect();
+        Resp::json(
+            200,
+            &format!(r#"{{"errors":true,"items":[{}]}}"#, items.join(",")),
+        )
+    });
+    let port = free_port();
+    let cfg = write_config(dir.path(), port, &input.display().to_string());
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(&format!(
+        r#"
+[[sinks]]
+type = "webhook"
+name = "soar"
+url = "{}/hook"
+hmac_key = "k"
+retry_backoff = "10ms"
+
+[[sinks]]
+type = "elastic"
+name = "es"
+url = "{}"
+batch_max = 1000
+dead_letter = "es-dead.jsonl"
+"#,
+        soar.url(),
+        es.url()
+    ));
+    std::fs::write(&cfg, text).unwrap();
+    let mut d = Daemon::start(&cfg, port, Duration::from_secs(30));
+    let m = d.wait_metrics("nhid_sink_alerts_total{sink=\"es\"}");
+    d.sigterm_and_wait();
+
+    let hooked: BTreeSet<String> = soar
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("idempotency-key").map(str::to_string))
+        .collect();
+    assert_eq!(
+        hooked, expected,
+        "every alert reached the SOAR (after two 503s)"
+    );
+    let dead = std::fs::read_to_string(dir.path().join("es-dead.jsonl")).unwrap();
+    assert_eq!(dead.lines().count(), 1, "{dead}");
+    assert!(
+        m.contains("nhid_sink_dead_letters_total{sink=\"es\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("nhid_sink_retries_total{sink=\"soar\"} 2"),
+        "{m}"
+    );
+}

@@ -780,3 +780,79 @@ fn inventory_check_lists_problems_and_counts_entries() {
     assert_eq!(r.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&r.stderr).contains("urgent"));
 }
+
+/// Collects string values of secret-bearing keys anywhere in a JSON value.
+fn secrets_in(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let k = k.to_ascii_lowercase();
+                let secretish = [
+                    "sessiontoken",
+                    "secretaccesskey",
+                    "password",
+                    "clientsecret",
+                    "privatekey",
+                    "secretstring",
+                ]
+                .iter()
+                .any(|s| k.contains(s));
+                match x {
+                    Value::String(s) if secretish && s.len() >= 16 && !s.starts_with("HIDDEN") => {
+                        out.push(s.clone())
+                    }
+                    _ => secrets_in(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| secrets_in(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn alerts_never_carry_credential_secrets_from_the_records() {
+    // Real records with live-looking secrets: AssumeRole / GetSessionToken responses with
+    // session tokens (Invictus, Panther samples), GetPasswordData, Secrets Manager reads.
+    let mut inputs: Vec<String> = invictus_files();
+    for d in ["tests/fixtures/panther", "tests/fixtures/stratus"] {
+        for e in std::fs::read_dir(root().join(d)).unwrap() {
+            inputs.push(e.unwrap().path().display().to_string());
+        }
+    }
+    let mut secrets = Vec::new();
+    for f in &inputs {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        let docs: Vec<Value> = match serde_json::from_str::<Value>(&text) {
+            Ok(v) => vec![v],
+            Err(_) => text
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect(),
+        };
+        for d in &docs {
+            secrets_in(d, &mut secrets);
+        }
+    }
+    assert!(
+        secrets.iter().any(|s| s.starts_with("IQoJ")),
+        "the fixtures hold session tokens"
+    );
+    let mut args = vec![
+        "replay",
+        "--geoip-city",
+        "examples/geoip/test-city.mmdb",
+        "--geoip-asn",
+        "examples/geoip/test-asn.mmdb",
+    ];
+    args.extend(inputs.iter().map(String::as_str));
+    let out = nhid(&args);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().count() > 50, "the run raises alerts");
+    for s in &secrets {
+        assert!(
+            !text.contains(s.as_str()),
+            "a secret from the records is in an alert"
+        );
+    }
+}

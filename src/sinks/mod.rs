@@ -3,12 +3,20 @@
 //! offsets only after every sink accepted the batch, which is what makes delivery at-least-once.
 //! Alerts carry a stable id (`finding_info.uid`) so receivers can drop repeats.
 //!
-//! One module per sink `type`: [`file`], [`stdout`], [`kafka`]. Each sink has a filter (minimum
-//! severity, rule id globs).
+//! One module per sink `type`: [`file`], [`stdout`], [`kafka`], [`splunk_hec`], [`elastic`],
+//! [`webhook`] (the HTTP ones share [`http`]: retries, backoff, dead letters). Each sink has a
+//! filter (minimum severity, rule id globs) and a [`format`] (OCSF, ECS, Splunk CIM).
 
+pub mod elastic;
 pub mod file;
+pub mod format;
+pub mod http;
 pub mod kafka;
+pub mod splunk_hec;
 pub mod stdout;
+pub mod webhook;
+
+use std::path::Path;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
@@ -55,6 +63,9 @@ pub struct Routed {
     pub kind: &'static str,
     min_severity: u8,
     rules: GlobSet,
+    /// Format the router converts to before `send` (file, stdout and Kafka sinks; the HTTP
+    /// sinks convert themselves, they need the OCSF fields for their envelopes).
+    convert_to: Option<format::Format>,
     /// The sink.
     pub sink: Box<dyn Sink>,
 }
@@ -63,6 +74,25 @@ impl Routed {
     /// True if the alert passes this sink's filter.
     pub fn wants(&self, a: &AlertOut) -> bool {
         a.severity >= self.min_severity && self.rules.is_match(&a.rule)
+    }
+
+    /// The alerts as this sink takes them: converted copies when its format is not OCSF.
+    pub fn prepare(&self, batch: &[&AlertOut]) -> Option<Vec<AlertOut>> {
+        let f = self.convert_to?;
+        Some(
+            batch
+                .iter()
+                .map(|a| {
+                    let mut c = (*a).clone();
+                    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&a.json) {
+                        if let Ok(j) = serde_json::to_vec(&format::convert(f, &v)) {
+                            c.json = j;
+                        }
+                    }
+                    c
+                })
+                .collect(),
+        )
     }
 }
 
@@ -77,13 +107,26 @@ fn compile_filter(f: &SinkFilter) -> Result<(u8, GlobSet), String> {
     Ok((sev.id(), set))
 }
 
-/// Builds every configured sink.
-pub fn build(configs: &[SinkConfig]) -> Result<Vec<Routed>, String> {
+/// Builds every configured sink (`dead_letter`: the default dead-letter file of HTTP sinks).
+pub fn build(configs: &[SinkConfig], dead_letter: Option<&Path>) -> Result<Vec<Routed>, String> {
     let mut out = Vec::new();
     for (i, c) in configs.iter().enumerate() {
         let name = c.name(i);
         let (min_severity, rules) =
             compile_filter(c.filter()).map_err(|e| format!("sink {name}: {e}"))?;
+        let fname = c.filter().format_name();
+        let fmt = format::Format::from_name(fname)
+            .ok_or_else(|| format!("sink {name}: unknown format {fname}"))?;
+        // `elastic` and `splunk_hec` default to their native schemas unless set.
+        let native = |default: format::Format| {
+            if c.filter().format.is_none() {
+                default
+            } else {
+                fmt
+            }
+        };
+        let e = |x: String| format!("sink {name}: {x}");
+        let mut convert_to = None;
         let sink: Box<dyn Sink> = match c {
             SinkConfig::File(f) => {
                 Box::new(file::FileSink::open(&f.path).map_err(|e| format!("sink {name}: {e}"))?)
@@ -92,12 +135,89 @@ pub fn build(configs: &[SinkConfig]) -> Result<Vec<Routed>, String> {
             SinkConfig::Kafka(k) => {
                 Box::new(kafka::KafkaSink::new(k).map_err(|e| format!("sink {name}: {e}"))?)
             }
+            SinkConfig::SplunkHec(h) => {
+                let token = crate::config::secret("token", &h.token, &h.token_file)
+                    .map_err(e)?
+                    .ok_or_else(|| e("no token".into()))?;
+                Box::new(
+                    splunk_hec::SplunkHecSink::new(
+                        &name,
+                        splunk_hec::HecSettings {
+                            http: h.http_settings(dead_letter).map_err(e)?,
+                            token,
+                            sourcetype: h.sourcetype.clone(),
+                            source: h.source.clone(),
+                            index: h.index.clone(),
+                            host: h.host.clone(),
+                            ack: h.ack,
+                            ack_timeout: std::time::Duration::from_millis(
+                                crate::config::duration_ms(&h.ack_timeout).max(0) as u64,
+                            ),
+                            batch_max: h.batch_max,
+                            format: native(format::Format::Cim),
+                        },
+                    )
+                    .map_err(e)?,
+                )
+            }
+            SinkConfig::Elastic(x) => Box::new(
+                elastic::ElasticSink::new(
+                    &name,
+                    elastic::ElasticSettings {
+                        http: x.http_settings(dead_letter).map_err(e)?,
+                        index: x.index.clone(),
+                        api_key: crate::config::secret("api_key", &x.api_key, &x.api_key_file)
+                            .map_err(e)?,
+                        username: x.username.clone(),
+                        password: crate::config::secret("password", &x.password, &x.password_file)
+                            .map_err(e)?,
+                        batch_max: x.batch_max,
+                        format: native(format::Format::Ecs),
+                    },
+                )
+                .map_err(e)?,
+            ),
+            SinkConfig::Webhook(w) => {
+                let mut headers = Vec::new();
+                for (k, v) in &w.headers {
+                    let v = crate::config::secret(&format!("headers.{k}"), &Some(v.clone()), &None)
+                        .map_err(e)?
+                        .unwrap_or_default();
+                    headers.push((k.clone(), v));
+                }
+                Box::new(
+                    webhook::WebhookSink::new(
+                        &name,
+                        webhook::WebhookSettings {
+                            http: w.http_settings(dead_letter).map_err(e)?,
+                            headers,
+                            hmac_key: crate::config::secret(
+                                "hmac_key",
+                                &w.hmac_key,
+                                &w.hmac_key_file,
+                            )
+                            .map_err(e)?,
+                            template: w.template.clone(),
+                            format: fmt,
+                        },
+                    )
+                    .map_err(e)?,
+                )
+            }
         };
+        if matches!(
+            c,
+            SinkConfig::File(_) | SinkConfig::Stdout(_) | SinkConfig::Kafka(_)
+        ) && fmt != format::Format::Ocsf
+        {
+            convert_to = Some(fmt);
+        }
         out.push(Routed {
             name,
             kind: c.type_name(),
             min_severity,
             rules,
+            convert_to,
             sink,
         });
     }

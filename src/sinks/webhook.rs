@@ -1,0 +1,151 @@
+//! `type = "webhook"`: one POST per alert to a SOAR (Tines, Splunk SOAR, XSOAR, a custom
+//! receiver) that triggers a revocation playbook. Body: the alert in the sink's format, or a
+//! JSON template with `{{path}}` placeholders (`{{alert}}` = the whole document,
+//! `{{finding_info.uid}}`, `{{actor.user.uid}}`, ... any dotted path, JSON-encoded). Headers:
+//! the configured static ones, `Idempotency-Key` and `X-Nhid-Finding-Uid` = the finding uid
+//! (a receiver drops repeats), and with an HMAC key `X-Nhid-Timestamp: UNIX_SECONDS` and
+//! `X-Nhid-Signature: v1=HEX(HMAC-SHA256(key, TIMESTAMP + "." + BODY))`. 2xx and 409 (already
+//! have it) are delivered.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+
+use super::format::{convert, Format};
+use super::http::{HttpCore, HttpSettings};
+use super::{AlertOut, Sink, SinkError};
+
+/// Settings of a webhook sink.
+pub struct WebhookSettings {
+    /// HTTP settings (url = the full endpoint).
+    pub http: HttpSettings,
+    /// Static headers (values may be secrets; never logged).
+    pub headers: Vec<(String, String)>,
+    /// HMAC-SHA256 signing key.
+    pub hmac_key: Option<String>,
+    /// Body template (JSON text with `{{path}}` placeholders).
+    pub template: Option<String>,
+    /// Document format.
+    pub format: Format,
+}
+
+/// The webhook sink.
+pub struct WebhookSink {
+    core: HttpCore,
+    s: WebhookSettings,
+}
+
+/// `v1=HEX(HMAC-SHA256(key, TIMESTAMP "." BODY))`.
+pub fn signature(key: &[u8], timestamp: u64, body: &[u8]) -> String {
+    // new_from_slice accepts keys of any length.
+    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let out = mac.finalize().into_bytes();
+    let mut s = String::from("v1=");
+    for b in out {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Fills `{{path}}` placeholders with JSON-encoded values of `doc` (`{{alert}}` = all of it;
+/// a missing path is `null`).
+pub fn fill_template(template: &str, doc: &Value) -> String {
+    let mut out = String::with_capacity(template.len() + 256);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let path = after[..end].trim();
+        let v = if path == "alert" {
+            doc
+        } else {
+            path.split('.').fold(doc, |v, k| match v {
+                Value::Array(a) => k
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| a.get(i))
+                    .unwrap_or(&Value::Null),
+                _ => &v[k],
+            })
+        };
+        out.push_str(&v.to_string());
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl WebhookSink {
+    /// Builds the sink; the template must give valid JSON.
+    pub fn new(name: &str, s: WebhookSettings) -> Result<Self, String> {
+        if let Some(t) = &s.template {
+            let probe = fill_template(t, &Value::Null);
+            serde_json::from_str::<Value>(&probe)
+                .map_err(|e| format!("template is not JSON once filled: {e}"))?;
+        }
+        Ok(WebhookSink {
+            core: HttpCore::new(name, s.http.clone())?,
+            s,
+        })
+    }
+
+    fn send_one(&mut self, a: &AlertOut) -> Result<(), SinkError> {
+        let ocsf: Value = serde_json::from_slice(&a.json)
+            .map_err(|e| SinkError::Fatal(format!("alert JSON: {e}")))?;
+        let doc = convert(self.s.format, &ocsf);
+        let body: Vec<u8> = match &self.s.template {
+            Some(t) => fill_template(t, &doc).into_bytes(),
+            None => serde_json::to_vec(&doc).map_err(|e| SinkError::Fatal(e.to_string()))?,
+        };
+        let url = self.s.http.url.clone();
+        let r = self.core.exchange(|c| {
+            let mut r = c
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .header("Idempotency-Key", &a.uid)
+                .header("X-Nhid-Finding-Uid", &a.uid)
+                .body(body.clone());
+            for (k, v) in &self.s.headers {
+                r = r.header(k, v);
+            }
+            if let Some(key) = &self.s.hmac_key {
+                // Signed per attempt: a fresh timestamp keeps replay windows short.
+                let ts = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                r = r
+                    .header("X-Nhid-Timestamp", ts.to_string())
+                    .header("X-Nhid-Signature", signature(key.as_bytes(), ts, &body));
+            }
+            r
+        });
+        match r {
+            Ok(_) => Ok(()),
+            // 409: the receiver already has this alert (idempotency key seen).
+            Err(f) if f.rejected && f.reason.starts_with("HTTP 409") => Ok(()),
+            Err(f) => self.core.dead_letter(&[a], &f.reason),
+        }
+    }
+}
+
+impl Sink for WebhookSink {
+    fn send(&mut self, batch: &[&AlertOut]) -> Result<(), SinkError> {
+        for a in batch {
+            self.send_one(a)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,417 @@
+//! HTTP sinks against local servers that behave like the real APIs: Splunk HEC (token check,
+//! 503 "server busy" then success, indexer acknowledgement, 403 bad token), Elasticsearch
+//! `_bulk` (NDJSON, per-item partial failures, 409 conflicts), a SOAR webhook (HMAC signature
+//! verified with an independent HMAC, idempotency key, template, 429 + Retry-After, slow
+//! answers, receiver down). Every alert must be delivered at least once or dead-lettered.
+//! The alerts are the real output of `nhid replay` on the bundled demo.
+
+mod common;
+#[path = "common/http_server.rs"]
+mod http_server;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use http_server::{Req, Resp, TestServer};
+use nhid::config::SinkConfig;
+use nhid::sinks::{AlertOut, Routed};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The demo's alerts, as the daemon hands them to sinks.
+fn alerts() -> Vec<AlertOut> {
+    let out = Command::new(common::BIN)
+        .current_dir(common::ROOT)
+        .args([
+            "replay",
+            "--geoip-city",
+            "examples/geoip/test-city.mmdb",
+            "--geoip-asn",
+            "examples/geoip/test-asn.mmdb",
+            "--inventory",
+            "examples/inventory.csv",
+            "examples/demo.jsonl",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            AlertOut {
+                json: l.as_bytes().to_vec(),
+                rule: v["finding_info"]["analytic"]["uid"]
+                    .as_str()
+                    .unwrap()
+                    .into(),
+                severity: v["severity_id"].as_u64().unwrap() as u8,
+                identity: v["actor"]["user"]["uid"].as_str().unwrap().into(),
+                uid: v["finding_info"]["uid"].as_str().unwrap().into(),
+            }
+        })
+        .collect()
+}
+
+fn sink(toml_text: &str, dead: &Path) -> Routed {
+    let cfg: SinkConfig = toml::from_str(toml_text).unwrap();
+    nhid::sinks::build(&[cfg], Some(dead))
+        .unwrap()
+        .pop()
+        .unwrap()
+}
+
+fn send(s: &mut Routed, alerts: &[AlertOut]) {
+    let batch: Vec<&AlertOut> = alerts.iter().collect();
+    s.sink.send(&batch).unwrap();
+}
+
+/// uids in the dead-letter file.
+fn dead_uids(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            assert!(v["reason"].as_str().is_some_and(|r| !r.is_empty()));
+            assert_eq!(v["alert"]["finding_info"]["uid"], v["finding_uid"]);
+            v["finding_uid"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+fn all_uids(a: &[AlertOut]) -> BTreeSet<String> {
+    a.iter().map(|a| a.uid.clone()).collect()
+}
+
+fn hec_events(r: &Req) -> Vec<Value> {
+    // HEC takes concatenated JSON objects; nhid writes one per line.
+    String::from_utf8_lossy(&r.body)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn splunk_hec_retries_server_busy_checks_the_token_and_sends_cim_events() {
+    let a = alerts();
+    assert!(a.len() > 10);
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("hec-token");
+    std::fs::write(&token_file, "0000-secret-token\n").unwrap();
+    let server = TestServer::start(|r, i| {
+        if r.header("authorization") != Some("Splunk 0000-secret-token") {
+            return Resp::json(403, r#"{"text":"Invalid token","code":4}"#);
+        }
+        if i == 0 {
+            Resp::json(503, r#"{"text":"Server is busy","code":9}"#)
+        } else {
+            Resp::json(200, r#"{"text":"Success","code":0}"#)
+        }
+    });
+    let dead = dir.path().join("dead.jsonl");
+    let mut s = sink(
+        &format!(
+            "type = \"splunk_hec\"\nurl = \"{}\"\ntoken_file = \"{}\"\nindex = \"security\"\nretry_backoff = \"10ms\"\nbatch_max = 1000\n",
+            server.url(),
+            token_file.display()
+        ),
+        &dead,
+    );
+    send(&mut s, &a);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2, "one 503, then accepted");
+    assert_eq!(reqs[1].path, "/services/collector/event");
+    assert!(reqs.iter().all(|r| r.method == "POST"));
+    let events = hec_events(&reqs[1]);
+    assert_eq!(events.len(), a.len());
+    let got: BTreeSet<String> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(e["sourcetype"], "nhid:alert");
+            assert_eq!(e["index"], "security");
+            assert!(e["time"].as_f64().unwrap() > 1.7e9);
+            // CIM by default for Splunk.
+            assert_eq!(e["event"]["type"], "alert");
+            assert!(e["event"]["signature_id"].is_string());
+            e["event"]["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(got, all_uids(&a));
+    assert!(dead_uids(&dead).is_empty());
+
+    // A wrong token is refused for good: no retry, every alert dead-lettered, token not logged.
+    std::fs::write(&token_file, "wrong").unwrap();
+    let server2 = TestServer::start(|_, _| Resp::json(403, r#"{"text":"Invalid token","code":4}"#));
+    let dead2 = dir.path().join("dead2.jsonl");
+    let mut s = sink(
+        &format!(
+            "type = \"splunk_hec\"\nurl = \"{}\"\ntoken_file = \"{}\"\nretry_backoff = \"10ms\"\n",
+            server2.url(),
+            token_file.display()
+        ),
+        &dead2,
+    );
+    send(&mut s, &a);
+    // batch_max 100 (default): one request per chunk, none retried.
+    assert_eq!(server2.requests().len(), a.len().div_ceil(100));
+    let d: BTreeSet<String> = dead_uids(&dead2).into_iter().collect();
+    assert_eq!(d, all_uids(&a));
+    let text = std::fs::read_to_string(&dead2).unwrap();
+    assert!(text.contains("403"), "{text}");
+    assert!(
+        !text.contains("wrong"),
+        "the token must not reach the dead-letter file"
+    );
+}
+
+#[test]
+fn splunk_hec_indexer_acknowledgement_is_awaited() {
+    let a = alerts();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(|r, _| {
+        if r.path.starts_with("/services/collector/ack") {
+            let v: Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(v["acks"][0], 7);
+            // Not yet indexed the first time it is asked.
+            static ASKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = ASKED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Resp::json(200, &format!(r#"{{"acks":{{"7":{}}}}}"#, n > 0))
+        } else {
+            assert!(r.header("x-splunk-request-channel").is_some());
+            Resp::json(200, r#"{"text":"Success","code":0,"ackId":7}"#)
+        }
+    });
+    let dead = dir.path().join("dead.jsonl");
+    let mut s = sink(
+        &format!(
+            "type = \"splunk_hec\"\nurl = \"{}\"\ntoken = \"t\"\nack = true\nbatch_max = 1000\nformat = \"ocsf\"\n",
+            server.url()
+        ),
+        &dead,
+    );
+    send(&mut s, &a);
+    let reqs = server.requests();
+    let acks: Vec<&Req> = reqs.iter().filter(|r| r.path.contains("/ack")).collect();
+    assert_eq!(acks.len(), 2, "polled until acknowledged");
+    let ch = reqs[0].header("x-splunk-request-channel").unwrap();
+    assert!(acks
+        .iter()
+        .all(|r| r.path.contains(&format!("channel={ch}"))));
+    // format = "ocsf" overrides the CIM default.
+    assert_eq!(hec_events(&reqs[0])[0]["event"]["class_uid"], 2004);
+    assert!(dead_uids(&dead).is_empty());
+}
+
+#[test]
+fn elastic_bulk_partial_failures_retry_only_the_failed_items() {
+    let a = alerts();
+    let dir = tempfile::tempdir().unwrap();
+    // First answer: item 1 is rejected for load (429), item 2 for a mapping error (400), item 3
+    // already exists (409); everything else created. Then the retry of item 1 is created.
+    let server = TestServer::start(|r, i| {
+        assert_eq!(r.header("authorization"), Some("ApiKey a2V5OnNlY3JldA=="));
+        assert_eq!(r.header("content-type"), Some("application/x-ndjson"));
+        let lines: Vec<Value> = String::from_utf8_lossy(&r.body)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let items: Vec<String> = lines
+            .chunks(2)
+            .enumerate()
+            .map(|(k, pair)| {
+                assert_eq!(pair[0]["create"]["_index"], "nhid-alerts");
+                assert_eq!(pair[0]["create"]["_id"], pair[1]["event"]["id"]);
+                assert_eq!(pair[1]["event"]["kind"], "alert");
+                let status = match (i, k) {
+                    (0, 1) => 429,
+                    (0, 2) => 400,
+                    (0, 3) => 409,
+                    _ => 201,
+                };
+                let err = if status >= 400 {
+                    r#","error":{"type":"mapper_parsing_exception","reason":"failed to parse field [x]"}"#
+                } else {
+                    ""
+                };
+                format!(r#"{{"create":{{"_index":"nhid-alerts","status":{status}{err}}}}}"#)
+            })
+            .collect();
+        let errors = items.iter().any(|s| !s.contains("\"status\":201"));
+        Resp::json(
+            200,
+            &format!(
+                r#"{{"took":3,"errors":{errors},"items":[{}]}}"#,
+                items.join(",")
+            ),
+        )
+    });
+    let dead = dir.path().join("dead.jsonl");
+    std::env::set_var("NHID_TEST_ES_KEY", "a2V5OnNlY3JldA==");
+    let mut s = sink(
+        &format!(
+            "type = \"elastic\"\nurl = \"{}\"\napi_key = \"env:NHID_TEST_ES_KEY\"\nretry_backoff = \"10ms\"\nbatch_max = 1000\n",
+            server.url()
+        ),
+        &dead,
+    );
+    send(&mut s, &a);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    // The retry carries only the 429 item.
+    let second: Vec<Value> = String::from_utf8_lossy(&reqs[1].body)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(second.len(), 2);
+    assert_eq!(second[0]["create"]["_id"], a[1].uid.as_str());
+    // The 400 item is dead-lettered with the item's error; nothing else is.
+    let d = dead_uids(&dead);
+    assert_eq!(d, vec![a[2].uid.clone()]);
+    assert!(std::fs::read_to_string(&dead)
+        .unwrap()
+        .contains("mapper_parsing_exception"));
+}
+
+/// HMAC-SHA256 written from RFC 2104 on top of SHA-256: independent of the sink's code.
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+    let mut k = if key.len() > 64 {
+        Sha256::digest(key).to_vec()
+    } else {
+        key.to_vec()
+    };
+    k.resize(64, 0);
+    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+    let inner = Sha256::digest([ipad.as_slice(), msg].concat());
+    Sha256::digest([opad.as_slice(), inner.as_slice()].concat()).to_vec()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn webhook_signs_each_alert_sends_an_idempotency_key_and_honours_retry_after() {
+    let a: Vec<AlertOut> = alerts().into_iter().take(3).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let key = "whsec-0123456789";
+    let server = TestServer::start(|_, i| {
+        if i == 0 {
+            Resp::json(429, r#"{"error":"slow down"}"#).with_header("Retry-After", "1")
+        } else {
+            Resp::json(200, r#"{"ok":true}"#)
+        }
+    });
+    let dead = dir.path().join("dead.jsonl");
+    let mut s = sink(
+        &format!(
+            r#"type = "webhook"
+url = "{}/hooks/nhid"
+hmac_key = "{key}"
+headers = {{ "X-Tenant" = "acme" }}
+template = '{{"uid": {{{{finding_info.uid}}}}, "rule": {{{{finding_info.analytic.uid}}}}, "owner": {{{{enrichments.0.value}}}}, "alert": {{{{alert}}}}}}'
+retry_backoff = "10ms"
+"#,
+            server.url()
+        ),
+        &dead,
+    );
+    let t = Instant::now();
+    send(&mut s, &a);
+    assert!(
+        t.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured"
+    );
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), a.len() + 1);
+    let mut seen = BTreeSet::new();
+    for r in &reqs {
+        assert_eq!(r.path, "/hooks/nhid");
+        assert_eq!(r.header("x-tenant"), Some("acme"));
+        let ts = r.header("x-nhid-timestamp").unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(now.abs_diff(ts.parse::<u64>().unwrap()) < 60);
+        let expected = format!(
+            "v1={}",
+            hex(&hmac_sha256(
+                key.as_bytes(),
+                &[ts.as_bytes(), b".", &r.body].concat()
+            ))
+        );
+        assert_eq!(r.header("x-nhid-signature"), Some(expected.as_str()));
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(r.header("idempotency-key"), body["uid"].as_str());
+        assert_eq!(body["alert"]["finding_info"]["uid"], body["uid"]);
+        assert!(body["rule"].is_string());
+        seen.insert(body["uid"].as_str().unwrap().to_string());
+    }
+    assert_eq!(seen, all_uids(&a));
+    assert!(dead_uids(&dead).is_empty());
+    // The key never appears in what was sent.
+    assert!(reqs
+        .iter()
+        .all(|r| !String::from_utf8_lossy(&r.body).contains(key)));
+}
+
+#[test]
+fn webhook_times_out_on_a_slow_receiver_retries_and_dead_letters_when_it_stays_down() {
+    let a: Vec<AlertOut> = alerts().into_iter().take(2).collect();
+    let dir = tempfile::tempdir().unwrap();
+    // Slow first answer (beyond the timeout), then fine.
+    let server = TestServer::start(|_, i| {
+        let r = Resp::json(200, "{}");
+        if i == 0 {
+            r.delayed(Duration::from_secs(3))
+        } else {
+            r
+        }
+    });
+    let dead = dir.path().join("dead.jsonl");
+    let mut s = sink(
+        &format!(
+            "type = \"webhook\"\nurl = \"{}\"\ntimeout = \"500ms\"\nretry_backoff = \"10ms\"\n",
+            server.url()
+        ),
+        &dead,
+    );
+    send(&mut s, &a);
+    assert!(server.requests().len() > a.len(), "the slow answer was retried");
+    assert!(dead_uids(&dead).is_empty());
+
+    // Receiver down: bounded retries, then every alert is in the dead-letter file.
+    let down = common::free_port();
+    let dead2 = dir.path().join("dead2.jsonl");
+    let mut s = sink(
+        &format!(
+            "type = \"webhook\"\nurl = \"http://127.0.0.1:{down}/x\"\nmax_retries = 2\nretry_backoff = \"10ms\"\n"
+        ),
+        &dead2,
+    );
+    send(&mut s, &a);
+    let d: BTreeSet<String> = dead_uids(&dead2).into_iter().collect();
+    assert_eq!(d, all_uids(&a));
+    assert!(std::fs::read_to_string(&dead2)
+        .unwrap()
+        .contains("gave up after 3 attempt(s)"));
+
+    // A 4xx other than 408/429 is not retried.
+    let server = TestServer::start(|_, _| Resp::json(422, r#"{"error":"bad payload"}"#));
+    let dead3 = dir.path().join("dead3.jsonl");
+    let mut s = sink(
+        &format!(
+            "type = \"webhook\"\nurl = \"{}\"\nretry_backoff = \"10ms\"\n",
+            server.url()
+        ),
+        &dead3,
+    );
+    send(&mut s, &a);
+    assert_eq!(server.requests().len(), a.len());
+    assert_eq!(dead_uids(&dead3).len(), a.len());
+}
