@@ -382,7 +382,10 @@ fn webhook_times_out_on_a_slow_receiver_retries_and_dead_letters_when_it_stays_d
         &dead,
     );
     send(&mut s, &a);
-    assert!(server.requests().len() > a.len(), "the slow answer was retried");
+    assert!(
+        server.requests().len() > a.len(),
+        "the slow answer was retried"
+    );
     assert!(dead_uids(&dead).is_empty());
 
     // Receiver down: bounded retries, then every alert is in the dead-letter file.
