@@ -234,7 +234,7 @@ KEYS = {
     "server": {"listen"},
     "log": {"format", "level"},
     "pipeline": {"batch_max", "batch_linger", "max_record_bytes"},
-    "sink.file": {"type", "name", "path", "min_severity", "rules", "format"},
+    "sink.file": {"type", "name", "path", "max_bytes", "keep", "min_severity", "rules", "format"},
     "sink.stdout": {"type", "name", "min_severity", "rules", "format"},
     "sink.kafka": {"type", "name", "brokers", "topic", "idempotent", "properties", "min_severity",
                    "rules", "format"},

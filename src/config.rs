@@ -383,6 +383,12 @@ pub struct FileSinkConfig {
     pub name: Option<String>,
     /// Path (appended).
     pub path: PathBuf,
+    /// Rotate when the file reaches this many bytes (0 = never; default 0).
+    #[serde(default)]
+    pub max_bytes: u64,
+    /// Rotated files kept (`path.1` ... `path.N`; default 5).
+    #[serde(default = "five")]
+    pub keep: u32,
     /// Filter.
     #[serde(flatten)]
     pub filter: SinkFilter,

@@ -418,3 +418,69 @@ fn webhook_times_out_on_a_slow_receiver_retries_and_dead_letters_when_it_stays_d
     assert_eq!(server.requests().len(), a.len());
     assert_eq!(dead_uids(&dead3).len(), a.len());
 }
+
+/// A test CA and a certificate for 127.0.0.1 signed by it: (CA PEM, server config).
+fn tls_pki() -> (String, std::sync::Arc<rustls::ServerConfig>) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "nhid test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf_params
+        .subject_alt_names
+        .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+        )
+        .unwrap();
+    (ca.pem(), std::sync::Arc::new(cfg))
+}
+
+#[test]
+fn https_receivers_are_reached_over_tls_and_an_untrusted_certificate_is_refused() {
+    let a: Vec<AlertOut> = alerts().into_iter().take(2).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (ca_pem, tls) = tls_pki();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let server = TestServer::start_tls(tls, |_, _| Resp::json(200, "{}"));
+    let url = format!("https://127.0.0.1:{}/hook", server.port);
+
+    // Trusted through ca_file: delivered over TLS.
+    let dead = dir.path().join("dead.jsonl");
+    let mut s = sink(
+        &format!(
+            "type = \"webhook\"\nurl = \"{url}\"\nca_file = \"{}\"\n",
+            ca_file.display()
+        ),
+        &dead,
+    );
+    send(&mut s, &a);
+    assert_eq!(server.requests().len(), a.len());
+    assert!(dead_uids(&dead).is_empty());
+
+    // Not trusted (public roots only): the handshake fails, nothing is sent in clear, the
+    // alerts are dead-lettered after the retries.
+    let dead2 = dir.path().join("dead2.jsonl");
+    let mut s = sink(
+        &format!(
+            "type = \"webhook\"\nurl = \"{url}\"\nmax_retries = 1\nretry_backoff = \"10ms\"\n"
+        ),
+        &dead2,
+    );
+    send(&mut s, &a);
+    assert_eq!(server.requests().len(), a.len(), "no request got through");
+    assert_eq!(dead_uids(&dead2).len(), a.len());
+}

@@ -649,9 +649,21 @@ fn inventory_puts_owner_criticality_and_revocation_on_alerts_and_reports_orphans
             && a.get("enrichments").is_none()
     ));
 
-    // The same findings (plus orphan alerts), each carrying its owner context.
+    // The same findings (plus the inventory-only rules' alerts), each with its owner context.
     let orphan_rule = |a: &&Value| a["finding_info"]["analytic"]["uid"] == "standard.orphan_nhi";
-    let others: Vec<&Value> = with.iter().filter(|a| !orphan_rule(a)).collect();
+    let undeclared =
+        |a: &&Value| a["finding_info"]["analytic"]["uid"] == "standard.undeclared_country";
+    let others: Vec<&Value> = with
+        .iter()
+        .filter(|a| !orphan_rule(a) && !undeclared(a))
+        .collect();
+    // Identities declared US-only are caught calling from abroad, with no baseline needed.
+    let abroad: Vec<&Value> = with.iter().filter(undeclared).collect();
+    assert!(!abroad.is_empty());
+    for a in &abroad {
+        assert_ne!(a["src_endpoint"]["location"]["country"], "US");
+        assert_eq!(a["enrichments"][0]["data"]["expected_countries"][0], "US");
+    }
     assert_eq!(
         others.iter().map(|a| key_of(a)).collect::<Vec<_>>(),
         plain.iter().map(key_of).collect::<Vec<_>>()

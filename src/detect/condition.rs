@@ -84,6 +84,12 @@ pub enum Field {
     InventoryEnvironment,
     /// `inventory.tag`: any of the entry's tags.
     InventoryTag,
+    /// `inventory.country_expected`: `true` / `false` when the entry declares
+    /// `expected_countries` and the caller's country is known.
+    InventoryCountryExpected,
+    /// `inventory.region_expected`: `true` / `false` when the entry declares
+    /// `expected_regions` and the event has a region.
+    InventoryRegionExpected,
     /// `request.<path>`: a request parameter (dotted path into the raw request JSON; list
     /// elements are each tested). Read only when the rule's other conditions have matched.
     Request,
@@ -126,6 +132,11 @@ pub const FIELDS: &[(&str, Field)] = &[
     ("inventory.criticality", Field::InventoryCriticality),
     ("inventory.environment", Field::InventoryEnvironment),
     ("inventory.tag", Field::InventoryTag),
+    (
+        "inventory.country_expected",
+        Field::InventoryCountryExpected,
+    ),
+    ("inventory.region_expected", Field::InventoryRegionExpected),
 ];
 
 impl Field {
@@ -231,6 +242,33 @@ impl Field {
                 .inventory
                 .entry()
                 .is_some_and(|e| e.tags.iter().any(|t| f(t))),
+            Field::InventoryCountryExpected => {
+                let declared = ev.inventory.entry().map(|e| &e.expected_countries);
+                let country = ev.geo.as_ref().and_then(|g| g.country.as_deref());
+                match (declared, country) {
+                    (Some(list), Some(c)) if !list.is_empty() => {
+                        f(if list.iter().any(|x| x.eq_ignore_ascii_case(c)) {
+                            "true"
+                        } else {
+                            "false"
+                        })
+                    }
+                    _ => false,
+                }
+            }
+            Field::InventoryRegionExpected => {
+                let declared = ev.inventory.entry().map(|e| &e.expected_regions);
+                match (declared, ev.region.as_deref()) {
+                    (Some(list), Some(r)) if !list.is_empty() => {
+                        f(if list.iter().any(|x| x.eq_ignore_ascii_case(r)) {
+                            "true"
+                        } else {
+                            "false"
+                        })
+                    }
+                    _ => false,
+                }
+            }
             // Needs the path: see `Condition::matches`.
             Field::Request => false,
         }

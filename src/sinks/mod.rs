@@ -128,9 +128,10 @@ pub fn build(configs: &[SinkConfig], dead_letter: Option<&Path>) -> Result<Vec<R
         let e = |x: String| format!("sink {name}: {x}");
         let mut convert_to = None;
         let sink: Box<dyn Sink> = match c {
-            SinkConfig::File(f) => {
-                Box::new(file::FileSink::open(&f.path).map_err(|e| format!("sink {name}: {e}"))?)
-            }
+            SinkConfig::File(f) => Box::new(
+                file::FileSink::with_rotation(&f.path, f.max_bytes, f.keep)
+                    .map_err(|e| format!("sink {name}: {e}"))?,
+            ),
             SinkConfig::Stdout(_) => Box::new(stdout::StdoutSink),
             SinkConfig::Kafka(k) => {
                 Box::new(kafka::KafkaSink::new(k).map_err(|e| format!("sink {name}: {e}"))?)

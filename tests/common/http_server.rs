@@ -71,6 +71,21 @@ impl TestServer {
     /// Starts on a free loopback port. `handler(request, index)` decides each answer; `index`
     /// counts requests from 0.
     pub fn start(handler: impl Fn(&Req, usize) -> Resp + Send + Sync + 'static) -> TestServer {
+        Self::start_with(None, handler)
+    }
+
+    /// The same over TLS with this rustls server configuration.
+    pub fn start_tls(
+        tls: Arc<rustls::ServerConfig>,
+        handler: impl Fn(&Req, usize) -> Resp + Send + Sync + 'static,
+    ) -> TestServer {
+        Self::start_with(Some(tls), handler)
+    }
+
+    fn start_with(
+        tls: Option<Arc<rustls::ServerConfig>>,
+        handler: impl Fn(&Req, usize) -> Resp + Send + Sync + 'static,
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -88,7 +103,24 @@ impl TestServer {
                     let Ok(conn) = conn else { continue };
                     let (requests, handler, count) =
                         (requests.clone(), handler.clone(), count.clone());
-                    std::thread::spawn(move || serve(conn, &requests, &*handler, &count));
+                    let tls = tls.clone();
+                    std::thread::spawn(move || {
+                        let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+                        match tls {
+                            None => serve(conn, &requests, &*handler, &count),
+                            Some(cfg) => {
+                                let Ok(sc) = rustls::ServerConnection::new(cfg) else {
+                                    return;
+                                };
+                                serve(
+                                    rustls::StreamOwned::new(sc, conn),
+                                    &requests,
+                                    &*handler,
+                                    &count,
+                                )
+                            }
+                        }
+                    });
                 }
             });
         }
@@ -115,9 +147,13 @@ impl Drop for TestServer {
     }
 }
 
-fn serve(conn: TcpStream, requests: &Mutex<Vec<Req>>, handler: &Handler, count: &AtomicUsize) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut r = BufReader::new(conn.try_clone().unwrap());
+fn serve(
+    conn: impl Read + Write,
+    requests: &Mutex<Vec<Req>>,
+    handler: &Handler,
+    count: &AtomicUsize,
+) {
+    let mut r = BufReader::new(conn);
     let mut line = String::new();
     if r.read_line(&mut line).unwrap_or(0) == 0 {
         return;
@@ -158,7 +194,7 @@ fn serve(conn: TcpStream, requests: &Mutex<Vec<Req>>, handler: &Handler, count: 
     requests.lock().unwrap().push(req.clone());
     let resp = handler(&req, i);
     std::thread::sleep(resp.delay);
-    let mut out = conn;
+    let out = r.get_mut();
     let mut head = format!(
         "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
         resp.status,
