@@ -566,7 +566,7 @@ pub fn secret(
         None => Ok(None),
         Some(v) => match v.strip_prefix("env:") {
             Some(var) => std::env::var(var)
-                .map(Some)
+                .map(|s| Some(s.trim().to_string()))
                 .map_err(|_| format!("{key}: environment variable {var} is not set")),
             None => Ok(Some(v.to_string())),
         },
@@ -685,7 +685,16 @@ pub fn apply_env_overrides(
             errors.push(format!("{name}: empty key level"));
             continue;
         }
-        let value = parse_env_value(&raw);
+        // Secrets stay text (never parsed as TOML, so never echoed in a parse error).
+        let last = path.last().map(String::as_str).unwrap_or("");
+        let value = if ["password", "token", "key", "secret"]
+            .iter()
+            .any(|s| last.contains(s))
+        {
+            toml::Value::String(raw)
+        } else {
+            parse_env_value(&raw)
+        };
         if let Err(e) = set_path(root, &path, value) {
             errors.push(format!("{name}: {e}"));
         }
@@ -1105,10 +1114,13 @@ impl Config {
                         }
                     }
                     if let Some(t) = &w.template {
-                        let probe =
-                            crate::sinks::webhook::fill_template(t, &serde_json::Value::Null);
-                        if let Err(err) = serde_json::from_str::<serde_json::Value>(&probe) {
-                            e.push(format!("{at}.template: not JSON once filled: {err}"));
+                        if let Err(err) = crate::sinks::webhook::check_template(t) {
+                            e.push(format!("{at}.template: {err}"));
+                        }
+                    }
+                    for k in w.headers.keys() {
+                        if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
+                            e.push(format!("{at}.headers: `{k}` is not a valid header name"));
                         }
                     }
                 }

@@ -121,6 +121,9 @@ impl RunStats {
     }
 }
 
+/// Identities whose inventory lookup is cached (then the cache starts over).
+const OWNER_CACHE_MAX: usize = 1 << 20;
+
 /// A cached inventory lookup: the credential it was made with, and the entry found.
 type CachedOwner = (Option<Box<str>>, Option<Arc<Entry>>);
 
@@ -174,6 +177,9 @@ impl Pipeline {
             }
         }
         let e = inv.lookup(&ev.identity).cloned();
+        if self.owners.len() >= OWNER_CACHE_MAX {
+            self.owners.clear();
+        }
         self.owners.insert(
             ev.identity.key.as_ref().into(),
             (cred.map(Into::into), e.clone()),

@@ -120,8 +120,10 @@ pub fn spawn(
                 tokio::spawn(async move {
                     loop {
                         tokio::select! {
-                            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); c2.shutdown.store(true, Ordering::SeqCst); }
-                            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); c2.shutdown.store(true, Ordering::SeqCst); }
+                            // HTTP sinks stop retrying at once: a slow receiver cannot hold the
+                            // drain past the stop timeout (what it cannot take is dead-lettered).
+                            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); crate::sinks::http::SHUTTING_DOWN.store(true, Ordering::SeqCst); c2.shutdown.store(true, Ordering::SeqCst); }
+                            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); crate::sinks::http::SHUTTING_DOWN.store(true, Ordering::SeqCst); c2.shutdown.store(true, Ordering::SeqCst); }
                             _ = hup.recv() => { tracing::info!("SIGHUP: reloading rules"); c2.reload.store(true, Ordering::SeqCst); }
                         }
                     }

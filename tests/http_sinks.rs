@@ -400,9 +400,34 @@ fn webhook_times_out_on_a_slow_receiver_retries_and_dead_letters_when_it_stays_d
     send(&mut s, &a);
     let d: BTreeSet<String> = dead_uids(&dead2).into_iter().collect();
     assert_eq!(d, all_uids(&a));
-    assert!(std::fs::read_to_string(&dead2)
-        .unwrap()
-        .contains("gave up after 3 attempt(s)"));
+    let text = std::fs::read_to_string(&dead2).unwrap();
+    assert!(text.contains("gave up after 3 attempt(s)"), "{text}");
+    // Once one alert spent its retries, the rest of the batch is dead-lettered at once.
+    assert!(text.contains("receiver unavailable"), "{text}");
+    assert!(
+        !text.contains(&format!("127.0.0.1:{down}")),
+        "no URL (it may carry credentials) in reasons"
+    );
+
+    // Redirects are not followed (a POST would become a body-less GET): refused, dead-lettered.
+    let server =
+        TestServer::start(|_, _| Resp::json(302, "").with_header("Location", "/somewhere-else"));
+    let dead4 = dir.path().join("dead4.jsonl");
+    let mut s = sink(
+        &format!("type = \"webhook\"\nurl = \"{}/hook\"\n", server.url()),
+        &dead4,
+    );
+    send(&mut s, &a);
+    assert_eq!(server.requests().len(), a.len(), "no redirect followed");
+    assert_eq!(dead_uids(&dead4).len(), a.len());
+
+    // A template whose placeholder sits inside a JSON string is refused up front.
+    let cfg: SinkConfig = toml::from_str(
+        "type = \"webhook\"\nurl = \"http://127.0.0.1:9/x\"\ntemplate = '{\"t\": \"{{finding_info.title}}\"}'\n",
+    )
+    .unwrap();
+    let err = nhid::sinks::build(&[cfg], Some(&dead4)).err().unwrap();
+    assert!(err.contains("template"), "{err}");
 
     // A 4xx other than 408/429 is not retried.
     let server = TestServer::start(|_, _| Resp::json(422, r#"{"error":"bad payload"}"#));

@@ -237,10 +237,28 @@ impl Inventory {
                     .trim(csv::Trim::All)
                     .flexible(false)
                     .from_reader(text.as_bytes());
-                for (i, row) in rd.deserialize::<RawEntry>().enumerate() {
-                    // Header is line 1.
+                let headers = rd
+                    .headers()
+                    .map_err(|e| InventoryErrors(vec![format!("{shown}: {e}")]))?
+                    .clone();
+                for (i, row) in rd.records().enumerate() {
+                    // Header is line 1. Cells are text as written (account ids keep their
+                    // leading zeros); empty cells are absent.
                     let at = format!("{shown}:{}", i + 2);
-                    match row {
+                    let row = match row {
+                        Ok(r) => r,
+                        Err(e) => {
+                            errors.push(format!("{at}: {e}"));
+                            continue;
+                        }
+                    };
+                    let obj: serde_json::Map<String, serde_json::Value> = headers
+                        .iter()
+                        .zip(row.iter())
+                        .filter(|(_, v)| !v.is_empty())
+                        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+                        .collect();
+                    match serde_json::from_value::<RawEntry>(serde_json::Value::Object(obj)) {
                         Ok(r) => out.push((at, r)),
                         Err(e) => errors.push(format!("{at}: {e}")),
                     }
@@ -441,11 +459,16 @@ impl Inventory {
             }
         }
         if let Some(list) = self.by_name.get(id.name.as_ref()) {
-            for &i in list {
-                let e = &self.entries[i];
-                if e.account.is_none() || e.account.as_deref() == id.account.as_deref() {
-                    return Some(e);
-                }
+            // An entry scoped to the identity's account beats an unscoped one.
+            let scoped = list
+                .iter()
+                .find(|&&i| {
+                    self.entries[i].account.is_some()
+                        && self.entries[i].account.as_deref() == id.account.as_deref()
+                })
+                .or_else(|| list.iter().find(|&&i| self.entries[i].account.is_none()));
+            if let Some(&i) = scoped {
+                return Some(&self.entries[i]);
             }
         }
         for (g, i) in &self.patterns {

@@ -184,6 +184,47 @@ fn every_problem_is_listed_with_its_line() {
 }
 
 #[test]
+fn csv_cells_stay_text_so_account_ids_keep_leading_zeros() {
+    let f = file("csv", "account,team,tags\n012345678901,cloud,1e5\n");
+    let inv = Inventory::load(f.path()).unwrap();
+    let id = identity(
+        "arn:aws:iam::012345678901:role/x",
+        "x",
+        None,
+        Some("012345678901"),
+    );
+    let e = inv.lookup(&id).unwrap();
+    assert_eq!(e.account.as_deref(), Some("012345678901"));
+    assert_eq!(e.tags, ["1e5"]);
+}
+
+#[test]
+fn a_name_entry_scoped_to_the_account_beats_an_unscoped_one() {
+    let f = file(
+        "csv",
+        "name,account,team\ndeploy-bot[bot],,anyone\ndeploy-bot[bot],acme,acme-release\n",
+    );
+    let inv = Inventory::load(f.path()).unwrap();
+    let id = identity(
+        "github:deploy-bot[bot]",
+        "deploy-bot[bot]",
+        None,
+        Some("acme"),
+    );
+    assert_eq!(
+        inv.lookup(&id).unwrap().team.as_deref(),
+        Some("acme-release")
+    );
+    let other = identity(
+        "github:deploy-bot[bot]",
+        "deploy-bot[bot]",
+        None,
+        Some("other"),
+    );
+    assert_eq!(inv.lookup(&other).unwrap().team.as_deref(), Some("anyone"));
+}
+
+#[test]
 fn criticality_moves_severity_one_step() {
     assert_eq!(Criticality::Critical.severity_shift(), 1);
     assert_eq!(Criticality::High.severity_shift(), 0);

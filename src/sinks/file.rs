@@ -54,7 +54,9 @@ impl FileSink {
 
     fn rotate(&mut self) -> std::io::Result<()> {
         self.out.flush()?;
-        if self.keep == 0 {
+        if !self.path.exists() {
+            // Rotated away by an earlier attempt whose reopen failed: just reopen.
+        } else if self.keep == 0 {
             std::fs::remove_file(&self.path)?;
         } else {
             let _ = std::fs::remove_file(numbered(&self.path, self.keep));
@@ -84,7 +86,11 @@ impl Sink for FileSink {
         }
         self.out.flush().map_err(err)?;
         if self.max_bytes > 0 && self.size >= self.max_bytes {
-            self.rotate().map_err(err)?;
+            // The batch is written: a failed rotation must not make the daemon write it again.
+            // The old handle keeps receiving alerts and rotation is tried after the next batch.
+            if let Err(e) = self.rotate() {
+                tracing::warn!(file = %path, error = %e, "rotation failed; will retry");
+            }
         }
         Ok(())
     }

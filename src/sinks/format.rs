@@ -29,7 +29,14 @@ impl Format {
 }
 
 fn get<'a>(v: &'a Value, path: &str) -> &'a Value {
-    path.split('.').fold(v, |v, k| &v[k])
+    path.split('.').fold(v, |v, k| match v {
+        Value::Array(a) => k
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| a.get(i))
+            .unwrap_or(&Value::Null),
+        _ => &v[k],
+    })
 }
 
 /// Drops nulls and empty objects/arrays (as the OCSF renderer does).
@@ -213,6 +220,7 @@ mod tests {
             "api": {"operation": "GetObject", "service": {"name": "s3.amazonaws.com"}},
             "cloud": {"provider": "AWS", "account": {"uid": "1"}, "region": "us-east-1"},
             "enrichments": [{"name": "nhi_inventory", "value": "alice"}],
+            "evidences": [{"data": {"user_agent": "aws-cli/2.15.0"}}],
             "metadata": {"log_name": "cloudtrail", "product": {"version": "0.1.0"}}
         })
     }
@@ -229,6 +237,7 @@ mod tests {
         assert_eq!(v["source"]["as"]["number"], 64500);
         assert_eq!(v["@timestamp"], "2024-03-09T10:40:00.000Z");
         assert_eq!(v["nhid"]["owner"][0]["value"], "alice");
+        assert_eq!(v["user_agent"]["original"], "aws-cli/2.15.0");
     }
 
     #[test]

@@ -99,6 +99,9 @@ impl HttpCore {
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("nhid/", env!("CARGO_PKG_VERSION")))
+            // Never follow redirects: a 301/302 would turn the POST into a body-less GET (a
+            // false success) and could carry secret headers to another host. 3xx = refused.
+            .redirect(reqwest::redirect::Policy::none())
             .use_rustls_tls();
         if let Some(ca) = &settings.ca_file {
             let pem = std::fs::read(ca).map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
@@ -156,7 +159,23 @@ impl HttpCore {
                 Ok(resp) => {
                     let status = resp.status();
                     let after = retry_after(resp.headers());
-                    let body = resp.bytes().map(|b| b.to_vec()).unwrap_or_default();
+                    let body = match resp.bytes() {
+                        Ok(b) => b.to_vec(),
+                        // Accepted but the answer was cut: not known to be delivered, retry.
+                        Err(e) if status.is_success() => {
+                            let reason =
+                                format!("HTTP {status}, answer unreadable: {}", e.without_url());
+                            attempt += 1;
+                            if attempt > self.settings.max_retries || !self.wait(attempt, None) {
+                                return Err(Failure {
+                                    reason,
+                                    rejected: false,
+                                });
+                            }
+                            continue;
+                        }
+                        Err(_) => Vec::new(),
+                    };
                     if status.is_success() {
                         return Ok((status, body));
                     }
@@ -169,8 +188,15 @@ impl HttpCore {
                     }
                     (reason, after)
                 }
-                // The error text names the URL but never the headers, so no secret.
-                Err(e) => (format!("request failed: {e}"), None),
+                // A request that cannot be built (bad header value) never will be.
+                Err(e) if e.is_builder() => {
+                    return Err(Failure {
+                        reason: format!("request refused before sending: {}", e.without_url()),
+                        rejected: true,
+                    })
+                }
+                // Without the URL: it may carry credentials (user:pass@, ?token=).
+                Err(e) => (format!("request failed: {}", e.without_url()), None),
             };
             attempt += 1;
             metrics::counter!("nhid_sink_retries_total", "sink" => self.name.clone()).increment(1);

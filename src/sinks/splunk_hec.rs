@@ -155,6 +155,19 @@ impl SplunkHecSink {
                         // Acknowledgement not enabled on the token: accepted is all we get.
                         None => return Ok(()),
                         Some(id) if self.wait_ack(id) => return Ok(()),
+                        Some(id)
+                            if crate::sinks::http::SHUTTING_DOWN
+                                .load(std::sync::atomic::Ordering::SeqCst) =>
+                        {
+                            // Accepted, probably indexed, not confirmed: keep a copy rather than
+                            // resending (no duplicates at shutdown, nothing lost either).
+                            return self.core.dead_letter(
+                                chunk,
+                                &format!(
+                                    "accepted (ackId {id}) but not yet acknowledged at shutdown"
+                                ),
+                            );
+                        }
                         Some(id) => {
                             resend += 1;
                             if resend > self.core.settings.max_retries {

@@ -55,6 +55,27 @@ pub fn signature(key: &[u8], timestamp: u64, body: &[u8]) -> String {
     s
 }
 
+/// Checks that a template gives JSON whatever the values are: every placeholder is filled once
+/// with a string and once with a number (a placeholder inside a JSON string literal fails).
+pub fn check_template(template: &str) -> Result<(), String> {
+    for probe in ["\"x\"", "1"] {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let Some(end) = rest[start + 2..].find("}}") else {
+                return Err("unclosed {{".into());
+            };
+            out.push_str(probe);
+            rest = &rest[start + 2 + end + 2..];
+        }
+        out.push_str(rest);
+        serde_json::from_str::<Value>(&out)
+            .map_err(|e| format!("not JSON once filled (placeholders must stand for whole values, not sit inside strings): {e}"))?;
+    }
+    Ok(())
+}
+
 /// Fills `{{path}}` placeholders with JSON-encoded values of `doc` (`{{alert}}` = all of it;
 /// a missing path is `null`).
 pub fn fill_template(template: &str, doc: &Value) -> String {
@@ -91,9 +112,7 @@ impl WebhookSink {
     /// Builds the sink; the template must give valid JSON.
     pub fn new(name: &str, s: WebhookSettings) -> Result<Self, String> {
         if let Some(t) = &s.template {
-            let probe = fill_template(t, &Value::Null);
-            serde_json::from_str::<Value>(&probe)
-                .map_err(|e| format!("template is not JSON once filled: {e}"))?;
+            check_template(t).map_err(|e| format!("template: {e}"))?;
         }
         Ok(WebhookSink {
             core: HttpCore::new(name, s.http.clone())?,
@@ -101,7 +120,8 @@ impl WebhookSink {
         })
     }
 
-    fn send_one(&mut self, a: &AlertOut) -> Result<(), SinkError> {
+    /// Sends one alert; Ok(false) when the receiver looks down (retries spent, not refused).
+    fn send_one(&mut self, a: &AlertOut) -> Result<bool, SinkError> {
         let ocsf: Value = serde_json::from_slice(&a.json)
             .map_err(|e| SinkError::Fatal(format!("alert JSON: {e}")))?;
         let doc = convert(self.s.format, &ocsf);
@@ -133,18 +153,29 @@ impl WebhookSink {
             r
         });
         match r {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             // 409: the receiver already has this alert (idempotency key seen).
-            Err(f) if f.rejected && f.reason.starts_with("HTTP 409") => Ok(()),
-            Err(f) => self.core.dead_letter(&[a], &f.reason),
+            Err(f) if f.rejected && f.reason.starts_with("HTTP 409") => Ok(true),
+            Err(f) => {
+                self.core.dead_letter(&[a], &f.reason)?;
+                Ok(f.rejected)
+            }
         }
     }
 }
 
 impl Sink for WebhookSink {
     fn send(&mut self, batch: &[&AlertOut]) -> Result<(), SinkError> {
-        for a in batch {
-            self.send_one(a)?;
+        for (i, a) in batch.iter().enumerate() {
+            if !self.send_one(a)? {
+                // The receiver is down (retries spent on a network error or 5xx): the rest of
+                // the batch goes to the dead-letter file now instead of each alert waiting out
+                // its own retries, so one batch blocks for one retry budget at most.
+                return self.core.dead_letter(
+                    &batch[i + 1..],
+                    "receiver unavailable (an earlier alert of the batch exhausted its retries)",
+                );
+            }
         }
         Ok(())
     }
