@@ -11,7 +11,6 @@ mod http_server;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use http_server::{Req, Resp, TestServer};
@@ -22,38 +21,26 @@ use sha2::{Digest, Sha256};
 
 /// The demo's alerts, as the daemon hands them to sinks.
 fn alerts() -> Vec<AlertOut> {
-    let out = Command::new(common::BIN)
-        .current_dir(common::ROOT)
-        .args([
-            "replay",
-            "--geoip-city",
-            "examples/geoip/test-city.mmdb",
-            "--geoip-asn",
-            "examples/geoip/test-asn.mmdb",
-            "--inventory",
-            "examples/inventory.csv",
-            "examples/demo.jsonl",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            AlertOut {
-                json: l.as_bytes().to_vec(),
-                rule: v["finding_info"]["analytic"]["uid"]
-                    .as_str()
-                    .unwrap()
-                    .into(),
-                severity: v["severity_id"].as_u64().unwrap() as u8,
-                identity: v["actor"]["user"]["uid"].as_str().unwrap().into(),
-                uid: v["finding_info"]["uid"].as_str().unwrap().into(),
-            }
-        })
-        .collect()
+    common::replay_args(&[
+        "--inventory",
+        "examples/inventory.csv",
+        "examples/demo.jsonl",
+    ])
+    .lines()
+    .map(|l| {
+        let v: Value = serde_json::from_str(l).unwrap();
+        AlertOut {
+            json: l.as_bytes().to_vec(),
+            rule: v["finding_info"]["analytic"]["uid"]
+                .as_str()
+                .unwrap()
+                .into(),
+            severity: v["severity_id"].as_u64().unwrap() as u8,
+            identity: v["actor"]["user"]["uid"].as_str().unwrap().into(),
+            uid: v["finding_info"]["uid"].as_str().unwrap().into(),
+        }
+    })
+    .collect()
 }
 
 fn sink(toml_text: &str, dead: &Path) -> Routed {

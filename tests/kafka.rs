@@ -24,8 +24,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
@@ -36,7 +34,6 @@ use nhid::event::SourceKind;
 use nhid::parsers::Parsers;
 
 const PARTITIONS: i32 = 4;
-const GEN: &str = env!("CARGO_BIN_EXE_nhid-gen");
 
 fn broker() -> Option<String> {
     match std::env::var("NHID_TEST_KAFKA") {
@@ -69,29 +66,6 @@ fn unique(prefix: &str) -> String {
     )
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn create_topics(brokers: &str, topics: &[(&str, i32)]) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .unwrap();
-    let new: Vec<NewTopic> = topics
-        .iter()
-        .map(|(t, p)| NewTopic::new(t, *p, TopicReplication::Fixed(1)))
-        .collect();
-    let res = block_on(admin.create_topics(&new, &AdminOptions::new())).unwrap();
-    for r in res {
-        r.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
-    }
-}
-
 /// The four source topics of one test (names unique to it), in the example config's order.
 struct Topics {
     cloudtrail: String,
@@ -104,15 +78,14 @@ struct Topics {
 
 impl Topics {
     fn new(tag: &str) -> Topics {
-        let t = Topics {
+        Topics {
             cloudtrail: unique(&format!("{tag}-cloudtrail")),
             azure: unique(&format!("{tag}-azure")),
             okta: unique(&format!("{tag}-okta")),
             github: unique(&format!("{tag}-github")),
             dead_letter: unique(&format!("{tag}-dead")),
             alerts: unique(&format!("{tag}-alerts")),
-        };
-        t
+        }
     }
 
     fn sources(&self) -> [&str; 4] {
@@ -123,7 +96,10 @@ impl Topics {
         let mut all: Vec<(&str, i32)> = self.sources().iter().map(|t| (*t, PARTITIONS)).collect();
         all.push((&self.dead_letter, 1));
         all.push((&self.alerts, PARTITIONS));
-        create_topics(brokers, &all);
+        for (t, p) in all {
+            nhid::produce::ensure_topic(brokers, t, p, &BTreeMap::new())
+                .unwrap_or_else(|e| panic!("create topic {t}: {e}"));
+        }
     }
 
     fn for_kind(&self, k: SourceKind) -> &str {
@@ -136,28 +112,9 @@ impl Topics {
     }
 }
 
-/// Synthetic records (all four sources, attacks included), written to `dir/all.jsonl`.
+/// Synthetic records (all four sources, attacks included).
 fn generate(dir: &Path, seed: u64) -> PathBuf {
-    let out = dir.join("all.jsonl");
-    let st = std::process::Command::new(GEN)
-        .args([
-            "--seed",
-            &seed.to_string(),
-            "--identities",
-            "40",
-            "--days",
-            "10",
-            "--events",
-            "20000",
-            "--attacks",
-            "--output",
-        ])
-        .arg(&out)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success());
-    out
+    common::generate(dir, seed, 40, 10, 20_000)
 }
 
 /// Splits `all` by source into per-topic record lists (file order kept).

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
@@ -14,25 +12,7 @@ fn load(name: &str) -> Value {
 }
 
 fn alerts_of(args: &[&str]) -> Vec<Value> {
-    let out = Command::new(common::BIN)
-        .current_dir(common::ROOT)
-        .arg("replay")
-        .args([
-            "--geoip-city",
-            "examples/geoip/test-city.mmdb",
-            "--geoip-asn",
-            "examples/geoip/test-asn.mmdb",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    common::replay_args(args)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
@@ -81,25 +61,7 @@ fn every_alert_matches_the_published_alert_schema() {
 
     // Synthetic attacks: every rule kind, updates, storms, correlations.
     let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("gen.jsonl");
-    let st = Command::new(env!("CARGO_BIN_EXE_nhid-gen"))
-        .args([
-            "--seed",
-            "3",
-            "--identities",
-            "60",
-            "--days",
-            "10",
-            "--events",
-            "30000",
-            "--attacks",
-            "--output",
-        ])
-        .arg(&f)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let f = common::generate(dir.path(), 3, 60, 10, 30000);
     let synthetic = alerts_of(&[f.to_str().unwrap()]);
     assert!(
         synthetic.iter().any(|a| a["activity_id"] == 2),

@@ -200,10 +200,7 @@ pub fn run_one_in(rule: &Rule, t: &TestFile, parsers: &Parsers, pack: &[Rule]) -
         for (_, mut ev) in events {
             enricher.enrich(&mut ev);
             if let Some(inv) = &inventory {
-                ev.inventory = inv.lookup(&ev.identity).cloned().map_or(
-                    crate::event::InventoryMatch::Unowned,
-                    crate::event::InventoryMatch::Owned,
-                );
+                ev.inventory = inv.matching(&ev.identity);
             }
             findings.clear();
             engine.process(&ev, &mut findings);

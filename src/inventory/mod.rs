@@ -229,10 +229,9 @@ impl Inventory {
             .and_then(|e| e.to_str())
             .unwrap_or("")
             .to_ascii_lowercase();
-        let raw: Vec<(String, RawEntry)> = match ext.as_str() {
+        // Every format becomes (where, entry as a JSON tree); one path validates them all.
+        let located: Vec<(String, serde_json::Value)> = match ext.as_str() {
             "csv" => {
-                let mut out = Vec::new();
-                let mut errors = Vec::new();
                 let mut rd = csv::ReaderBuilder::new()
                     .trim(csv::Trim::All)
                     .flexible(false)
@@ -241,25 +240,22 @@ impl Inventory {
                     .headers()
                     .map_err(|e| InventoryErrors(vec![format!("{shown}: {e}")]))?
                     .clone();
+                let mut out = Vec::new();
+                let mut errors = Vec::new();
                 for (i, row) in rd.records().enumerate() {
                     // Header is line 1. Cells are text as written (account ids keep their
                     // leading zeros); empty cells are absent.
                     let at = format!("{shown}:{}", i + 2);
-                    let row = match row {
-                        Ok(r) => r,
-                        Err(e) => {
-                            errors.push(format!("{at}: {e}"));
-                            continue;
+                    match row {
+                        Ok(row) => {
+                            let obj: serde_json::Map<String, serde_json::Value> = headers
+                                .iter()
+                                .zip(row.iter())
+                                .filter(|(_, v)| !v.is_empty())
+                                .map(|(k, v)| (k.to_string(), v.into()))
+                                .collect();
+                            out.push((at, serde_json::Value::Object(obj)));
                         }
-                    };
-                    let obj: serde_json::Map<String, serde_json::Value> = headers
-                        .iter()
-                        .zip(row.iter())
-                        .filter(|(_, v)| !v.is_empty())
-                        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
-                        .collect();
-                    match serde_json::from_value::<RawEntry>(serde_json::Value::Object(obj)) {
-                        Ok(r) => out.push((at, r)),
                         Err(e) => errors.push(format!("{at}: {e}")),
                     }
                 }
@@ -269,7 +265,6 @@ impl Inventory {
                 out
             }
             "yaml" | "yml" | "json" => {
-                // Read as a tree first, so each entry's problem names its entry.
                 let doc: serde_json::Value = if ext == "json" {
                     serde_json::from_str(&text)
                         .map_err(|e| InventoryErrors(vec![format!("{shown}: {e}")]))?
@@ -278,36 +273,24 @@ impl Inventory {
                         .map_err(|e| InventoryErrors(vec![format!("{shown}: {e}")]))?
                 };
                 let list = match doc {
-                    serde_json::Value::Array(l) => l,
+                    serde_json::Value::Array(l) => Some(l),
                     serde_json::Value::Object(mut m) if m.len() == 1 => {
                         match m.remove("identities") {
-                            Some(serde_json::Value::Array(l)) => l,
-                            _ => {
-                                return Err(InventoryErrors(vec![format!(
-                                    "{shown}: expected a list of entries, or `identities:` with one"
-                                )]))
-                            }
+                            Some(serde_json::Value::Array(l)) => Some(l),
+                            _ => None,
                         }
                     }
-                    _ => {
-                        return Err(InventoryErrors(vec![format!(
-                            "{shown}: expected a list of entries, or `identities:` with one"
-                        )]))
-                    }
+                    _ => None,
                 };
-                let mut out = Vec::new();
-                let mut errors = Vec::new();
-                for (i, v) in list.into_iter().enumerate() {
-                    let at = format!("{shown}: entry {}", i + 1);
-                    match serde_json::from_value::<RawEntry>(v) {
-                        Ok(r) => out.push((at, r)),
-                        Err(e) => errors.push(format!("{at}: {e}")),
-                    }
-                }
-                if !errors.is_empty() {
-                    return Err(InventoryErrors(errors));
-                }
-                out
+                let Some(list) = list else {
+                    return Err(InventoryErrors(vec![format!(
+                        "{shown}: expected a list of entries, or `identities:` with one"
+                    )]));
+                };
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, v)| (format!("{shown}: entry {}", i + 1), v))
+                    .collect()
             }
             other => {
                 return Err(InventoryErrors(vec![format!(
@@ -315,28 +298,29 @@ impl Inventory {
                 )]))
             }
         };
-        let mut inv = Inventory {
-            path: path.to_path_buf(),
-            ..Inventory::default()
-        };
-        let mut problems = Vec::new();
-        for (at, r) in raw {
-            inv.add(at, r, &mut problems);
-        }
-        if problems.is_empty() {
-            Ok(inv)
-        } else {
-            Err(InventoryErrors(problems))
-        }
+        let mut inv = Self::from_located(located)?;
+        inv.path = path.to_path_buf();
+        Ok(inv)
     }
 
     /// An inventory from entries given as JSON values (rule-file tests).
     pub fn from_values(list: &[serde_json::Value]) -> Result<Inventory, InventoryErrors> {
+        Self::from_located(
+            list.iter()
+                .enumerate()
+                .map(|(i, v)| (format!("entry {}", i + 1), v.clone()))
+                .collect(),
+        )
+    }
+
+    /// Deserializes and validates located entries; lists every problem.
+    fn from_located(
+        entries: Vec<(String, serde_json::Value)>,
+    ) -> Result<Inventory, InventoryErrors> {
         let mut inv = Inventory::default();
         let mut problems = Vec::new();
-        for (i, v) in list.iter().enumerate() {
-            let at = format!("entry {}", i + 1);
-            match serde_json::from_value::<RawEntry>(v.clone()) {
+        for (at, v) in entries {
+            match serde_json::from_value::<RawEntry>(v) {
                 Ok(r) => inv.add(at, r, &mut problems),
                 Err(e) => problems.push(format!("{at}: {e}")),
             }
@@ -443,6 +427,14 @@ impl Inventory {
     /// True if there are no entries.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// What the inventory says about an identity, as events carry it.
+    pub fn matching(&self, id: &Identity<'_>) -> crate::event::InventoryMatch {
+        self.lookup(id).cloned().map_or(
+            crate::event::InventoryMatch::Unowned,
+            crate::event::InventoryMatch::Owned,
+        )
     }
 
     /// The entry for an identity, if any (precedence in the module docs).

@@ -28,7 +28,8 @@ impl Format {
     }
 }
 
-fn get<'a>(v: &'a Value, path: &str) -> &'a Value {
+/// The value at a dotted path (`a.b.0.c`; numbers index arrays), `null` when absent.
+pub fn get<'a>(v: &'a Value, path: &str) -> &'a Value {
     path.split('.').fold(v, |v, k| match v {
         Value::Array(a) => k
             .parse::<usize>()

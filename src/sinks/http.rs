@@ -50,6 +50,8 @@ pub struct Failure {
     pub reason: String,
     /// True when the receiver refused for good (4xx other than 408/429): no retry helps.
     pub rejected: bool,
+    /// The last HTTP status, if an answer came.
+    pub status: Option<StatusCode>,
 }
 
 /// A client, its retry policy and its dead-letter file.
@@ -155,48 +157,42 @@ impl HttpCore {
     ) -> Result<(StatusCode, Vec<u8>), Failure> {
         let mut attempt = 0u32;
         loop {
-            let (reason, after) = match make(&self.client).send() {
+            let (reason, after, status) = match make(&self.client).send() {
                 Ok(resp) => {
                     let status = resp.status();
                     let after = retry_after(resp.headers());
-                    let body = match resp.bytes() {
-                        Ok(b) => b.to_vec(),
+                    match resp.bytes() {
+                        Ok(body) if status.is_success() => return Ok((status, body.to_vec())),
                         // Accepted but the answer was cut: not known to be delivered, retry.
-                        Err(e) if status.is_success() => {
-                            let reason =
-                                format!("HTTP {status}, answer unreadable: {}", e.without_url());
-                            attempt += 1;
-                            if attempt > self.settings.max_retries || !self.wait(attempt, None) {
+                        Err(e) if status.is_success() => (
+                            format!("HTTP {status}, answer unreadable: {}", e.without_url()),
+                            None,
+                            Some(status),
+                        ),
+                        body => {
+                            let body = body.map(|b| b.to_vec()).unwrap_or_default();
+                            let reason = format!("HTTP {status}: {}", snippet(&body));
+                            if !retryable(status) {
                                 return Err(Failure {
                                     reason,
-                                    rejected: false,
+                                    rejected: true,
+                                    status: Some(status),
                                 });
                             }
-                            continue;
+                            (reason, after, Some(status))
                         }
-                        Err(_) => Vec::new(),
-                    };
-                    if status.is_success() {
-                        return Ok((status, body));
                     }
-                    let reason = format!("HTTP {status}: {}", snippet(&body));
-                    if !retryable(status) {
-                        return Err(Failure {
-                            reason,
-                            rejected: true,
-                        });
-                    }
-                    (reason, after)
                 }
                 // A request that cannot be built (bad header value) never will be.
                 Err(e) if e.is_builder() => {
                     return Err(Failure {
                         reason: format!("request refused before sending: {}", e.without_url()),
                         rejected: true,
+                        status: None,
                     })
                 }
                 // Without the URL: it may carry credentials (user:pass@, ?token=).
-                Err(e) => (format!("request failed: {}", e.without_url()), None),
+                Err(e) => (format!("request failed: {}", e.without_url()), None, None),
             };
             attempt += 1;
             metrics::counter!("nhid_sink_retries_total", "sink" => self.name.clone()).increment(1);
@@ -204,6 +200,7 @@ impl HttpCore {
                 return Err(Failure {
                     reason: format!("{reason} (gave up after {attempt} attempt(s))"),
                     rejected: false,
+                    status,
                 });
             }
             tracing::debug!(sink = %self.name, attempt, %reason, "retrying");

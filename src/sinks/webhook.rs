@@ -92,14 +92,7 @@ pub fn fill_template(template: &str, doc: &Value) -> String {
         let v = if path == "alert" {
             doc
         } else {
-            path.split('.').fold(doc, |v, k| match v {
-                Value::Array(a) => k
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|i| a.get(i))
-                    .unwrap_or(&Value::Null),
-                _ => &v[k],
-            })
+            super::format::get(doc, path)
         };
         out.push_str(&v.to_string());
         rest = &after[end + 2..];
@@ -155,7 +148,7 @@ impl WebhookSink {
         match r {
             Ok(_) => Ok(true),
             // 409: the receiver already has this alert (idempotency key seen).
-            Err(f) if f.rejected && f.reason.starts_with("HTTP 409") => Ok(true),
+            Err(f) if f.status == Some(reqwest::StatusCode::CONFLICT) => Ok(true),
             Err(f) => {
                 self.core.dead_letter(&[a], &f.reason)?;
                 Ok(f.rejected)

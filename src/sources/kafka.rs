@@ -70,34 +70,27 @@ impl ConsumerContext for Assignment {
                     cur.remove(&(e.topic().to_string(), e.partition()));
                 }
             }
-            // Commit what was delivered on the partitions that are leaving (the list is
-            // dropped before returning, see `commit`).
-            let committed = {
-                let mut out = TopicPartitionList::new();
-                if let Ok(d) = self.delivered.lock() {
-                    for e in tpl.elements() {
-                        if let Some(o) = d.get(&(e.topic().to_string(), e.partition())) {
-                            let _ = out.add_partition_offset(
-                                e.topic(),
-                                e.partition(),
-                                Offset::Offset(*o),
-                            );
-                        }
-                    }
-                }
-                let n = out.count();
-                if n > 0 {
-                    if let Err(e) = c.commit(&out, CommitMode::Sync) {
-                        tracing::warn!(error = %e, "commit of revoked partitions failed");
-                    }
-                }
-                n
+            // Commit what was delivered on the partitions that are leaving, and forget it: a
+            // later commit must never rewind a partition another member has advanced.
+            let leaving: Vec<(String, i32, i64)> = match self.delivered.lock() {
+                Ok(mut d) => tpl
+                    .elements()
+                    .iter()
+                    .filter_map(|e| {
+                        let key = (e.topic().to_string(), e.partition());
+                        d.remove(&key).map(|o| (key.0, key.1, o))
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
             };
-            if let Ok(mut d) = self.delivered.lock() {
-                for e in tpl.elements() {
-                    d.remove(&(e.topic().to_string(), e.partition()));
-                }
-            }
+            let committed =
+                match commit_offsets(c, leaving.iter().map(|(t, p, o)| (t.as_str(), *p, *o))) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "commit of revoked partitions failed");
+                        0
+                    }
+                };
             self.checkpoint_due.store(true, Ordering::SeqCst);
             tracing::info!(partitions = tpl.count(), committed, "partitions revoked");
         }
@@ -114,6 +107,27 @@ impl ConsumerContext for Assignment {
             tracing::info!(partitions = tpl.count(), "partitions assigned");
         }
     }
+}
+
+/// Commits `(topic, partition, next offset)` synchronously; returns how many. The list is
+/// dropped before returning: a TopicPartitionList alive when the consumer is dropped can hang
+/// librdkafka's close.
+fn commit_offsets<'a, C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    offsets: impl Iterator<Item = (&'a str, i32, i64)>,
+) -> Result<usize, String> {
+    let mut tpl = TopicPartitionList::new();
+    for (t, p, o) in offsets {
+        tpl.add_partition_offset(t, p, Offset::Offset(o))
+            .map_err(|e| e.to_string())?;
+    }
+    let n = tpl.count();
+    if n > 0 {
+        consumer
+            .commit(&tpl, CommitMode::Sync)
+            .map_err(|e| format!("commit: {e}"))?;
+    }
+    Ok(n)
 }
 
 /// One message, copied out of the consumer.
@@ -237,31 +251,21 @@ impl KafkaSource {
 
     /// Commits `offsets` (next offset to read) for the partitions still assigned to this member.
     pub fn commit(&self, offsets: &BTreeMap<(String, i32), i64>) -> Result<usize, String> {
-        let assigned = self
-            .assignment
-            .current
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_default();
-        let mut n = 0;
-        // The list is dropped before this function returns: a TopicPartitionList alive when
-        // the consumer is dropped can hang librdkafka's close.
-        {
-            let mut tpl = TopicPartitionList::new();
-            for ((t, p), o) in offsets {
-                if assigned.contains(&(t.clone(), *p)) && self.formats.contains_key(t) {
-                    tpl.add_partition_offset(t, *p, Offset::Offset(*o))
-                        .map_err(|e| e.to_string())?;
-                    n += 1;
-                }
-            }
-            if n > 0 {
-                self.consumer
-                    .commit(&tpl, CommitMode::Sync)
-                    .map_err(|e| format!("commit: {e}"))?;
-            }
-        }
-        Ok(n)
+        let mine: Vec<(&str, i32, i64)> = {
+            let assigned = self
+                .assignment
+                .current
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            offsets
+                .iter()
+                .filter(|((t, p), _)| {
+                    self.formats.contains_key(t) && assigned.contains(&(t.clone(), *p))
+                })
+                .map(|((t, p), o)| (t.as_str(), *p, *o))
+                .collect()
+        };
+        commit_offsets(&self.consumer, mine.into_iter())
     }
 
     /// Consumer lag per assigned partition (high watermark minus position), as of librdkafka's

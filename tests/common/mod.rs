@@ -201,17 +201,19 @@ pub fn uids(path: &Path) -> Vec<AlertKey> {
     alert_keys_of(&std::fs::read_to_string(path).unwrap_or_default())
 }
 
-/// `nhid replay` with the test GeoIP databases over `input`; its alert lines.
-pub fn replay(input: &Path) -> String {
+/// `nhid replay` (from the repository root) with the test GeoIP databases and `args`; its
+/// alert lines. Fails the test if replay fails.
+pub fn replay_args<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> String {
     let out = Command::new(BIN)
+        .current_dir(ROOT)
         .args([
             "replay",
             "--geoip-city",
-            &format!("{ROOT}/examples/geoip/test-city.mmdb"),
+            "examples/geoip/test-city.mmdb",
             "--geoip-asn",
-            &format!("{ROOT}/examples/geoip/test-asn.mmdb"),
+            "examples/geoip/test-asn.mmdb",
         ])
-        .arg(input)
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -220,4 +222,25 @@ pub fn replay(input: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// `nhid replay` over `input`; its alert lines.
+pub fn replay(input: &Path) -> String {
+    replay_args(&[input])
+}
+
+/// A synthetic scenario from `nhid-gen` (all four sources, attacks injected) in `dir/gen-SEED.jsonl`.
+pub fn generate(dir: &Path, seed: u64, identities: u32, days: u32, events: u32) -> PathBuf {
+    let out = dir.join(format!("gen-{seed}.jsonl"));
+    let st = Command::new(env!("CARGO_BIN_EXE_nhid-gen"))
+        .args(["--seed", &seed.to_string()])
+        .args(["--identities", &identities.to_string()])
+        .args(["--days", &days.to_string()])
+        .args(["--events", &events.to_string(), "--attacks", "--output"])
+        .arg(&out)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    out
 }
