@@ -5,19 +5,49 @@
 //! records. Every identity has a stable "home" (1-2 source IPs in one or two /24s, one network and
 //! country, 1-2 client families, 5-40 habitual actions, working hours and a rate).
 //!
-//! Identities have roles beyond their kind: Terraform-like deployer CI roles (daily IAM role and
-//! policy changes, the odd trail created or deleted), human admins (console sign-in with MFA, IAM
-//! and CloudTrail changes), strictly business-hours reporting jobs, weekly batch jobs, and
-//! decommissioned identities that stop. CI roles run as jobs, each opened by an OIDC web-identity
-//! federation (`AssumeRoleWithWebIdentity`) from a per-job runner IP; human console sessions open
-//! with a `ConsoleLogin`.
+//! Identities have roles beyond their kind: Terraform-like deployer CI roles named
+//! `terraform-deploy-<app>` (daily IAM role and policy changes, the odd trail created or
+//! deleted), human admins (console sign-in with MFA, IAM and CloudTrail changes), strictly
+//! business-hours reporting jobs, weekly batch jobs, and decommissioned identities that stop. CI
+//! roles run as jobs, each opened by an OIDC web-identity federation (`AssumeRoleWithWebIdentity`)
+//! from a per-job runner IP; human console sessions open with a `ConsoleLogin`.
 //!
 //! Benign drift (never labelled): SDK/CLI version bumps, NAT/IP churn inside the home network,
 //! a new /24 in the same range, a new region of the same provider, access-key rotation (some by
-//! the key's own user), volume spikes of usual actions, a new harmless read action.
+//! the key's own user: `benign_key_rotation` creates the new key and uses it from the usual place
+//! and client the same day; at least one user not attacked does), volume spikes of usual
+//! actions, a new harmless read action. Benign twins of attacks (also never labelled, planned with
+//! or without `--attacks`, when the world has an eligible identity):
+//! - region expansion: an EC2/Lambda role on an AS16509 (Amazon) network also works, from a day
+//!   on, in the AWS region of another country, from addresses of that region in the same ASN;
+//! - CI runner country move: a CI role's runners come, from a day on, from the same cloud
+//!   provider's addresses (same ASN) in another country, its jobs in that country's region;
+//! - deployer day one: three or four new `terraform-deploy-<app>` roles appear, a few days apart,
+//!   and on their first day create and change roles named for their application, create and
+//!   start their own application trail, then stop it or replace it (delete and re-create), from
+//!   the runner network and Terraform client of an existing deployer of the account.
 //!
 //! With `--attacks`, labelled attacks are injected and listed in a sidecar file: one JSON line
-//! per attacker record (benign records of a victim are never labelled).
+//! per attacker record (benign records of a victim are never labelled). An instance is identified
+//! by (`attack`, `identity`):
+//! - `stolen_instance_credentials`, `okta_client_credentials_abuse`, `github_token_mass_clone`,
+//!   `azure_sp_list_keys`, `azure_sp_persistence`, `iam_key_privilege_escalation`,
+//!   `pentest_enumeration`, `dormant_key_reactivated`, `cloudtrail_tampering`,
+//!   `federation_new_issuer`: credentials used from a new (hosting) network;
+//! - `secret_read_burst_after_idle`, `low_and_slow_secret_reads`, `off_hours_activity`: from the
+//!   victim's usual place and client;
+//! - `new_key_self_escalation`: the access key of a never-seen IAM user probes (access denied on
+//!   five services), enumerates IAM, puts an `Action: *` inline policy on its own user, creates a
+//!   second key and uses it a minute later (all from one hosting or residential address);
+//! - `key_minted_for_other_user` (T1098.001): a deployer role or admin creates an access key for
+//!   another IAM user, and the new key is used from abroad with another client within the hour;
+//!   the instance's `identity` is the user the key was minted for (the `CreateAccessKey` record
+//!   itself is the minter's);
+//! - `etl_key_enumeration`: a quiet workload identity, from its usual place and client, calls
+//!   15-25 List/Describe/Get APIs it never called across six services within five minutes.
+//!
+//! Label lines carry `eventId`, `attack`, `identity`, `source`, `time`, `action` and `sourceIp`;
+//! none of the attacks is Low by design, so no `expect` field is written.
 //!
 //! This binary deliberately shares no code or constants with the nhid library: it is an
 //! independent model of the wire formats, so detectors are tested against data they did not shape.
@@ -720,6 +750,21 @@ static AWS: &[(&str, &str, bool, bool, u8)] = &[
     ("cloudformation", "ListStacks", true, false, 0),
     ("organizations", "ListAccounts", true, false, 0),
     ("acm", "ListCertificates", true, false, 0),
+    ("iam", "ListRolePolicies", true, false, 0),
+    ("iam", "GetRolePolicy", true, false, 0),
+    ("iam", "GetUserPolicy", true, false, 0),
+    ("iam", "ListEntitiesForPolicy", true, false, 0),
+    ("iam", "ListPolicyVersions", true, false, 0),
+    ("iam", "ListSAMLProviders", true, false, 0),
+    ("iam", "ListOpenIDConnectProviders", true, false, 0),
+    ("iam", "ListServerCertificates", true, false, 0),
+    ("iam", "ListVirtualMFADevices", true, false, 0),
+    ("iam", "ListAccountAliases", true, false, 0),
+    ("iam", "GetLoginProfile", true, false, 0),
+    ("iam", "ListSSHPublicKeys", true, false, 0),
+    ("iam", "ListSigningCertificates", true, false, 0),
+    ("iam", "GetCredentialReport", true, false, 0),
+    ("iam", "PutUserPolicy", false, false, 0),
 ];
 
 fn aws_act(name: &str) -> usize {
@@ -1051,6 +1096,8 @@ enum Role {
     Weekly,
     /// Decommissioned: no activity from `end_day` on.
     Retired,
+    /// Never active on its own and never named by others: only an attacker uses it.
+    Unseen,
 }
 
 /// A burst of an identity's usual activity from its usual place.
@@ -1062,6 +1109,19 @@ struct Spike {
     dur: i64,
     /// Extra share of the day's weight (`(factor - 1) * dur / active seconds`).
     extra: f64,
+}
+
+/// A benign move of an identity's work to another country of the same cloud provider (same
+/// ASN) from a day on, in that country's AWS region: a share of its events for a workload
+/// expanding to a new region, every job for CI runners.
+struct Away {
+    day: u32,
+    net: usize,
+    /// Percentage of the events (not CI jobs) from the new place.
+    share: u64,
+    /// Addresses and sessions (EC2 instances, Lambda functions) in the new region.
+    ips: Vec<[u8; 4]>,
+    sessions: Vec<String>,
 }
 
 struct Ident {
@@ -1110,6 +1170,7 @@ struct Ident {
     /// IAM user access key rotation: (day, millisecond of the day); by the user itself or not.
     rotate: Option<(u32, i64)>,
     self_rotate: bool,
+    away: Option<Away>,
 }
 
 static AWS_REGIONS: &[&str] = &[
@@ -1415,6 +1476,13 @@ fn build_world(cli: &Cli, start_day: i64) -> World {
         plan_attacks(&mut w, &mut rng);
     }
     plan_scripts(&mut w, &mut rng);
+    // Later additions draw from their own streams, leaving the plans above as they were.
+    let mut twin_rng = ChaCha8Rng::seed_from_u64(mix(cli.seed, 0x7715));
+    plan_twins(&mut w, &mut twin_rng, &mut names);
+    if cli.attacks {
+        let mut key_rng = ChaCha8Rng::seed_from_u64(mix(cli.seed, 0x4E4B));
+        plan_key_attacks(&mut w, &mut key_rng, &mut names);
+    }
     w
 }
 
@@ -1872,9 +1940,58 @@ fn new_ident(
         repos,
         rotate,
         self_rotate,
+        away: None,
     };
     set_habits(&mut id, kind.tag(), rng, days);
     id
+}
+
+/// `terraform-deploy-<app>`: every deployer shares the prefix, the application comes last (a
+/// second deployer of an application gets a number glued to it, keeping the shape).
+fn deployer_name(names: &mut std::collections::HashSet<String>, app: &str) -> String {
+    let base = format!("terraform-deploy-{app}");
+    if names.insert(base.clone()) {
+        return base;
+    }
+    for i in 2.. {
+        let c = format!("{base}{i}");
+        if names.insert(c.clone()) {
+            return c;
+        }
+    }
+    unreachable!()
+}
+
+/// Habits of a Terraform-like deployer: IAM role and policy changes every day, trails now and
+/// then.
+fn deployer_habits(id: &mut Ident, rng: &mut ChaCha8Rng, days: u32) {
+    set_habits(id, T_CI | T_DEPLOY, rng, days);
+    for (k, name) in [
+        "GetRole",
+        "ListAttachedRolePolicies",
+        "CreateRole",
+        "AttachRolePolicy",
+        "PutRolePolicy",
+        "UpdateAssumeRolePolicy",
+        "TagRole",
+        "DetachRolePolicy",
+        "DeleteRole",
+        "CreatePolicyVersion",
+    ]
+    .iter()
+    .enumerate()
+    {
+        id.ensure_action(aws_act(name) as u16, 1 + k * 2);
+    }
+    for name in [
+        "DescribeTrails",
+        "PutEventSelectors",
+        "CreateTrail",
+        "StartLogging",
+        "DeleteTrail",
+    ] {
+        id.demote_action(aws_act(name) as u16);
+    }
 }
 
 /// Gives some identities a role: deployer CI roles, human admins, reporting jobs, weekly batch
@@ -1900,7 +2017,7 @@ fn assign_roles(
     for &i in ci.iter().take(n_dep) {
         let id = &mut ids[i];
         id.role = Role::Deployer;
-        id.name = unique(names, format!("gha-{}-infra-deployer-{}", id.app, id.env));
+        id.name = deployer_name(names, id.app);
         id.clients = if rng.random_bool(0.7) {
             vec![Client::Terraform]
         } else {
@@ -1909,33 +2026,7 @@ fn assign_roles(
         id.start_day = 0;
         id.weight = id.weight.max(0.5);
         id.repos = vec![rng.random_range(0..n_repos)];
-        set_habits(id, T_CI | T_DEPLOY, rng, days);
-        for (k, name) in [
-            "GetRole",
-            "ListAttachedRolePolicies",
-            "CreateRole",
-            "AttachRolePolicy",
-            "PutRolePolicy",
-            "UpdateAssumeRolePolicy",
-            "TagRole",
-            "DetachRolePolicy",
-            "DeleteRole",
-            "CreatePolicyVersion",
-        ]
-        .iter()
-        .enumerate()
-        {
-            id.ensure_action(aws_act(name) as u16, 1 + k * 2);
-        }
-        for name in [
-            "DescribeTrails",
-            "PutEventSelectors",
-            "CreateTrail",
-            "StartLogging",
-            "DeleteTrail",
-        ] {
-            id.demote_action(aws_act(name) as u16);
-        }
+        deployer_habits(id, rng, days);
     }
     // Human admins: half of the AWS humans, as IAM users with console password and MFA.
     let hum = of(ids, &|x| x.kind == Kind::AwsHuman);
@@ -2065,8 +2156,13 @@ enum AtkKind {
     FedNewIssuer,
     OffHours,
     AzureSpPersistence,
+    NewKeySelfEscalation,
+    KeyMintedForOtherUser,
+    EtlKeyEnumeration,
     /// Benign: an IAM user rotating its own access key (never labelled).
     KeyRotation,
+    /// Benign: a new deployer role's first Terraform jobs (never labelled).
+    DeployerDayOne,
 }
 
 impl AtkKind {
@@ -2085,7 +2181,11 @@ impl AtkKind {
             AtkKind::FedNewIssuer => "federation_new_issuer",
             AtkKind::OffHours => "off_hours_activity",
             AtkKind::AzureSpPersistence => "azure_sp_persistence",
+            AtkKind::NewKeySelfEscalation => "new_key_self_escalation",
+            AtkKind::KeyMintedForOtherUser => "key_minted_for_other_user",
+            AtkKind::EtlKeyEnumeration => "etl_key_enumeration",
             AtkKind::KeyRotation => "benign_key_rotation",
+            AtkKind::DeployerDayOne => "benign_deployer_day_one",
         }
     }
 }
@@ -2098,6 +2198,11 @@ struct Step {
     /// Variant of the resource, or (with `cnt` > 0) the first of `cnt` entries of `names`.
     arg: usize,
     cnt: usize,
+    /// Made by this other identity, from its usual place and client (an identity minting a key
+    /// for the victim).
+    by: Option<u32>,
+    /// Labelled with the attack (a session opening around an attacker's call is not).
+    label: bool,
 }
 
 /// OIDC web-identity federation of a session.
@@ -2129,6 +2234,8 @@ struct Attack {
     /// Resource names the steps refer to (secret ids, user and role names, trails).
     names: Vec<String>,
     steps: Vec<Step>,
+    /// IAM users: the access key the attacker's calls use from this time (ms) on.
+    new_key: Option<(i64, String)>,
 }
 
 /// Builds a sequence of steps in time.
@@ -2155,6 +2262,8 @@ impl Seq {
             denied,
             arg,
             cnt,
+            by: None,
+            label: true,
         });
     }
     /// An AWS call after a pause of `lo..hi` ms.
@@ -2172,6 +2281,13 @@ impl Seq {
     ) {
         self.wait(rng, lo, hi);
         self.add(aws_act(name), region, denied, arg, cnt);
+    }
+    /// Marks the last step as made by identity `who` (from its usual place), labelled or not.
+    fn mark(&mut self, who: Option<usize>, label: bool) {
+        if let Some(s) = self.steps.last_mut() {
+            s.by = who.map(|w| w as u32);
+            s.label = label;
+        }
     }
 }
 
@@ -2269,6 +2385,7 @@ fn new_attack(
         fed: None,
         names: Vec::new(),
         steps: Vec::new(),
+        new_key: None,
     }
 }
 
@@ -2435,36 +2552,343 @@ fn plan_attacks(w: &mut World, rng: &mut ChaCha8Rng) {
 
 /// Benign scripted sequences: IAM users rotating their own access keys.
 fn plan_scripts(w: &mut World, rng: &mut ChaCha8Rng) {
-    let end = (w.start_day + w.days as i64) * 86_400_000;
     for v in 0..w.ids.len() {
         let id = &w.ids[v];
-        let Some((day, ms)) = id.rotate else { continue };
+        let Some((day, _)) = id.rotate else { continue };
         if !id.self_rotate || id.kind != Kind::IamUser || day >= id.end_day || day < id.start_day {
             continue;
         }
-        let t = (w.start_day + day as i64) * 86_400_000 + ms;
-        let mut a = new_attack(AtkKind::KeyRotation, v, t, id.net, id.ips[0], String::new());
-        a.home = true;
-        a.label = false;
-        a.names = vec![id.name.clone(), id.access_key(false), id.access_key(true)];
-        let mut q = Seq::new(t - rng.random_range(5_000..60_000));
-        q.add(aws_act("CreateAccessKey"), "", false, 0, 3);
-        q.aws(rng, 300_000, 2_400_000, "UpdateAccessKey", "", false, 0, 3);
-        q.aws(
-            rng,
-            3_600_000,
-            5 * 3_600_000,
-            "DeleteAccessKey",
-            "",
-            false,
-            0,
-            3,
-        );
-        q.steps.retain(|s| s.at < end);
-        a.steps = q.steps;
-        a.day = day;
+        let a = key_rotation(w, v, rng);
         w.attacks.push(a);
     }
+}
+
+/// An IAM user rotating its own access key at its rotation time: it creates the new key (used
+/// from then on, from its usual place and client), deactivates the old one within the hour and
+/// deletes it hours later.
+fn key_rotation(w: &World, v: usize, rng: &mut ChaCha8Rng) -> Attack {
+    let id = &w.ids[v];
+    let (day, ms) = id.rotate.expect("a rotation");
+    let end = (w.start_day + w.days as i64) * 86_400_000;
+    let t = (w.start_day + day as i64) * 86_400_000 + ms;
+    let mut a = new_attack(AtkKind::KeyRotation, v, t, id.net, id.ips[0], String::new());
+    a.home = true;
+    a.label = false;
+    a.names = vec![id.name.clone(), id.access_key(false), id.access_key(true)];
+    let mut q = Seq::new(t - rng.random_range(5_000..60_000));
+    q.add(aws_act("CreateAccessKey"), "", false, 0, 3);
+    q.aws(rng, 300_000, 2_400_000, "UpdateAccessKey", "", false, 0, 3);
+    q.aws(
+        rng,
+        3_600_000,
+        5 * 3_600_000,
+        "DeleteAccessKey",
+        "",
+        false,
+        0,
+        3,
+    );
+    q.steps.retain(|s| s.at < end);
+    a.steps = q.steps;
+    a.day = day;
+    a
+}
+
+/// Benign twins of the attacks, never labelled and planned with or without `--attacks`: a
+/// workload expanding to a region of another country and CI runners moving country (both within
+/// the cloud provider's ASN), new deployer roles doing on their first day what deployers do, and
+/// (if no routine user does it already) a user rotating its own key.
+fn plan_twins(w: &mut World, rng: &mut ChaCha8Rng, names: &mut std::collections::HashSet<String>) {
+    if w.days < 4 {
+        return;
+    }
+    let mut taken: Vec<usize> = w
+        .attacks
+        .iter()
+        .filter(|a| a.label)
+        .map(|a| a.victim)
+        .collect();
+    region_expansion(w, rng, &mut taken);
+    ci_runner_move(w, rng, &mut taken);
+    new_deployers(w, rng, names);
+    ensure_self_rotation(w, rng, &taken);
+}
+
+fn warn_twin(what: &str, needs: &str) {
+    eprintln!("nhid-gen: warning: no identity eligible for benign {what} (needs {needs})");
+}
+
+/// The day a benign drift starts: in the second half of the scenario.
+fn drift_day(w: &World, rng: &mut ChaCha8Rng) -> u32 {
+    rng.random_range((w.days / 2).max(2)..w.days - 1)
+}
+
+/// An EC2 or Lambda role on an Amazon AS16509 network (US, Japan or UK) also works, from a day
+/// on, in the region of another of these countries, from new addresses of that region.
+fn region_expansion(w: &mut World, rng: &mut ChaCha8Rng, taken: &mut Vec<usize>) {
+    let amazon = [N_AWS_USW, N_AWS_JP, N_AWS_GB];
+    let c: Vec<usize> = (0..w.ids.len())
+        .filter(|&i| {
+            let x = &w.ids[i];
+            matches!(x.kind, Kind::Ec2Role | Kind::LambdaRole)
+                && x.role == Role::Plain
+                && x.start_day == 0
+                && x.region2.is_none()
+                && amazon.contains(&x.net)
+                && !taken.contains(&i)
+        })
+        .collect();
+    if c.is_empty() {
+        warn_twin(
+            "region_expansion",
+            "an EC2/Lambda role on 52.0.0.0/11, 54.64.0.0/11 or 18.130.0.0/16",
+        );
+        return;
+    }
+    let v = c[rng.random_range(0..c.len())];
+    let day = drift_day(w, rng);
+    let net = atk_net(rng, &amazon, w.ids[v].net);
+    let ips: Vec<[u8; 4]> = (0..rng.random_range(1..=2))
+        .map(|_| ip_in(&NETS[net], rng))
+        .collect();
+    let id = &w.ids[v];
+    let sessions = match id.kind {
+        Kind::Ec2Role => ips
+            .iter()
+            .map(|_| format!("i-{}", rstr(rng, HEX, 17)))
+            .collect(),
+        _ => id.sessions.clone(),
+    };
+    let share = rng.random_range(30..=60);
+    w.ids[v].away = Some(Away {
+        day,
+        net,
+        share,
+        ips,
+        sessions,
+    });
+    taken.push(v);
+}
+
+/// A CI role whose GitHub-hosted runners come, from a day on, from the cloud's addresses in
+/// another country (Azure US <-> Ireland, one ASN); its jobs work in that country's region.
+fn ci_runner_move(w: &mut World, rng: &mut ChaCha8Rng, taken: &mut Vec<usize>) {
+    let hosted = |x: &Ident| x.kind == Kind::CiRole && matches!(x.net, N_AZ_US | N_AZ_IE);
+    let mut c: Vec<usize> = (0..w.ids.len())
+        .filter(|&i| hosted(&w.ids[i]) && w.ids[i].role == Role::Plain && !taken.contains(&i))
+        .collect();
+    if c.is_empty() {
+        c = (0..w.ids.len())
+            .filter(|&i| hosted(&w.ids[i]) && !taken.contains(&i))
+            .collect();
+    }
+    if c.is_empty() {
+        warn_twin(
+            "ci_runner_country_move",
+            "a CI role on GitHub-hosted runners",
+        );
+        return;
+    }
+    let v = c[rng.random_range(0..c.len())];
+    let day = drift_day(w, rng);
+    let net = if w.ids[v].net == N_AZ_US {
+        N_AZ_IE
+    } else {
+        N_AZ_US
+    };
+    w.ids[v].away = Some(Away {
+        day,
+        net,
+        share: 100,
+        ips: Vec::new(),
+        sessions: Vec::new(),
+    });
+    taken.push(v);
+}
+
+/// Three or four new applications get their Terraform deployer roles a day or two apart: in the
+/// account of an existing deployer, on its runner network, with its Terraform client; each runs
+/// its first jobs on its first day.
+fn new_deployers(
+    w: &mut World,
+    rng: &mut ChaCha8Rng,
+    names: &mut std::collections::HashSet<String>,
+) {
+    let peers: Vec<usize> = (0..w.ids.len())
+        .filter(|&i| w.ids[i].role == Role::Deployer)
+        .collect();
+    if peers.is_empty() {
+        warn_twin("deployer_day_one", "a deployer CI role");
+        return;
+    }
+    let p = peers[rng.random_range(0..peers.len())];
+    let mut apps: Vec<&'static str> = APPS
+        .iter()
+        .copied()
+        .filter(|a| !peers.iter().any(|&i| w.ids[i].app == *a))
+        .collect();
+    shuffle(rng, &mut apps);
+    let n = 3 + usize::from(rng.random_bool(0.3));
+    let lo = (w.days / 3).max(1);
+    let hi = w.days.saturating_sub(1 + 2 * (n as u32 - 1)).max(lo);
+    let mut day = rng.random_range(lo..=hi);
+    for &app in apps.iter().take(n) {
+        // Onboarding happens on working days.
+        while is_weekend(w.start_day + day as i64) && day + 1 < w.days {
+            day += 1;
+        }
+        let mut id = new_ident(Kind::CiRole, rng, names, w.days, w.ids.len(), &w.repos);
+        let peer = &w.ids[p];
+        id.role = Role::Deployer;
+        id.app = app;
+        id.env = peer.env;
+        id.acct = peer.acct;
+        id.name = deployer_name(names, app);
+        id.net = peer.net;
+        id.ips = peer.ips.clone();
+        id.region = peer.region;
+        id.clients = peer.clients.clone();
+        id.ver = peer.ver;
+        id.bump_day = peer.bump_day;
+        id.sched = peer.sched;
+        id.weekend = peer.weekend;
+        id.weight = peer.weight;
+        id.start_day = day.min(w.days - 1);
+        (id.drift_ip, id.churn, id.region2, id.spike) = (None, None, None, None);
+        id.repos = vec![app_repo(&w.repos, app, rng)];
+        deployer_habits(&mut id, rng, w.days);
+        w.ids.push(id);
+        let v = w.ids.len() - 1;
+        for a in deployer_first_jobs(w, v, rng) {
+            w.attacks.push(a);
+        }
+        day += rng.random_range(1..=2);
+    }
+}
+
+/// The infrastructure repository of an application, if the organisation has one.
+fn app_repo(repos: &[String], app: &str, rng: &mut ChaCha8Rng) -> usize {
+    let of_app = |r: &String| r.starts_with(&format!("{app}-"));
+    repos
+        .iter()
+        .position(|r| of_app(r) && (r.ends_with("-infra") || r.ends_with("-terraform")))
+        .or_else(|| repos.iter().position(of_app))
+        .unwrap_or_else(|| rng.random_range(0..repos.len()))
+}
+
+/// A new deployer's first two Terraform jobs, an hour or more apart in its office hours: roles
+/// for its application created, tagged and given policies and trust; its application trail
+/// created and started, then stopped or replaced.
+fn deployer_first_jobs(w: &World, v: usize, rng: &mut ChaCha8Rng) -> Vec<Attack> {
+    let id = &w.ids[v];
+    let end = (w.start_day + w.days as i64) * 86_400_000;
+    let local = rng.random_range(10 * 3600..15 * 3600i64);
+    let sod = (local - NETS[id.net].tz * 3600).rem_euclid(86_400);
+    let t1 = (w.start_day + id.start_day as i64) * 86_400_000 + sod * 1000;
+    let t2 = t1 + rng.random_range(3_600..4 * 3_600) * 1000;
+    let mut kinds = [
+        "ecs-task-role",
+        "lambda-exec-role",
+        "glue-job-role",
+        "batch-job-role",
+        "sfn-role",
+    ];
+    shuffle(rng, &mut kinds);
+    let names = vec![
+        format!("{}-{}-{}", id.app, id.env, kinds[0]),
+        format!("{}-{}-{}", id.app, id.env, kinds[1]),
+        format!("{}-{}-audit-trail", id.app, id.env),
+    ];
+    let job = |t: i64, rng: &mut ChaCha8Rng, plan: &[(&str, usize)]| {
+        let mut a = new_attack(
+            AtkKind::DeployerDayOne,
+            v,
+            t,
+            id.net,
+            id.ips[0],
+            String::new(),
+        );
+        (a.home, a.label, a.names) = (true, false, names.clone());
+        let mut q = Seq::new(t);
+        q.add(aws_act("AssumeRoleWithWebIdentity"), "", false, 0, 0);
+        for &(name, arg) in plan {
+            q.aws(rng, 300, 4_000, name, "", false, arg, usize::from(arg < 3));
+        }
+        q.steps.retain(|s| s.at < end);
+        a.steps = q.steps;
+        a.day = id.start_day;
+        a
+    };
+    let first = [
+        ("GetCallerIdentity", 9),
+        ("CreateRole", 0),
+        ("TagRole", 0),
+        ("PutRolePolicy", 0),
+        ("AttachRolePolicy", 0),
+        ("CreateRole", 1),
+        ("PutRolePolicy", 1),
+        ("UpdateAssumeRolePolicy", 1),
+        ("DescribeTrails", 9),
+        ("CreateTrail", 2),
+        ("StartLogging", 2),
+        ("PutEventSelectors", 2),
+    ];
+    let second: &[(&str, usize)] = if rng.random_bool(0.5) {
+        &[
+            ("GetRole", 0),
+            ("UpdateAssumeRolePolicy", 0),
+            ("GetTrailStatus", 2),
+            ("StopLogging", 2),
+        ]
+    } else {
+        &[
+            ("GetRole", 0),
+            ("UpdateAssumeRolePolicy", 0),
+            ("GetTrailStatus", 2),
+            ("DeleteTrail", 2),
+            ("CreateTrail", 2),
+            ("StartLogging", 2),
+        ]
+    };
+    vec![job(t1, rng, &first), job(t2, rng, second)]
+        .into_iter()
+        .filter(|a| !a.steps.is_empty())
+        .collect()
+}
+
+/// Makes sure a routine IAM user (not attacked) rotates its own key: the benign twin of a key
+/// minted and used elsewhere (new key, same place and client, same day).
+fn ensure_self_rotation(w: &mut World, rng: &mut ChaCha8Rng, taken: &[usize]) {
+    if w.attacks
+        .iter()
+        .any(|a| a.kind == AtkKind::KeyRotation && !taken.contains(&a.victim))
+    {
+        return;
+    }
+    let c: Vec<usize> = (0..w.ids.len())
+        .filter(|&i| {
+            let x = &w.ids[i];
+            x.kind == Kind::IamUser
+                && x.role == Role::Plain
+                && x.start_day == 0
+                && x.rotate.is_none()
+                && matches!(x.sched, Sched::Always | Sched::Cron(..))
+                && !taken.contains(&i)
+        })
+        .collect();
+    if c.is_empty() {
+        warn_twin(
+            "benign_key_rotation",
+            "a routine IAM user active around the clock",
+        );
+        return;
+    }
+    let v = c[rng.random_range(0..c.len())];
+    let day = rng.random_range(2..w.days);
+    w.ids[v].rotate = Some((day, rng.random_range(7 * 3_600_000..19 * 3_600_000)));
+    w.ids[v].self_rotate = true;
+    let a = key_rotation(w, v, rng);
+    w.attacks.push(a);
 }
 
 /// Attacker networks other than the victim's.
@@ -2864,6 +3288,8 @@ fn atk_low_slow(w: &mut World, v: usize, rng: &mut ChaCha8Rng) -> Option<Attack>
             denied: false,
             arg: k,
             cnt: 1,
+            by: None,
+            label: true,
         });
     }
     a.names = names;
@@ -3251,6 +3677,443 @@ fn atk_azure_persistence(w: &mut World, v: usize, rng: &mut ChaCha8Rng) -> Optio
     Some(a)
 }
 
+/// The attacks around access keys and quiet workloads, planned after the others (and after the
+/// benign twins, whose identities they leave alone) from their own random stream.
+fn plan_key_attacks(
+    w: &mut World,
+    rng: &mut ChaCha8Rng,
+    names: &mut std::collections::HashSet<String>,
+) {
+    let mut taken: Vec<usize> = w
+        .attacks
+        .iter()
+        .flat_map(|a| {
+            std::iter::once(a.victim).chain(a.steps.iter().filter_map(|s| s.by.map(|b| b as usize)))
+        })
+        .collect();
+    taken.extend((0..w.ids.len()).filter(|&i| w.ids[i].away.is_some()));
+    let first = w.attacks.len();
+    match atk_etl_enum(w, &taken, rng) {
+        Some(a) => {
+            taken.push(a.victim);
+            w.attacks.push(a);
+        }
+        None => warn_none(AtkKind::EtlKeyEnumeration, "an EC2/Lambda role or IAM user"),
+    }
+    match atk_key_minted(w, &taken, rng) {
+        Some(a) => w.attacks.push(a),
+        None => warn_none(
+            AtkKind::KeyMintedForOtherUser,
+            "a deployer role or admin and an IAM user of its account",
+        ),
+    }
+    match atk_self_escalation(w, rng, names) {
+        Some(a) => w.attacks.push(a),
+        None => warn_none(
+            AtkKind::NewKeySelfEscalation,
+            "an AWS account with IAM users",
+        ),
+    }
+    for a in &mut w.attacks[first..] {
+        a.day = (a.steps[0].at.div_euclid(86_400_000) - w.start_day) as u32;
+    }
+}
+
+/// Read-only calls an enumerating key makes across six services.
+static ENUM_APIS: &[(&str, &str)] = &[
+    ("iam", "ListUsers"),
+    ("iam", "ListRoles"),
+    ("iam", "ListPolicies"),
+    ("iam", "ListGroups"),
+    ("iam", "GetAccountSummary"),
+    ("iam", "GetAccountAuthorizationDetails"),
+    ("iam", "ListInstanceProfiles"),
+    ("iam", "GetAccountPasswordPolicy"),
+    ("iam", "ListAccountAliases"),
+    ("iam", "ListOpenIDConnectProviders"),
+    ("ec2", "DescribeInstances"),
+    ("ec2", "DescribeSecurityGroups"),
+    ("ec2", "DescribeVpcs"),
+    ("ec2", "DescribeSubnets"),
+    ("ec2", "DescribeSnapshots"),
+    ("ec2", "DescribeImages"),
+    ("ec2", "DescribeKeyPairs"),
+    ("ec2", "DescribeVolumes"),
+    ("ec2", "DescribeRegions"),
+    ("s3", "ListBuckets"),
+    ("s3", "GetBucketPolicy"),
+    ("s3", "GetBucketAcl"),
+    ("s3", "GetBucketLogging"),
+    ("s3", "GetBucketPublicAccessBlock"),
+    ("s3", "GetBucketLocation"),
+    ("secretsmanager", "ListSecrets"),
+    ("secretsmanager", "DescribeSecret"),
+    ("kms", "ListKeys"),
+    ("kms", "ListAliases"),
+    ("kms", "DescribeKey"),
+    ("lambda", "ListFunctions20150331"),
+    ("lambda", "GetFunction"),
+    ("lambda", "GetFunctionConfiguration20150331v2"),
+];
+
+/// Applications and integrations that move data around.
+fn etl_like(x: &Ident) -> bool {
+    [
+        "etl",
+        "ingest",
+        "export",
+        "sync",
+        "analytics",
+        "batch",
+        "events",
+    ]
+    .contains(&x.app)
+        || x.name.contains("integration")
+}
+
+/// A quiet ETL-like workload (few habitual actions), from its usual place and client, calls
+/// 15-25 List/Describe/Get APIs it never called, across six services within five minutes; half
+/// the time a few are denied.
+fn atk_etl_enum(w: &World, taken: &[usize], rng: &mut ChaCha8Rng) -> Option<Attack> {
+    let nhi = |x: &Ident| {
+        matches!(x.kind, Kind::Ec2Role | Kind::LambdaRole | Kind::IamUser) && x.role == Role::Plain
+    };
+    // Quiet, and from a fixed address (no NAT churn, no address drift).
+    let quiet =
+        |x: &Ident| nhi(x) && x.actions.len() <= 12 && x.churn.is_none() && x.drift_ip.is_none();
+    let mut c = candidates(w, taken, &quiet, false);
+    if c.is_empty() {
+        c = candidates(w, taken, &nhi, false);
+    }
+    c.sort_by_key(|&i| (!etl_like(&w.ids[i]), w.ids[i].actions.len(), i));
+    let v = *c.get(rng.random_range(0..c.len().clamp(1, 3)))?;
+    let id = &w.ids[v];
+    let known = |svc: &str, name: &str| {
+        let act = aws_act2(svc, name) as u16;
+        id.actions.contains(&act) || id.drift_action.is_some_and(|d| d.1 == act)
+    };
+    let mut apis: Vec<(&str, &str)> = ENUM_APIS
+        .iter()
+        .copied()
+        .filter(|&(s, n)| !known(s, n))
+        .collect();
+    shuffle(rng, &mut apis);
+    // Taken round-robin over the services (every service is in), then walked service by
+    // service as a script would.
+    let mut svcs: Vec<&str> = Vec::new();
+    for &(svc, _) in &apis {
+        if !svcs.contains(&svc) {
+            svcs.push(svc);
+        }
+    }
+    let rank = |x: &(&str, &str)| {
+        let nth = apis.iter().filter(|y| y.0 == x.0).position(|y| y == x);
+        (nth, svcs.iter().position(|s| *s == x.0))
+    };
+    let mut calls = apis.clone();
+    calls.sort_by_key(rank);
+    calls.truncate(rng.random_range(15..=25));
+    calls.sort_by_key(|x| svcs.iter().position(|s| *s == x.0));
+    let start = attack_start(w, id, rng);
+    let mut a = new_attack(
+        AtkKind::EtlKeyEnumeration,
+        v,
+        start,
+        id.net,
+        id.ips[0],
+        String::new(),
+    );
+    a.home = true;
+    let mut denials = if rng.random_bool(0.5) {
+        rng.random_range(2..=4)
+    } else {
+        0
+    };
+    let mut q = Seq::new(start);
+    for (k, (svc, name)) in calls.into_iter().enumerate() {
+        if k > 0 {
+            q.wait(rng, 1_500, 10_000);
+        }
+        let d =
+            denials > 0 && matches!(svc, "iam" | "kms" | "secretsmanager") && rng.random_bool(0.5);
+        denials -= usize::from(d);
+        q.add(aws_act2(svc, name), "", d, 0, 0);
+    }
+    a.steps = q.steps;
+    Some(a)
+}
+
+/// A deployer role (in one of its CI jobs) or an admin (in a console session) creates an access
+/// key for another IAM user of its account; 10-60 minutes later the new key is used from a
+/// hosting network abroad with a bare HTTP client or an offensive tool, reading secrets. The
+/// `CreateAccessKey` and the new key's calls are labelled, under the user the key was minted for.
+fn atk_key_minted(w: &World, taken: &[usize], rng: &mut ChaCha8Rng) -> Option<Attack> {
+    let minters: Vec<(usize, Vec<usize>)> = (0..w.ids.len())
+        .filter(|&m| {
+            let x = &w.ids[m];
+            let deployer = x.role == Role::Deployer && x.start_day == 0;
+            (deployer || x.role == Role::Admin) && !taken.contains(&m)
+        })
+        .map(|m| {
+            let acct = w.ids[m].acct;
+            let users = candidates(
+                w,
+                taken,
+                &|x| x.kind == Kind::IamUser && x.role == Role::Plain && x.acct == acct,
+                false,
+            );
+            (m, users)
+        })
+        .filter(|(_, users)| !users.is_empty())
+        .collect();
+    if minters.is_empty() {
+        return None;
+    }
+    let (m, users) = &minters[rng.random_range(0..minters.len())];
+    let (m, v) = (*m, users[rng.random_range(0..users.len())]);
+    let (minter, id) = (&w.ids[m], &w.ids[v]);
+    let start = attack_start(w, id, rng).div_euclid(1000) * 1000;
+    let net = atk_net(
+        rng,
+        &[N_ATK_SG, N_ATK_NG, N_ATK_RU, N_ATK_DE, N_ATK_CH],
+        id.net,
+    );
+    let ua = match rng.random_range(0..3) {
+        0 => "curl/8.5.0",
+        1 => "Go-http-client/1.1",
+        _ => "aws-cli/1.32.20 Python/3.11.2 Linux/6.5.0-13parrot1-amd64 botocore/1.34.20",
+    };
+    let mut a = new_attack(
+        AtkKind::KeyMintedForOtherUser,
+        v,
+        start,
+        net,
+        ip_in(&NETS[net], rng),
+        ua.to_string(),
+    );
+    let new_key = format!("AKIA{}", rstr(rng, BASE32, 16));
+    a.names = vec![id.name.clone(), id.access_key(false), new_key.clone()];
+    a.names.extend(novel_secrets(rng, 3, id, false, &[]));
+    // The minter's session: a CI job opened by its federation, or a console sign-in.
+    let mut q = Seq::new(start + rng.random_range(0..1000));
+    let who = Some(m);
+    if minter.kind == Kind::CiRole {
+        q.add(aws_act("AssumeRoleWithWebIdentity"), "", false, 0, 0);
+        q.mark(who, false);
+        q.aws(rng, 2_000, 20_000, "GetCallerIdentity", "", false, 0, 0);
+    } else {
+        q.add(aws_act("ConsoleLogin"), "", false, 0, 0);
+        q.mark(who, false);
+        q.aws(rng, 10_000, 90_000, "ListAccessKeys", "", false, 0, 1);
+    }
+    q.mark(who, false);
+    q.aws(rng, 5_000, 60_000, "CreateAccessKey", "", false, 0, 3);
+    q.mark(who, true);
+    a.new_key = Some((q.t, new_key));
+    // The new key, from elsewhere.
+    let home = id.region;
+    q.wait(rng, 10 * 60_000, 60 * 60_000);
+    q.add(aws_act("GetCallerIdentity"), home, false, 0, 0);
+    if rng.random_bool(0.6) {
+        q.aws(rng, 2_000, 30_000, "ListSecrets", home, false, 0, 0);
+    }
+    for k in 0..rng.random_range(2..=3) {
+        q.aws(rng, 2_000, 40_000, "GetSecretValue", home, false, 3 + k, 1);
+    }
+    q.aws(rng, 2_000, 40_000, "ListBuckets", home, false, 0, 0);
+    if rng.random_bool(0.5) {
+        q.aws(rng, 2_000, 30_000, "ListObjects", home, false, 1, 0);
+        q.aws(rng, 1_000, 20_000, "GetObject", home, false, 1, 0);
+    }
+    a.sess_start = start;
+    a.steps = q.steps;
+    Some(a)
+}
+
+/// IAM reads of a key that found it may only use IAM.
+static IAM_RECON: &[&str] = &[
+    "ListGroups",
+    "GetAccountSummary",
+    "GetAccountPasswordPolicy",
+    "ListInstanceProfiles",
+    "ListMFADevices",
+    "ListAccessKeys",
+    "ListGroupsForUser",
+    "ListRolePolicies",
+    "ListAttachedRolePolicies",
+    "GetRole",
+    "GetRolePolicy",
+    "GetUserPolicy",
+    "GetPolicy",
+    "ListEntitiesForPolicy",
+    "ListPolicyVersions",
+    "ListSAMLProviders",
+    "ListOpenIDConnectProviders",
+    "ListServerCertificates",
+    "ListVirtualMFADevices",
+    "ListAccountAliases",
+    "GetLoginProfile",
+    "ListSSHPublicKeys",
+    "ListSigningCertificates",
+    "GetCredentialReport",
+];
+
+/// A new IAM user in the account of a random existing user, named like the account's service
+/// users (`svc-<app>-<env>`), with no activity of its own and never named by others.
+fn unseen_user(
+    w: &World,
+    rng: &mut ChaCha8Rng,
+    names: &mut std::collections::HashSet<String>,
+) -> Option<Ident> {
+    let users: Vec<usize> = (0..w.ids.len())
+        .filter(|&i| w.ids[i].kind == Kind::IamUser && w.ids[i].role != Role::Unseen)
+        .collect();
+    let tpl = &w.ids[*users.get(rng.random_range(0..users.len().max(1)))?];
+    let (acct, env) = (tpl.acct, tpl.env);
+    let mut apps = APPS.to_vec();
+    shuffle(rng, &mut apps);
+    let app = *apps
+        .iter()
+        .find(|a| !names.contains(&format!("svc-{a}-{env}")))?;
+    let mut id = new_ident(Kind::IamUser, rng, names, w.days, w.ids.len(), &w.repos);
+    id.name = format!("svc-{app}-{env}");
+    names.insert(id.name.clone());
+    (id.app, id.env, id.acct, id.role) = (app, env, acct, Role::Unseen);
+    (id.start_day, id.end_day, id.rotate, id.spike) = (0, 0, None, None);
+    Some(id)
+}
+
+/// A residential or hosting network that no identity of the account uses.
+fn stranger_net(w: &World, acct: usize, rng: &mut ChaCha8Rng) -> usize {
+    let used: Vec<usize> = w
+        .ids
+        .iter()
+        .filter(|x| x.acct == acct && x.kind.src() == Src::CloudTrail)
+        .map(|x| x.net)
+        .collect();
+    let nets: Vec<usize> = [N_RESI, N_HOME_GB, N_ATK_CH, N_ATK_DE, N_ATK_SG, N_ATK_NG]
+        .into_iter()
+        .filter(|n| !used.contains(n))
+        .collect();
+    *pick(rng, &nets)
+}
+
+/// A new IAM user of an existing account, never seen before: its key is denied on five services,
+/// enumerates IAM in a few seconds, puts an `Action: *` inline policy on its own user, creates a
+/// second key and uses that a minute later, all from one residential or hosting address and one
+/// client.
+fn atk_self_escalation(
+    w: &mut World,
+    rng: &mut ChaCha8Rng,
+    names: &mut std::collections::HashSet<String>,
+) -> Option<Attack> {
+    if w.days < 9 {
+        return None;
+    }
+    let id = unseen_user(w, rng, names)?;
+    let net = stranger_net(w, id.acct, rng);
+    let day = rng.random_range(8..w.days);
+    let sod = rng.random_range(3600..86_400 - 3 * 3600) as i64;
+    let start = (w.start_day + day as i64) * 86_400_000 + sod * 1000 + rng.random_range(0..1000);
+    let ua = if rng.random_bool(0.5) {
+        "Boto3/1.34.84 md/Botocore#1.34.84 ua/2.0 os/linux#6.5.0-35-generic md/arch#x86_64 lang/python#3.11.9 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.84"
+    } else {
+        "aws-sdk-go-v2/1.26.1 os/linux lang/go#1.22.2 md/GOOS#linux md/GOARCH#amd64"
+    };
+    // CloudTrail keeps the document as the client sent it: URL-encoded by some, plain by others.
+    let doc =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let doc = if rng.random_bool(0.5) {
+        pct(doc)
+    } else {
+        doc.to_string()
+    };
+    let policy = [
+        "admin",
+        "AdministratorAccess",
+        "full-access",
+        "ops-break-glass",
+    ];
+    let policy = policy[rng.random_range(0..policy.len())].to_string();
+    let new_key = format!("AKIA{}", rstr(rng, BASE32, 16));
+    let ip = ip_in(&NETS[net], rng);
+    let mut a = new_attack(
+        AtkKind::NewKeySelfEscalation,
+        w.ids.len(),
+        start,
+        net,
+        ip,
+        ua.to_string(),
+    );
+    a.names = vec![
+        id.name.clone(),
+        id.access_key(false),
+        new_key.clone(),
+        policy,
+        doc,
+    ];
+    a.names.extend(novel_secrets(rng, 3, &id, false, &[]));
+    w.ids.push(id);
+    let (steps, created) = escalation_steps(start, rng);
+    a.steps = steps;
+    a.new_key = Some((created + 1, new_key));
+    Some(a)
+}
+
+/// The self-escalating key's calls (`names`: the user, its keys, the policy name and document,
+/// three secrets) and the time its second key is created.
+fn escalation_steps(start: i64, rng: &mut ChaCha8Rng) -> (Vec<Step>, i64) {
+    let r = "us-east-1";
+    let mut q = Seq::new(start);
+    q.add(aws_act("GetCallerIdentity"), r, false, 0, 0);
+    for (svc, name) in [
+        ("s3", "ListBuckets"),
+        ("ec2", "DescribeInstances"),
+        ("lambda", "ListFunctions20150331"),
+        ("secretsmanager", "ListSecrets"),
+        ("rds", "DescribeDBInstances"),
+    ] {
+        q.wait(rng, 800, 5_000);
+        q.add(aws_act2(svc, name), r, true, 0, 0);
+    }
+    let mut recon: Vec<&str> = IAM_RECON.to_vec();
+    shuffle(rng, &mut recon);
+    recon.truncate(rng.random_range(11..=15));
+    recon.extend([
+        "GetUser",
+        "ListAttachedUserPolicies",
+        "ListUserPolicies",
+        "ListUsers",
+        "ListRoles",
+        "ListPolicies",
+        "GetAccountAuthorizationDetails",
+    ]);
+    shuffle(rng, &mut recon);
+    q.wait(rng, 2_000, 10_000);
+    for name in recon {
+        q.aws(rng, 150, 450, name, r, false, 0, 0);
+    }
+    q.aws(rng, 5_000, 40_000, "PutUserPolicy", r, false, 0, 5);
+    q.aws(rng, 3_000, 20_000, "CreateAccessKey", r, false, 0, 3);
+    let created = q.t;
+    // The new key, a minute later, now allowed everything.
+    q.aws(rng, 50_000, 80_000, "GetCallerIdentity", r, false, 0, 0);
+    let mut next: Vec<(&str, usize, usize)> = vec![
+        ("ListSecrets", 0, 0),
+        ("GetSecretValue", 5, 1),
+        ("GetSecretValue", 6, 1),
+        ("ListBuckets", 0, 0),
+        ("DescribeInstances", 0, 0),
+        ("GetSecretValue", 7, 1),
+        ("ListUsers", 0, 0),
+    ];
+    next.truncate(rng.random_range(4..=7));
+    for (name, arg, cnt) in next {
+        q.aws(rng, 1_000, 8_000, name, r, false, arg, cnt);
+    }
+    (q.steps, created)
+}
+
 /// The account's main trail.
 fn main_trail(_acct: &str, acct_idx: usize) -> String {
     match acct_idx {
@@ -3281,6 +4144,8 @@ fn build_attack(
         denied,
         arg,
         cnt: 0,
+        by: None,
+        label: true,
     };
     let (net, ua) = match kind {
         AtkKind::StolenInstanceCreds => {
@@ -3516,6 +4381,16 @@ struct Ctx<'a> {
     attack: Option<(&'a Attack, &'a Step)>,
     /// CI job or console session: start (ms, a whole second) and whether this event opens it.
     sess: Option<(i64, bool)>,
+    /// AWS region of the place the event comes from, when not the identity's home.
+    region: Option<&'static str>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The attack step of an event made by the attacker from elsewhere (not from the victim's
+    /// usual place, not by another identity from its own).
+    fn foreign(&self) -> Option<(&'a Attack, &'a Step)> {
+        self.attack.filter(|(a, s)| !a.home && s.by.is_none())
+    }
 }
 
 /// A role session: start (ms), temporary access key id, session name.
@@ -3565,6 +4440,21 @@ impl World {
                 ip = ip_from(&NETS[id.net], mix3(id.h, 0xC4, day as u64 * 4 + k));
             }
         }
+        // A workload expanding to another region: a share of its events from there (decided by a
+        // hash, so the other identities' records stay as they were).
+        let mut away = None;
+        if let Some(aw) = id.away.as_ref().filter(|aw| day >= aw.day) {
+            let x = mix3(id.h, 0xA3A7, t as u64);
+            if id.kind != Kind::CiRole && x % 100 < aw.share {
+                let k = (x >> 32) as usize % aw.ips.len();
+                ip = aw.ips[k];
+                env = 8 + k as u64;
+                if let Some(s) = aw.sessions.get(k) {
+                    session = s.clone();
+                }
+                away = Some(aw.net);
+            }
+        }
         let mut act = match id.drift_action {
             Some((d, a)) if day >= d && rng.random_bool(0.03) => a,
             _ => id.actions[sample_cum(&id.cum, rng.random())],
@@ -3572,6 +4462,7 @@ impl World {
         if let Some((start, first)) = sess {
             if id.kind == Kind::CiRole {
                 ip = self.job_ip(id, start);
+                away = self.runners_away(id, start);
                 if first {
                     act = aws_act("AssumeRoleWithWebIdentity") as u16;
                 }
@@ -3579,27 +4470,51 @@ impl World {
                 act = aws_act("ConsoleLogin") as u16;
             }
         }
+        let net = away.unwrap_or(id.net);
         Ctx {
             t,
             day,
             ip,
-            net: &NETS[id.net],
+            net: &NETS[net],
             session,
             env,
             act,
             attack: None,
             sess,
+            region: away.map(|n| NETS[n].aws_region),
         }
+    }
+
+    /// The network of a CI role's runners when they moved away for the job starting at `start`.
+    fn runners_away(&self, id: &Ident, start: i64) -> Option<usize> {
+        let day = start.div_euclid(86_400_000) - self.start_day;
+        id.away
+            .as_ref()
+            .filter(|aw| day >= aw.day as i64)
+            .map(|aw| aw.net)
     }
 
     /// The runner of a CI job: GitHub-hosted runners get a fresh address of the cloud's range for
     /// every job; self-hosted runners use their own addresses.
     fn job_ip(&self, id: &Ident, start: i64) -> [u8; 4] {
         let h = mix3(id.h, 0x10B, start as u64);
-        match id.net {
-            N_AZ_US | N_AZ_IE => ip_from(&NETS[id.net], h),
+        let net = self.runners_away(id, start).unwrap_or(id.net);
+        match net {
+            N_AZ_US | N_AZ_IE => ip_from(&NETS[net], h),
             _ => id.ips[(h % id.ips.len() as u64) as usize],
         }
+    }
+
+    /// The CI job or console session a scripted step of a CI role or console user belongs to:
+    /// the script's session, opened by its federation or sign-in step.
+    fn script_session(id: &Ident, a: &Attack, s: &Step) -> Option<(i64, bool)> {
+        matches!(id.kind, Kind::CiRole | Kind::AwsHuman).then(|| {
+            let opens = matches!(
+                AWS[s.act as usize].1,
+                "AssumeRoleWithWebIdentity" | "ConsoleLogin"
+            );
+            (a.sess_start, opens)
+        })
     }
 
     /// Renders one event; returns the source index and, for labelled attack records, the
@@ -3621,8 +4536,9 @@ impl World {
         } else {
             let a = &self.attacks[(ev.atk >> 16) as usize];
             let s = &a.steps[(ev.atk & 0xffff) as usize];
-            if a.home {
-                let mut c = self.home_ctx(id, ev.t, day, None, rng);
+            if a.home || s.by.is_some() {
+                let sess = World::script_session(id, a, s);
+                let mut c = self.home_ctx(id, ev.t, day, sess, rng);
                 c.act = s.act;
                 c.attack = Some((a, s));
                 c
@@ -3638,6 +4554,7 @@ impl World {
                     act: s.act,
                     attack: Some((a, s)),
                     sess: None,
+                    region: None,
                 }
             }
         };
@@ -3648,7 +4565,7 @@ impl World {
             Src::Okta => (self.okta(id, &ctx, rng, b), Some(ip_str(ctx.ip))),
             Src::GitHub => (self.github(id, &ctx, rng, b), Some(ip_str(ctx.ip))),
         };
-        let labelled = ctx.attack.is_some_and(|(a, _)| a.label);
+        let labelled = ctx.attack.is_some_and(|(a, s)| a.label && s.label);
         (src.idx(), labelled.then_some((eid, ip)))
     }
 
@@ -3657,7 +4574,7 @@ impl World {
         let users: Vec<&Ident> = self
             .ids
             .iter()
-            .filter(|x| x.kind == Kind::IamUser && x.acct == acct)
+            .filter(|x| x.kind == Kind::IamUser && x.acct == acct && x.role != Role::Unseen)
             .collect();
         if users.is_empty() {
             format!("svc-{}-{}", APPS[rng.random_range(0..APPS.len())], "prod")
@@ -3677,7 +4594,7 @@ impl World {
     // --------------------------------------------------------------------------------------------
 
     fn aws_ua(&self, id: &Ident, ctx: &Ctx, svc: &str, name: &str, rng: &mut ChaCha8Rng) -> String {
-        if let Some((a, _)) = ctx.attack.filter(|(a, _)| !a.home) {
+        if let Some((a, _)) = ctx.foreign() {
             if name == "AssumeRoleWithWebIdentity" {
                 if let Some(f) = &a.fed {
                     return f.ua.clone();
@@ -3746,7 +4663,7 @@ impl World {
 
     /// The role session of an event (IAM users: the console session of human admins).
     fn role_session(&self, id: &Ident, ctx: &Ctx) -> RoleSess {
-        let atk = ctx.attack.filter(|(a, _)| !a.home);
+        let atk = ctx.foreign();
         let name = match id.kind {
             Kind::Ec2Role | Kind::LambdaRole => ctx.session.clone(),
             Kind::CiRole => atk
@@ -3803,11 +4720,7 @@ impl World {
 
     /// The OIDC federation of a CI role's session: the attacker's, or the role's usual one.
     fn fed_of<'a>(&'a self, id: &Ident, ctx: &'a Ctx) -> (String, String, String) {
-        if let Some(f) = ctx
-            .attack
-            .filter(|(a, _)| !a.home)
-            .and_then(|(a, _)| a.fed.as_ref())
-        {
+        if let Some(f) = ctx.foreign().and_then(|(a, _)| a.fed.as_ref()) {
             return (f.issuer.clone(), f.subject.clone(), f.aud.clone());
         }
         let repo = &self.repos[id.repos.first().copied().unwrap_or(0)];
@@ -3828,12 +4741,13 @@ impl World {
         let (svc, name, ro, data, _) = AWS[ctx.act as usize];
         let acct = &self.accounts[id.acct];
         let global = matches!(svc, "iam" | "route53" | "organizations" | "signin");
-        let atk = ctx.attack.filter(|(a, _)| !a.home);
+        let atk = ctx.foreign();
         let region: &str = match atk {
             Some((_, s)) if !global && !s.region.is_empty() => s.region,
             _ if global => "us-east-1",
-            _ => match id.region2 {
-                Some((d, r)) if ctx.day >= d && rng.random_bool(0.35) => r,
+            _ => match (ctx.region, id.region2) {
+                (Some(r), _) => r,
+                (None, Some((d, r))) if ctx.day >= d && rng.random_bool(0.35) => r,
                 _ => id.region,
             },
         };
@@ -3980,8 +4894,11 @@ impl World {
                     let rot = id.rotate.is_some_and(|(d, ms)| {
                         ctx.t >= (self.start_day + d as i64) * 86_400_000 + ms
                     });
-                    u.s("accessKeyId", &id.access_key(rot))
-                        .s("userName", &id.name);
+                    let key = match atk.and_then(|(a, _)| a.new_key.as_ref()) {
+                        Some((from, k)) if ctx.t >= *from => k.clone(),
+                        _ => id.access_key(rot),
+                    };
+                    u.s("accessKeyId", &key).s("userName", &id.name);
                 } else {
                     u.s("accessKeyId", &sess.key).s("userName", &id.name).o(
                         "sessionContext",
@@ -4119,7 +5036,7 @@ impl World {
         let env = id.env;
         // Attacks from elsewhere pick their resources; attacks from the victim's own place (and
         // scripted sequences) look like its usual calls except for the names they carry.
-        let atk = ctx.attack.filter(|(a, _)| !a.home);
+        let atk = ctx.foreign();
         let named: &[String] = match ctx.attack {
             Some((a, s)) if s.cnt > 0 => {
                 &a.names[s.arg.min(a.names.len())..(s.arg + s.cnt).min(a.names.len())]
@@ -4926,6 +5843,34 @@ impl World {
                     }
                     "AttachUserPolicy" | "DetachUserPolicy" => {
                         o.s("userName", &user_name).s("policyArn", &policy_arn);
+                    }
+                    // Inline policy: `names` holds the user, its keys, the policy name and the
+                    // document as the caller sent it (URL-encoded or plain JSON).
+                    "PutUserPolicy" | "GetUserPolicy" => {
+                        let pn = named
+                            .get(3)
+                            .cloned()
+                            .unwrap_or_else(|| format!("{user_name}-policy"));
+                        o.s("userName", &user_name).s("policyName", &pn);
+                        if let Some(doc) = named.get(4).filter(|_| name == "PutUserPolicy") {
+                            o.s("policyDocument", doc);
+                        }
+                    }
+                    "GetLoginProfile" | "ListSSHPublicKeys" | "ListSigningCertificates" => {
+                        o.s("userName", &user_name);
+                    }
+                    "ListRolePolicies" => {
+                        o.s("roleName", &role_name);
+                    }
+                    "GetRolePolicy" => {
+                        o.s("roleName", &role_name)
+                            .s("policyName", &format!("{role_name}-inline"));
+                    }
+                    "ListEntitiesForPolicy" | "ListPolicyVersions" => {
+                        o.s(
+                            "policyArn",
+                            &format!("arn:aws:iam::{acct}:policy/{app}-{env}-access"),
+                        );
                     }
                     "CreateLoginProfile" => {
                         let u = if n0.is_some() { &user_name } else { &new_user };
@@ -6615,7 +7560,7 @@ fn main() -> Result<()> {
                 }
                 evs.push(Ev {
                     t: s.at,
-                    id: a.victim as u32,
+                    id: s.by.unwrap_or(a.victim as u32),
                     seq,
                     atk: ((ai as u32) << 16) | si as u32,
                 });
@@ -6707,5 +7652,43 @@ fn main() -> Result<()> {
         }
         eprintln!("  labels: {}", labels_path.display());
     }
+    print_twins(&world);
     Ok(())
+}
+
+/// Lists the benign twins of the attacks on stderr (they are never labelled).
+fn print_twins(w: &World) {
+    for x in w.ids.iter() {
+        if let Some(aw) = &x.away {
+            eprintln!(
+                "  benign {:<30} day {:>3} identity {} from {} to {} {} ({}, AS{})",
+                if x.kind == Kind::CiRole {
+                    "ci_runner_country_move"
+                } else {
+                    "region_expansion"
+                },
+                aw.day,
+                x.label_id(w),
+                NETS[x.net].cc,
+                NETS[aw.net].cc,
+                NETS[aw.net].aws_region,
+                ip_str([NETS[aw.net].a, NETS[aw.net].b.0, 0, 0]),
+                NETS[aw.net].asn
+            );
+        }
+    }
+    for a in w.attacks.iter().filter(|a| !a.label) {
+        if a.kind == AtkKind::KeyRotation
+            && w.attacks.iter().any(|b| b.label && b.victim == a.victim)
+        {
+            continue;
+        }
+        eprintln!(
+            "  benign {:<30} day {:>3} identity {} ({} records)",
+            a.kind.name(),
+            a.day,
+            w.ids[a.victim].label_id(w),
+            a.steps.len()
+        );
+    }
 }
