@@ -44,6 +44,9 @@ pub struct Config {
     /// Baseline settings.
     #[serde(default)]
     pub baseline: BaselineSection,
+    /// Account and peer priors (cold start).
+    #[serde(default)]
+    pub priors: PriorsSection,
     /// Snapshots.
     #[serde(default)]
     pub state: StateConfig,
@@ -199,6 +202,41 @@ impl Default for BaselineSection {
             learning_period: seven_days(),
             learning_min_observations: fifty(),
             forget_after: thirty_days(),
+        }
+    }
+}
+
+/// `[priors]`: how identities without a baseline are judged (docs/priors.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriorsSection {
+    /// Event time an account must be watched before "never seen in this account" counts.
+    #[serde(default = "one_day")]
+    pub warmup: String,
+    /// Events an account must have before its priors count.
+    #[serde(default = "thousand")]
+    pub warmup_events: u64,
+    /// Members a peer group needs.
+    #[serde(default = "three")]
+    pub peer_min_members: usize,
+}
+
+fn one_day() -> String {
+    "24h".into()
+}
+fn thousand() -> u64 {
+    1000
+}
+fn three() -> usize {
+    3
+}
+
+impl Default for PriorsSection {
+    fn default() -> Self {
+        PriorsSection {
+            warmup: one_day(),
+            warmup_events: thousand(),
+            peer_min_members: three(),
         }
     }
 }
@@ -951,6 +989,7 @@ impl Config {
         for (key, v) in [
             ("baseline.learning_period", &self.baseline.learning_period),
             ("baseline.forget_after", &self.baseline.forget_after),
+            ("priors.warmup", &self.priors.warmup),
             ("state.snapshot_interval", &self.state.snapshot_interval),
             ("pipeline.batch_linger", &self.pipeline.batch_linger),
         ] {
@@ -1133,6 +1172,17 @@ impl Config {
         }
     }
 
+    /// Priors settings.
+    pub fn priors_config(&self) -> crate::baseline::priors::PriorsConfig {
+        let mut p = crate::baseline::priors::PriorsConfig::default();
+        if let Some(ms) = parse_duration_ms(&self.priors.warmup) {
+            p.warmup_ms = ms;
+        }
+        p.warmup_events = self.priors.warmup_events;
+        p.peer_min_members = self.priors.peer_min_members.max(2);
+        p
+    }
+
     /// Baseline settings.
     pub fn baseline_config(&self) -> crate::baseline::BaselineConfig {
         let mut b = crate::baseline::BaselineConfig::default();
@@ -1192,11 +1242,7 @@ pub fn resolve_properties(
 ) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     for (k, v) in props {
-        let value = match v.strip_prefix("env:") {
-            Some(var) => std::env::var(var)
-                .map_err(|_| format!("property {k}: environment variable {var} is not set"))?,
-            None => v.clone(),
-        };
+        let value = secret(&format!("property {k}"), &Some(v.clone()), &None)?.unwrap_or_default();
         match k.strip_suffix("_file") {
             Some(base) if !base.is_empty() => {
                 let text = std::fs::read_to_string(&value)

@@ -115,6 +115,7 @@ pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
         format: Format::Auto,
         max_record_bytes: cfg.pipeline.max_record_bytes,
         baseline: cfg.baseline_config(),
+        priors: cfg.priors_config(),
         report_limit: 0,
     };
     let mut pipe = Pipeline::new(rules, geo, rc);
@@ -140,7 +141,15 @@ pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
     let mut snapshot_offsets = BTreeMap::new();
     let mut records_total = 0;
     if let Some(dir) = &cfg.state.dir {
-        let loaded = state::load(dir)?;
+        let loaded = match state::load(dir) {
+            // A snapshot of another format version (an upgrade): relearn rather than refuse to
+            // start; Kafka resumes from the group's committed offsets.
+            Err(e @ state::StateError::Version { .. }) => {
+                tracing::warn!(error = %e, "snapshot of another nhid version ignored: baselines relearn");
+                state::Loaded::Empty
+            }
+            other => other?,
+        };
         let snap = match loaded {
             state::Loaded::Empty => None,
             state::Loaded::Current(s) => Some(s),

@@ -13,7 +13,7 @@ use crate::detect::{Engine, Finding, Rule};
 use crate::enrich::Enricher;
 use crate::event::{AuditEvent, InventoryMatch};
 use crate::geo::GeoDb;
-use crate::inventory::{Entry, Inventory};
+use crate::inventory::Inventory;
 use crate::parsers::{Format, Parsers};
 use crate::sinks::AlertOut;
 use crate::sources::file::{read_input, InputError, Item, ReadLimits};
@@ -28,8 +28,21 @@ pub struct ReplayConfig {
     pub max_record_bytes: usize,
     /// Baseline settings.
     pub baseline: BaselineConfig,
+    /// Account and peer priors.
+    pub priors: crate::baseline::priors::PriorsConfig,
     /// Bad records reported individually on stderr before only counting.
     pub report_limit: u64,
+}
+
+impl ReplayConfig {
+    /// The engine's settings.
+    pub fn engine_config(&self) -> crate::detect::engine::EngineConfig {
+        crate::detect::engine::EngineConfig {
+            baseline: self.baseline,
+            priors: self.priors,
+            ..Default::default()
+        }
+    }
 }
 
 impl Default for ReplayConfig {
@@ -38,6 +51,7 @@ impl Default for ReplayConfig {
             format: Format::Auto,
             max_record_bytes: crate::parsers::DEFAULT_MAX_RECORD_BYTES,
             baseline: BaselineConfig::default(),
+            priors: Default::default(),
             report_limit: 20,
         }
     }
@@ -125,7 +139,7 @@ impl RunStats {
 const OWNER_CACHE_MAX: usize = 1 << 20;
 
 /// A cached inventory lookup: the credential it was made with, and the entry found.
-type CachedOwner = (Option<Box<str>>, Option<Arc<Entry>>);
+type CachedOwner = (Option<Box<str>>, InventoryMatch);
 
 /// The replay pipeline.
 pub struct Pipeline {
@@ -147,7 +161,7 @@ impl Pipeline {
         Pipeline {
             parsers: Parsers::new(config.max_record_bytes),
             enricher: Enricher::new(geo),
-            engine: Engine::new(rules, config.baseline),
+            engine: Engine::with_config(rules, config.engine_config()),
             findings: Vec::new(),
             config,
             inventory: None,
@@ -169,22 +183,20 @@ impl Pipeline {
             return InventoryMatch::NotLoaded;
         };
         let cred = ev.identity.credential.as_deref();
-        if let Some((c, e)) = self.owners.get(ev.identity.key.as_ref()) {
+        if let Some((c, m)) = self.owners.get(ev.identity.key.as_ref()) {
             if c.as_deref() == cred {
-                return e
-                    .clone()
-                    .map_or(InventoryMatch::Unowned, InventoryMatch::Owned);
+                return m.clone();
             }
         }
-        let e = inv.lookup(&ev.identity).cloned();
+        let m = inv.matching(&ev.identity);
         if self.owners.len() >= OWNER_CACHE_MAX {
             self.owners.clear();
         }
         self.owners.insert(
             ev.identity.key.as_ref().into(),
-            (cred.map(Into::into), e.clone()),
+            (cred.map(Into::into), m.clone()),
         );
-        e.map_or(InventoryMatch::Unowned, InventoryMatch::Owned)
+        m
     }
 
     /// Installs an allowlist.
@@ -195,6 +207,19 @@ impl Pipeline {
     /// The engine (baselines, rules).
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Input that could not be framed into records: counted as read, reported, dead-lettered.
+    fn unframed(
+        &mut self,
+        origin: &Origin<'_>,
+        reason: &'static str,
+        error: &str,
+        bytes: &[u8],
+        dead_letter: &mut Option<&mut dyn Write>,
+    ) -> io::Result<()> {
+        self.stats.records_read += 1;
+        self.bad(origin, reason, error, bytes, dead_letter)
     }
 
     fn bad(
@@ -292,10 +317,7 @@ impl Pipeline {
                 origin,
                 reason,
                 error,
-            } => {
-                self.stats.records_read += 1;
-                self.bad(&origin, reason, &error, bytes, dead_letter)
-            }
+            } => self.unframed(&origin, reason, &error, bytes, dead_letter),
         }
     }
 
@@ -347,7 +369,7 @@ impl Pipeline {
         let state = self.engine.take_state();
         let allowlist = self.engine.take_allowlist();
         let stats = self.engine.stats;
-        let mut engine = Engine::new(rules, self.config.baseline);
+        let mut engine = Engine::with_config(rules, self.config.engine_config());
         if let Some(a) = allowlist {
             engine.set_allowlist(a);
         }
@@ -390,10 +412,7 @@ impl Pipeline {
                     origin,
                     reason,
                     error,
-                } => {
-                    self.stats.records_read += 1;
-                    self.bad(&origin, reason, &error, bytes, &mut dead_letter)
-                }
+                } => self.unframed(&origin, reason, &error, bytes, &mut dead_letter),
             };
             if let Err(e) = r {
                 write_err = Some(e);

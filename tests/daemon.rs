@@ -209,7 +209,10 @@ fn damaged_snapshot_is_refused_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let st = dir.path().join("state");
     std::fs::create_dir_all(&st).unwrap();
-    std::fs::write(st.join("nhid.snapshot"), b"NHIDSNAP\x01\x00\x00\x00garbage").unwrap();
+    let mut bytes = b"NHIDSNAP".to_vec();
+    bytes.extend_from_slice(&nhid::state::VERSION.to_le_bytes());
+    bytes.extend_from_slice(b"garbage");
+    std::fs::write(st.join("nhid.snapshot"), bytes).unwrap();
     let out = Command::new(BIN)
         .args(["state", "inspect", "--state"])
         .arg(&st)

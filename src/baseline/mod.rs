@@ -11,6 +11,7 @@
 //! late record is still counted, but does not rewind `last_seen`. Values unseen for
 //! `forget_after` are treated as absent (and evicted first when a set is full).
 
+pub mod priors;
 pub mod rate;
 mod valueset;
 
@@ -530,6 +531,11 @@ impl Profile {
         }
         self.hours[how] += 1;
         let now = self.last_seen;
+        // Before the action joins the baseline: was it new, past learning? (`novel_actions`)
+        let novel_action = specs
+            .iter()
+            .any(|s| s.distinct == rate::Distinct::NovelActions)
+            && self.is_novel_action(ev, cfg);
         for f in Feature::ALL {
             if let Some(v) = feature_value(ev, f) {
                 if self.features[f.index()].observe(v.key, t, now, cfg.forget_after_ms) {
@@ -544,7 +550,9 @@ impl Profile {
         }
         if ev.classes.0 != 0 {
             for (i, spec) in specs.iter().enumerate() {
-                if !ev.classes.contains(spec.class) {
+                if !ev.classes.contains(spec.class)
+                    || (spec.distinct == rate::Distinct::NovelActions && !novel_action)
+                {
                     continue;
                 }
                 let key = rate_key(ev, spec);
@@ -561,6 +569,23 @@ impl Profile {
         if let (Some(name), Some(k)) = (ev.identity.session.as_deref(), session_key(ev)) {
             self.observe_session(ev, name, k, cfg, labels);
         }
+    }
+
+    /// True if the event's action is absent from this baseline and the identity is past its
+    /// learning period (the `novel_actions` rate measure).
+    pub fn is_novel_action(&self, ev: &AuditEvent<'_>, cfg: &BaselineConfig) -> bool {
+        if self
+            .learning_state(cfg.learning_period_ms, cfg.learning_min_observations)
+            .learning
+        {
+            return false;
+        }
+        let now = self.last_seen.max(ev.time_ms);
+        feature_value(ev, Feature::Action).is_some_and(|v| {
+            self.values(Feature::Action)
+                .get_live(v.key, now, cfg.forget_after_ms)
+                .is_none()
+        })
     }
 
     fn observe_session(
@@ -637,7 +662,9 @@ impl Profile {
 pub fn rate_key(ev: &AuditEvent<'_>, spec: &RateSpec) -> u64 {
     match spec.distinct {
         rate::Distinct::Events => 0,
-        rate::Distinct::Actions => feature_value(ev, Feature::Action).map_or(0, |v| v.key),
+        rate::Distinct::Actions | rate::Distinct::NovelActions => {
+            feature_value(ev, Feature::Action).map_or(0, |v| v.key)
+        }
         rate::Distinct::Resources => feature_value(ev, Feature::Resource)
             .or_else(|| feature_value(ev, Feature::Action))
             .map_or(0, |v| v.key),

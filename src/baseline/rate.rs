@@ -20,6 +20,10 @@ pub enum Distinct {
     Actions,
     /// Distinct resources (secrets, repositories, users) per window.
     Resources,
+    /// Distinct actions per window that were new to the identity's baseline when called,
+    /// counted only once the identity is past its learning period (before that every action
+    /// is new): a quiet key suddenly exploring APIs it never used.
+    NovelActions,
 }
 
 impl Distinct {
@@ -29,14 +33,20 @@ impl Distinct {
             Distinct::Events => "events",
             Distinct::Actions => "actions",
             Distinct::Resources => "resources",
+            Distinct::NovelActions => "novel_actions",
         }
     }
 
     /// Parses a name.
     pub fn from_name(s: &str) -> Option<Distinct> {
-        [Distinct::Events, Distinct::Actions, Distinct::Resources]
-            .into_iter()
-            .find(|d| d.as_str() == s)
+        [
+            Distinct::Events,
+            Distinct::Actions,
+            Distinct::Resources,
+            Distinct::NovelActions,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
     }
 }
 

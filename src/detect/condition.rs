@@ -90,6 +90,9 @@ pub enum Field {
     /// `inventory.region_expected`: `true` / `false` when the entry declares
     /// `expected_regions` and the event has a region.
     InventoryRegionExpected,
+    /// `policy.grant`: what an IAM policy write grants (`admin`, `service_wildcard`, `limited`,
+    /// `deny_only`), decoded from the request ([`crate::event::policy`]); absent for other calls.
+    PolicyGrant,
     /// `request.<path>`: a request parameter (dotted path into the raw request JSON; list
     /// elements are each tested). Read only when the rule's other conditions have matched.
     Request,
@@ -137,9 +140,15 @@ pub const FIELDS: &[(&str, Field)] = &[
         Field::InventoryCountryExpected,
     ),
     ("inventory.region_expected", Field::InventoryRegionExpected),
+    ("policy.grant", Field::PolicyGrant),
 ];
 
 impl Field {
+    /// Fields that read the raw request: tested after every other condition of a rule.
+    pub fn reads_request(self) -> bool {
+        matches!(self, Field::Request | Field::PolicyGrant)
+    }
+
     /// Looks a field name up.
     pub fn from_name(s: &str) -> Option<Field> {
         if s.starts_with("request.") && s.len() > 8 {
@@ -269,6 +278,15 @@ impl Field {
                     _ => false,
                 }
             }
+            Field::PolicyGrant => one(
+                crate::event::policy::assess_cloudtrail(
+                    &ev.service,
+                    &ev.operation,
+                    ev.request.map(|r| r.get()),
+                )
+                .map(|a| a.grant.as_str()),
+                &mut f,
+            ),
             // Needs the path: see `Condition::matches`.
             Field::Request => false,
         }

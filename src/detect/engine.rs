@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::allowlist::Allowlist;
 use super::kinds::{self, new_value, Hit};
+use super::lineage::Lineage;
 use super::rule::{DedupPart, Detector, Rule, Scope, Severity};
+use crate::baseline::priors::{Priors, PriorsConfig};
 use crate::baseline::rate::RateSpec;
 use crate::baseline::{
     feature_value, BaselineConfig, BaselineStore, Feature, LearningState, Profile, ValueEntry,
@@ -186,6 +188,8 @@ pub struct EngineConfig {
     /// A repeated finding emits an update at most this often (ms of event time), besides at
     /// counts 2, 4, 8, ...
     pub update_interval_ms: i64,
+    /// Account and peer priors.
+    pub priors: PriorsConfig,
 }
 
 impl Default for EngineConfig {
@@ -195,6 +199,7 @@ impl Default for EngineConfig {
             storm_threshold: 25,
             storm_window_ms: 10 * MINUTE_MS,
             update_interval_ms: crate::time::HOUR_MS,
+            priors: PriorsConfig::default(),
         }
     }
 }
@@ -242,6 +247,8 @@ pub struct Engine {
     recent: FxHashMap<u64, Vec<Recent>>,
     composite_rules: Vec<usize>,
     allowlist: Option<Allowlist>,
+    priors: Priors,
+    lineage: Lineage,
     longest_window: i64,
     next_prune: u64,
     /// Counters.
@@ -259,6 +266,8 @@ pub struct EngineStateRef<'a> {
     dedup: &'a FxHashMap<u64, DedupState>,
     recent: RecentByRule<&'a str>,
     storms: Vec<(&'a str, &'a StormState)>,
+    priors: &'a Priors,
+    lineage: &'a Lineage,
 }
 
 /// The engine's state read back from a snapshot (the owned twin of [`EngineStateRef`], serializing to the same bytes).
@@ -268,6 +277,8 @@ pub struct EngineState {
     dedup: FxHashMap<u64, DedupState>,
     recent: RecentByRule<String>,
     storms: Vec<(String, StormState)>,
+    priors: Priors,
+    lineage: Lineage,
 }
 
 impl EngineState {
@@ -381,6 +392,8 @@ impl Engine {
             recent: FxHashMap::default(),
             composite_rules,
             allowlist: None,
+            priors: Priors::default(),
+            lineage: Lineage::default(),
             longest_window,
             next_prune: 0,
             stats: EngineStats::default(),
@@ -412,6 +425,8 @@ impl Engine {
                 .filter(|(_, s)| s.active.is_some() || !s.recent.is_empty())
                 .map(|(i, s)| (id(i), s))
                 .collect(),
+            priors: &self.priors,
+            lineage: &self.lineage,
         }
     }
 
@@ -442,6 +457,8 @@ impl Engine {
             dedup: std::mem::take(&mut self.dedup),
             recent,
             storms,
+            priors: std::mem::take(&mut self.priors),
+            lineage: std::mem::take(&mut self.lineage),
         }
     }
 
@@ -461,6 +478,8 @@ impl Engine {
         report.rates_dropped = self.store.restore_state(state.store);
         report.identities = self.store.len();
         self.dedup = state.dedup;
+        self.priors = state.priors;
+        self.lineage = state.lineage;
         self.recent = FxHashMap::default();
         for (k, v) in state.recent {
             let list: Vec<Recent> = v
@@ -525,6 +544,11 @@ impl Engine {
         }
         let first = out.len();
         let cfg = self.store.config;
+        let cross = Cross {
+            priors: &self.priors,
+            lineage: &self.lineage,
+            config: &self.config.priors,
+        };
         let rules = &self.rules;
         let dedup = &mut self.dedup;
         let suppressed = &mut self.stats.suppressed;
@@ -559,7 +583,15 @@ impl Engine {
                             }
                         }
                     }
-                    if let Some(f) = evaluate(i, rule, ev, profile, labels, &cfg, specs, class) {
+                    let ctx = Ctx {
+                        profile,
+                        labels,
+                        cfg: &cfg,
+                        specs,
+                        class,
+                        cross: &cross,
+                    };
+                    if let Some(f) = evaluate(i, rule, ev, &ctx) {
                         out.push(f);
                     }
                 }
@@ -570,10 +602,19 @@ impl Engine {
         if out.len() > first {
             self.suppress(ev, first, out);
         }
+        self.observe_cross(ev, &out[first..]);
         if self.stats.events >= self.next_prune {
             self.prune(ev.time_ms);
             self.next_prune = self.stats.events + 100_000;
         }
+    }
+
+    /// Cross-identity state, after the rules ran on the event: account and peer priors, and
+    /// the credentials the event minted or used.
+    fn observe_cross(&mut self, ev: &AuditEvent<'_>, findings: &[Finding]) {
+        self.priors.observe(ev, &self.config.priors);
+        let medium = findings.iter().any(|f| f.severity >= Severity::Medium);
+        self.lineage.observe(ev, medium);
     }
 
     /// Composite rules: remember this event's findings on the identity, and fire when enough
@@ -803,6 +844,8 @@ impl Engine {
             v.retain(|r| r.time >= horizon);
             !v.is_empty()
         });
+        self.priors.prune(now);
+        self.lineage.prune(now);
     }
 }
 
@@ -826,18 +869,33 @@ pub fn applies(rule: &Rule, ev: &AuditEvent<'_>, class: IdentityClass) -> bool {
 const ROUTINE_MIN_COUNT: u32 = 5;
 /// ...over at least this long.
 const ROUTINE_MIN_AGE_MS: i64 = 3 * DAY_MS;
+/// An action done before counts as a repeated chore when seen this often...
+const REPEAT_MIN_COUNT: u32 = 2;
+/// ...its first time at least this long ago.
+const REPEAT_MIN_AGE_MS: i64 = 20 * crate::time::HOUR_MS;
 
-#[allow(clippy::too_many_arguments)]
-fn evaluate(
-    idx: usize,
-    rule: &Rule,
-    ev: &AuditEvent<'_>,
-    profile: Option<&Profile>,
-    labels: &crate::baseline::Labels,
-    cfg: &BaselineConfig,
-    specs: &[RateSpec],
+/// Cross-identity state the detectors read (never write) while judging one event.
+pub struct Cross<'a> {
+    /// Account and peer priors.
+    pub priors: &'a Priors,
+    /// Minted credentials.
+    pub lineage: &'a Lineage,
+    /// Priors settings.
+    pub config: &'a PriorsConfig,
+}
+
+/// What one rule evaluation sees besides the rule and the event.
+struct Ctx<'a, 'b> {
+    profile: Option<&'a Profile>,
+    labels: &'a crate::baseline::Labels,
+    cfg: &'a BaselineConfig,
+    specs: &'a [RateSpec],
     class: IdentityClass,
-) -> Option<Finding> {
+    cross: &'a Cross<'b>,
+}
+
+fn evaluate(idx: usize, rule: &Rule, ev: &AuditEvent<'_>, ctx: &Ctx<'_, '_>) -> Option<Finding> {
+    let (profile, cfg) = (ctx.profile, ctx.cfg);
     let learning = profile.map(|p| {
         p.learning_state(
             rule.learning.period_ms.unwrap_or(cfg.learning_period_ms),
@@ -855,7 +913,7 @@ fn evaluate(
     let anomalies = match &rule.detector {
         Detector::Match | Detector::Composite(_) => Vec::new(),
         Detector::NewValue(p) => {
-            let hit = new_value::evaluate(p, ev, profile, labels, cfg)?;
+            let hit = new_value::evaluate(p, ev, profile, ctx.labels, cfg)?;
             let n = hit.anomalies.len() as i32;
             if n > 1 {
                 components.push(("additional_new_features", 10 * (n - 1)));
@@ -863,10 +921,12 @@ fn evaluate(
             if p.escalate_when_all_new && hit.compared > 1 && hit.anomalies.len() == hit.compared {
                 components.push(("all_features_new", 20));
             }
-            hit.anomalies
+            let mut anomalies = hit.anomalies;
+            cite_abused_actions(ev, &mut anomalies, &mut components);
+            anomalies
         }
         Detector::Burst(p) => take(
-            kinds::burst::evaluate(p, &specs[p.spec], ev, profile)?,
+            kinds::burst::evaluate(p, &ctx.specs[p.spec], ev, profile, cfg)?,
             &mut components,
         ),
         Detector::ImpossibleTravel(p) => take(
@@ -875,10 +935,22 @@ fn evaluate(
         ),
         Detector::OffHours(p) => take(kinds::off_hours::evaluate(p, ev, profile)?, &mut components),
         Detector::Dormant(p) => take(kinds::dormant::evaluate(p, ev, profile)?, &mut components),
+        Detector::ColdStart(p) => take(
+            kinds::cold_start::evaluate(p, ev, still_learning, ctx.cross)?,
+            &mut components,
+        ),
+        Detector::MintedCredential => take(
+            kinds::minted::evaluate(ev, ctx.cross.lineage, profile, cfg)?,
+            &mut components,
+        ),
     };
-    risk_factors(rule, ev, profile, cfg, still_learning, &mut components);
+    risk_factors(rule, ev, ctx, still_learning, &mut components);
+    let mut anomalies = anomalies;
+    if let Some(a) = policy_anomaly(ev, ctx) {
+        anomalies.push(a);
+    }
     Some(Finding::new(
-        idx, components, anomalies, learning, class, ev.time_ms,
+        idx, components, anomalies, learning, ctx.class, ev.time_ms,
     ))
 }
 
@@ -892,11 +964,11 @@ fn take(hit: Hit, components: &mut Vec<(&'static str, i32)>) -> Vec<Anomaly> {
 fn risk_factors(
     rule: &Rule,
     ev: &AuditEvent<'_>,
-    profile: Option<&Profile>,
-    cfg: &BaselineConfig,
+    ctx: &Ctx<'_, '_>,
     still_learning: bool,
     components: &mut Vec<(&'static str, i32)>,
 ) {
+    let (profile, cfg) = (ctx.profile, ctx.cfg);
     let now = profile.map_or(ev.time_ms, |p| p.last_seen.max(ev.time_ms));
     let known = |f: Feature| -> Option<bool> {
         let v = feature_value(ev, f)?;
@@ -934,11 +1006,125 @@ fn risk_factors(
             ) && !new_asn
             {
                 components.push(("routine_action_for_identity", -30));
-            } else if !new_asn && manages_resource(ev, p, now, cfg) {
-                components.push(("resource_managed_by_identity", -15));
+            } else if !new_asn {
+                // Not yet a habit, but a chore it did before, on a day before.
+                if p.is_routine(
+                    v.key,
+                    now,
+                    REPEAT_MIN_COUNT,
+                    REPEAT_MIN_AGE_MS,
+                    cfg.forget_after_ms,
+                ) {
+                    components.push(("repeated_action_for_identity", -20));
+                }
+                if manages_resource(ev, p, now, cfg) {
+                    components.push(("resource_managed_by_identity", -15));
+                }
             }
         }
+        // A call its peers already make, from a network the identity knows: a deployer's first
+        // day, or an infrequent chore of its kind (peer groups, priors.rs).
+        if !new_asn && ctx.cross.priors.peers(ev, ctx.cross.config).others_do {
+            components.push(("peers_do_this", -30));
+        }
     }
+    // A new country inside the provider network the identity already uses: region expansion,
+    // CI runners placed elsewhere by their cloud. Lowered, not silenced.
+    if let Detector::NewValue(p) = &rule.detector {
+        let cloud = ev
+            .geo
+            .as_ref()
+            .and_then(|g| g.net_class)
+            .is_some_and(|c| c == crate::netclass::NetClass::Cloud);
+        if p.features.contains(&Feature::Country) && cloud && known(Feature::Asn) == Some(true) {
+            components.push(("same_cloud_network", -25));
+        }
+    }
+}
+
+/// A new action that TrailDiscover lists as used in real attacks: cited, and +10.
+fn cite_abused_actions(
+    ev: &AuditEvent<'_>,
+    anomalies: &mut [Anomaly],
+    components: &mut Vec<(&'static str, i32)>,
+) {
+    if ev.source != crate::event::SourceKind::Cloudtrail {
+        return;
+    }
+    for a in anomalies.iter_mut().filter(|a| a.feature == "action") {
+        if let Some(c) = crate::event::abused::citation(&a.observed) {
+            components.push(("abused_in_real_incidents", 10));
+            a.pattern = Some(match a.pattern.take() {
+                Some(p) => format!("{p}; {c}"),
+                None => c,
+            });
+        }
+    }
+}
+
+/// The decoded policy of a policy write that grants admin-like rights, as an anomaly the alert
+/// shows (what was granted, to whom).
+fn policy_anomaly(ev: &AuditEvent<'_>, ctx: &Ctx<'_, '_>) -> Option<Anomaly> {
+    use crate::event::policy::{assess_cloudtrail, Grant};
+    let a = assess_cloudtrail(&ev.service, &ev.operation, ev.request.map(|r| r.get()))?;
+    if !matches!(a.grant, Grant::Admin | Grant::ServiceWildcard) {
+        return None;
+    }
+    let to = ev
+        .target
+        .as_deref()
+        .unwrap_or("the principal in the request");
+    let whom = if ev.target.as_deref() == Some(ev.identity.name.as_ref()) {
+        format!("{to} (itself)")
+    } else {
+        to.to_string()
+    };
+    let action = ev.action();
+    let age = match ctx.profile {
+        Some(p) => format!(
+            "this identity was first seen {} before",
+            crate::time::format_duration_ms(ev.time_ms.saturating_sub(p.first_seen))
+        ),
+        None => "this is the identity's first call seen".to_string(),
+    };
+    let in_account = ctx.cross.priors.account(ev).map(|acct| {
+        let seen = feature_value(ev, Feature::Action).is_some_and(|v| {
+            acct.values(Feature::Action)
+                .is_some_and(|set| set.get(v.key).is_some())
+        });
+        let name = ev.identity.account.as_deref().unwrap_or("?");
+        if seen {
+            format!("{action} was called in account {name} before")
+        } else {
+            format!(
+                "no identity in account {name} called {action} in the {} events seen",
+                acct.events
+            )
+        }
+    });
+    let mut pattern = format!(
+        "{action} granted {} ({}) to {whom}; {age}",
+        a.summary,
+        a.grant.as_str()
+    );
+    for t in in_account
+        .into_iter()
+        .chain(crate::event::abused::citation(&action))
+    {
+        pattern.push_str("; ");
+        pattern.push_str(&t);
+    }
+    Some(Anomaly {
+        feature: "policy",
+        observation_type: "grant",
+        scope: Scope::Identity,
+        observed: a.summary,
+        baseline: Vec::new(),
+        baseline_total: 0,
+        scope_first_seen: ctx.profile.map_or(ev.time_ms, |p| p.first_seen),
+        scope_events: ctx.profile.map_or(0, |p| p.observations),
+        pattern: Some(pattern),
+    })
 }
 
 /// True if the resource the call names was already in the identity's baseline from an earlier

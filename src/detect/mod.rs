@@ -1,5 +1,6 @@
 //! Detection: the rule schema and its loader/linter ([`rule`], [`loader`]), conditions over event
-//! fields ([`condition`]), detector kinds ([`kinds`]), the per-event [`engine`], and the runner
+//! fields ([`condition`]), detector kinds ([`kinds`]), credential [`lineage`], the per-event
+//! [`engine`], and the runner
 //! for the tests written inside rule files ([`ruletest`]).
 //!
 //! Rules are YAML files under `detections/`, one rule a file, id = the file's path with dots
@@ -10,6 +11,7 @@ pub mod allowlist;
 pub mod condition;
 pub mod engine;
 pub mod kinds;
+pub mod lineage;
 pub mod loader;
 pub mod rule;
 pub mod ruletest;

@@ -253,6 +253,9 @@ pub struct ParamsFile {
     /// `composite`: sum of member risk scores needed (default 80).
     #[serde(default)]
     pub min_score: Option<i32>,
+    /// `cold_start`: action classes that make a first-seen identity's call worth judging.
+    #[serde(default)]
+    pub classes: Vec<String>,
     /// Any kind: lower the score when the action is an established habit of the identity
     /// (default true for `match`, false otherwise).
     #[serde(default)]
@@ -296,6 +299,7 @@ impl ParamsFile {
             "min_prior_observations",
         );
         add(!self.members.is_empty(), "members");
+        add(!self.classes.is_empty(), "classes");
         add(self.min_rules.is_some(), "min_rules");
         add(self.min_score.is_some(), "min_score");
         v
@@ -326,6 +330,8 @@ fn kind_params(kind: &str) -> &'static [&'static str] {
         "off_hours" => &["max_active_share", "tolerance_hours"],
         "dormant" => &["min_idle", "gap_factor", "min_prior_observations"],
         "composite" => &["window", "members", "min_rules", "min_score"],
+        "cold_start" => &["classes", "features"],
+        "minted_credential" => &[],
         _ => &[],
     }
 }
@@ -510,6 +516,8 @@ pub enum Scope {
     Identity,
     /// One role session's credentials.
     Session,
+    /// The identity's account and peers (priors for identities without a baseline).
+    Account,
 }
 
 impl Scope {
@@ -518,6 +526,7 @@ impl Scope {
         match self {
             Scope::Identity => "identity",
             Scope::Session => "session",
+            Scope::Account => "account",
         }
     }
 }
@@ -617,6 +626,19 @@ pub enum Detector {
     Dormant(DormantParams),
     /// Several findings on one identity within a window.
     Composite(CompositeParams),
+    /// A first-seen or learning identity judged by its account's and peers' priors.
+    ColdStart(ColdStartParams),
+    /// The first use of a credential minted in the logs, judged against its minting.
+    MintedCredential,
+}
+
+/// `cold_start` parameters.
+#[derive(Debug, Clone)]
+pub struct ColdStartParams {
+    /// Calls of these classes are judged (empty: every call).
+    pub classes: Vec<ActionClass>,
+    /// Caller context compared with the account's priors (country, asn, client).
+    pub features: Vec<Feature>,
 }
 
 impl Detector {
@@ -630,6 +652,8 @@ impl Detector {
             Detector::OffHours(_) => "off_hours",
             Detector::Dormant(_) => "dormant",
             Detector::Composite(_) => "composite",
+            Detector::ColdStart(_) => "cold_start",
+            Detector::MintedCredential => "minted_credential",
         }
     }
 }
@@ -951,7 +975,7 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
                 Some(m) => Distinct::from_name(m).unwrap_or_else(|| {
                     problem(
                         kind_line,
-                        format!("params.measure: {m:?} is not events, actions or resources"),
+                        format!("params.measure: {m:?} is not events, actions, resources or novel_actions"),
                     );
                     Distinct::Events
                 }),
@@ -1051,11 +1075,41 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
                 min_score: p.min_score.unwrap_or(80),
             })
         }
+        "cold_start" => {
+            let p = &rf.params;
+            let mut classes = Vec::new();
+            for c in &p.classes {
+                match ActionClass::from_name(c) {
+                    Some(x) => classes.push(x),
+                    None => problem(
+                        kind_line,
+                        format!("params.classes: unknown class {c:?} (secret_read, enumeration, iam_write, denied, repo_download, token_grant)"),
+                    ),
+                }
+            }
+            let mut features = Vec::new();
+            for f in &p.features {
+                match Feature::from_name(f) {
+                    Some(x @ (Feature::Country | Feature::Asn | Feature::Client)) => {
+                        features.push(x)
+                    }
+                    _ => problem(
+                        kind_line,
+                        format!("params.features: {f:?} is not a caller feature the account priors keep (country, asn, client)"),
+                    ),
+                }
+            }
+            if features.is_empty() {
+                features = vec![Feature::Country, Feature::Asn, Feature::Client];
+            }
+            Detector::ColdStart(ColdStartParams { classes, features })
+        }
+        "minted_credential" => Detector::MintedCredential,
         other => {
             problem(
                 kind_line,
                 format!(
-                    "unknown kind {other:?} (match, new_value, burst, impossible_travel, off_hours, dormant, composite)"
+                    "unknown kind {other:?} (match, new_value, burst, impossible_travel, off_hours, dormant, composite, cold_start, minted_credential)"
                 ),
             );
             Detector::Match
@@ -1078,7 +1132,7 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
         .routine_lowers
         .unwrap_or(matches!(detector, Detector::Match));
     // request.* conditions read the raw request: test them last.
-    conditions.sort_by_key(|c: &Condition| c.field == Field::Request);
+    conditions.sort_by_key(|c: &Condition| c.field.reads_request());
 
     let default_gate = matches!(&detector, Detector::NewValue(p) if p.scope == Scope::Identity)
         || matches!(

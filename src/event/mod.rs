@@ -4,7 +4,9 @@
 //! so parsing a record allocates little. Fields that come from enrichment (GeoIP, user-agent family)
 //! are filled in by [`crate::enrich`] after parsing.
 
+pub mod abused;
 pub mod classify;
+pub mod policy;
 pub mod useragent;
 
 use std::borrow::Cow;
@@ -397,6 +399,9 @@ pub struct AuditEvent<'a> {
     pub geo: Option<Arc<GeoInfo>>,
     /// Request parameters as raw JSON, for evidence.
     pub request: Option<&'a RawValue>,
+    /// The raw response (CloudTrail `responseElements`): read only for the few calls whose
+    /// answer matters to detection (the access key `CreateAccessKey` minted).
+    pub response: Option<&'a RawValue>,
     /// Action classes, filled by enrichment ([`classify::classify`]).
     pub classes: classify::ActionClasses,
     /// The resource a sensitive call names (secret, parameter, user, role), filled by enrichment.

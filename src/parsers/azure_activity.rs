@@ -298,6 +298,7 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         event_geo: None,
         geo: None,
         request: r.properties,
+        response: None,
         classes: Default::default(),
         target: None,
         federation: None,

@@ -80,8 +80,9 @@ struct Record<'a> {
     resources: Option<Resources<'a>>,
     #[serde(borrow, default)]
     additional_event_data: Option<AdditionalData<'a>>,
+    /// Kept raw: read for console sign-in outcomes and for credentials a call minted.
     #[serde(borrow, default)]
-    response_elements: Option<KeyOf<'a, ConsoleLoginKey>>,
+    response_elements: Option<&'a RawValue>,
 }
 
 /// Names the one key a [`KeyOf`] keeps.
@@ -290,10 +291,11 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
     };
 
     let (src_ip, src_host) = super::split_source(cow(r.source_ip_address));
-    let console_failed = r
-        .response_elements
-        .and_then(|c| c.0)
-        .is_some_and(|v| v.0 == "Failure");
+    let console_failed = operation == "ConsoleLogin"
+        && r.response_elements
+            .and_then(|raw| serde_json::from_str::<KeyOf<'_, ConsoleLoginKey>>(raw.get()).ok())
+            .and_then(|c| c.0)
+            .is_some_and(|v| v.0 == "Failure");
     let error_code = cow(r.error_code);
     let outcome = if error_code.is_some() || console_failed {
         Outcome::Failure
@@ -325,6 +327,7 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         event_geo: None::<EventGeo>,
         geo: None,
         request: r.request_parameters,
+        response: r.response_elements,
         classes: Default::default(),
         target: None,
         federation,

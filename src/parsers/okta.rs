@@ -232,6 +232,7 @@ pub fn parse(raw: &[u8]) -> Result<AuditEvent<'_>, ParseError> {
         event_geo,
         geo: None,
         request: None,
+        response: None,
         classes: Default::default(),
         target: None,
         federation: None,

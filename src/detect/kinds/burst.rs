@@ -11,7 +11,7 @@ use crate::time::format_duration_ms;
 
 use super::Hit;
 use crate::baseline::rate::{Distinct, RateSpec, RateState};
-use crate::baseline::{rate_key, Profile};
+use crate::baseline::{rate_key, BaselineConfig, Profile};
 use crate::detect::engine::Anomaly;
 use crate::detect::rule::{BurstParams, Scope};
 use crate::event::AuditEvent;
@@ -39,11 +39,15 @@ pub fn evaluate(
     spec: &RateSpec,
     ev: &AuditEvent<'_>,
     profile: Option<&Profile>,
+    cfg: &BaselineConfig,
 ) -> Option<Hit> {
     if !ev.classes.contains(spec.class) {
         return None;
     }
     let profile = profile?;
+    if spec.distinct == Distinct::NovelActions && !profile.is_novel_action(ev, cfg) {
+        return None;
+    }
     let fresh;
     let state = match profile.rate(p.spec) {
         Some(s) => s,
@@ -83,6 +87,7 @@ pub fn evaluate(
         Distinct::Events => "calls",
         Distinct::Actions => "distinct actions",
         Distinct::Resources => "distinct resources",
+        Distinct::NovelActions => "distinct actions new to the identity",
     };
     let anomaly = Anomaly {
         feature: spec.class.as_str(),

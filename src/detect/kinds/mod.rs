@@ -3,7 +3,9 @@
 //! score components) or nothing.
 
 pub mod burst;
+pub mod cold_start;
 pub mod dormant;
+pub mod minted;
 pub mod new_value;
 pub mod off_hours;
 pub mod travel;

@@ -34,7 +34,8 @@ pub fn evaluate(
     let profile = profile?;
     let now = profile.last_seen.max(ev.time_ms);
     let session = match p.scope {
-        Scope::Identity => None,
+        // `account` is not a new_value scope (the rule compiler refuses it).
+        Scope::Identity | Scope::Account => None,
         // Liveness by the event's own time: a late record of a live session is still evaluated.
         Scope::Session => {
             Some(profile.session(session_key(ev)?, ev.time_ms, cfg.session_idle_ms)?)
