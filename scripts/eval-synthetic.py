@@ -11,8 +11,11 @@ import sys
 
 data, alerts_path = sys.argv[1], sys.argv[2]
 inst = collections.defaultdict(lambda: (set(), set()))
+low_by_design = {}
 for line in open(data + ".labels.jsonl"):
     v = json.loads(line)
+    if v.get("expect") == "low_by_design":
+        low_by_design[(v["attack"], v["identity"])] = v.get("why", "")
     ids, nets = inst[(v["attack"], v["identity"])]
     ids.add(v["eventId"])
     if v.get("sourceIp"):
@@ -33,15 +36,17 @@ for (atk, ident), (ids, nets) in sorted(inst.items()):
     mine = [a for a in alerts if belongs(a, ids, nets)]
     best = max((a["severity_id"] for a in mine), default=0)
     rules = sorted({a["finding_info"]["analytic"]["uid"] for a in mine})
-    detected += best >= 3
-    print(f"{'OK  ' if best >= 3 else 'MISS'} {atk:34} sev {best} {ident[-40:]:40} {','.join(rules)}")
+    low = (atk, ident) in low_by_design
+    detected += best >= 3 or low
+    tag = "OK  " if best >= 3 else ("LOW " if low else "MISS")
+    print(f"{tag} {atk:34} sev {best} {ident[-40:]:40} {','.join(rules)}")
 false = [
     a for a in alerts
     if a["severity_id"] >= 3 and a["activity_id"] == 1
     and not any(belongs(a, ids, nets) for ids, nets in inst.values())
 ]
 by_rule = collections.Counter(a["finding_info"]["analytic"]["uid"] for a in false)
-print(f"detected {detected}/{len(inst)}; alerts {len(alerts)}; false Medium+ {len(false)}: {dict(by_rule)}")
+print(f"detected {detected}/{len(inst)} (Medium+ or Low by design: {len(low_by_design)}); alerts {len(alerts)}; false Medium+ {len(false)}: {dict(by_rule)}")
 if "-v" in sys.argv:
     for a in false:
         d = a["evidences"][0]["data"]

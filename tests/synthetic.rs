@@ -1,7 +1,8 @@
 //! A synthetic multi-day scenario (nhid-gen: many identities, four sources, benign drift, injected
-//! labelled attacks; it shares no code with the detectors) replayed on three seeds: at least three
-//! quarters of injected attacks are detected at Medium or above, and benign Medium+ alerts stay
-//! within a measured bound (numbers in BENCHMARKS.md).
+//! labelled attacks and their benign twins; it shares no code with the detectors) replayed on three
+//! seeds: every attack but at most one per seed is detected at Medium or above (or is Low by
+//! design, as its label says), and benign Medium+ alerts stay within a measured bound (numbers in
+//! BENCHMARKS.md).
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -9,7 +10,17 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn run_seed(seed: u64, dir: &Path) -> (usize, usize, usize, usize) {
+/// Scores of one seed: attack instances, those detected (Medium+, or Low by design as the
+/// generator's label says), alerts, false Medium+ alerts, and the attack kinds missed.
+struct Score {
+    attacks: usize,
+    detected: usize,
+    alerts: usize,
+    false_medium: usize,
+    missed: Vec<String>,
+}
+
+fn run_seed(seed: u64, dir: &Path) -> Score {
     let data = dir.join(format!("s{seed}.jsonl"));
     let gen = Command::new(env!("CARGO_BIN_EXE_nhid-gen"))
         .args([
@@ -56,15 +67,19 @@ fn run_seed(seed: u64, dir: &Path) -> (usize, usize, usize, usize) {
         .collect();
     // Attack instances: (attack, identity) -> record ids and source networks.
     let mut inst: HashMap<(String, String), (HashSet<String>, HashSet<String>)> = HashMap::new();
+    let mut low_by_design: HashSet<(String, String)> = HashSet::new();
     let labels = std::fs::read_to_string(format!("{}.labels.jsonl", data.display())).unwrap();
     for l in labels.lines() {
         let v: Value = serde_json::from_str(l).unwrap();
-        let e = inst
-            .entry((
-                v["attack"].as_str().unwrap().into(),
-                v["identity"].as_str().unwrap().into(),
-            ))
-            .or_default();
+        let key = (
+            v["attack"].as_str().unwrap().to_string(),
+            v["identity"].as_str().unwrap().to_string(),
+        );
+        if v["expect"] == "low_by_design" {
+            assert!(v["why"].as_str().is_some_and(|w| !w.is_empty()));
+            low_by_design.insert(key.clone());
+        }
+        let e = inst.entry(key).or_default();
         e.0.insert(v["eventId"].as_str().unwrap().into());
         if let Some(ip) = v["sourceIp"].as_str() {
             e.1.insert(ip.rsplit_once('.').unwrap().0.to_string());
@@ -82,12 +97,15 @@ fn run_seed(seed: u64, dir: &Path) -> (usize, usize, usize, usize) {
                 .is_some_and(|ip| nets.contains(ip.rsplit_once('.').unwrap().0))
     };
     let mut detected = 0;
-    for (ids, nets) in inst.values() {
-        if alerts
+    let mut missed = Vec::new();
+    for (key, (ids, nets)) in &inst {
+        let medium = alerts
             .iter()
-            .any(|a| belongs(a, ids, nets) && a["severity_id"].as_u64().unwrap() >= 3)
-        {
+            .any(|a| belongs(a, ids, nets) && a["severity_id"].as_u64().unwrap() >= 3);
+        if medium || low_by_design.contains(key) {
             detected += 1;
+        } else {
+            missed.push(key.0.clone());
         }
     }
     let false_medium = alerts
@@ -95,31 +113,58 @@ fn run_seed(seed: u64, dir: &Path) -> (usize, usize, usize, usize) {
         .filter(|a| a["severity_id"].as_u64().unwrap() >= 3 && a["activity_id"] == 1)
         .filter(|a| !inst.values().any(|(ids, nets)| belongs(a, ids, nets)))
         .count();
-    (inst.len(), detected, alerts.len(), false_medium)
+    Score {
+        attacks: inst.len(),
+        detected,
+        alerts: alerts.len(),
+        false_medium,
+        missed,
+    }
 }
 
 #[test]
 fn synthetic_scenarios_on_three_seeds() {
     let dir = tempfile::tempdir().unwrap();
     for seed in [11, 22, 33] {
-        let (attacks, detected, alerts, false_medium) = run_seed(seed, dir.path());
-        eprintln!("seed {seed}: {detected}/{attacks} attacks detected at Medium+, {alerts} alerts, {false_medium} false Medium+");
-        assert!(
-            attacks >= 12,
-            "seed {seed}: the generator injected {attacks} attacks"
+        let s = run_seed(seed, dir.path());
+        eprintln!(
+            "seed {seed}: {}/{} attacks detected (Medium+ or Low by design), {} alerts, {} false Medium+, missed {:?}",
+            s.detected, s.attacks, s.alerts, s.false_medium, s.missed
         );
-        // Measured on this generator (BENCHMARKS.md): 11-12 of 14 attack instances at Medium+
-        // per seed; the misses are attacks the 12-day scenario is too short for (dormancy of
-        // 8 days against a 14-day threshold, off-hours needing 14 days of history).
         assert!(
-            detected * 4 >= attacks * 3,
-            "seed {seed}: {detected}/{attacks} attacks detected at Medium+"
+            s.attacks >= 17,
+            "seed {seed}: the generator injected {} attacks",
+            s.attacks
         );
-        // Benign Medium+ comes from the generator's deployer roles changing trails and trust
-        // policies before these become their habit; bounded, and tracked in BENCHMARKS.md.
+        // Issue 12's shapes are caught on every seed: a never-seen key escalating itself, a key
+        // minted for another user, a quiet key enumerating from its usual place.
+        for must in [
+            "new_key_self_escalation",
+            "key_minted_for_other_user",
+            "etl_key_enumeration",
+        ] {
+            assert!(
+                !s.missed.iter().any(|m| m == must),
+                "seed {seed}: {must} missed"
+            );
+        }
+        // Measured (BENCHMARKS.md): 17, 17 and 16 of 17; the one miss (seed 33) is eight novel
+        // secrets in a day against a two-a-day habit (p ~ 1e-3), low and slow by design.
         assert!(
-            false_medium <= 60,
-            "seed {seed}: {false_medium} false alerts at Medium+"
+            s.detected + 1 >= s.attacks,
+            "seed {seed}: {}/{} attacks detected, missed {:?}",
+            s.detected,
+            s.attacks,
+            s.missed
+        );
+        // Benign twins (region expansion, CI runners moving country in their cloud ASN, new
+        // deployer roles on day one, key rotation) stay below Medium; what remains is the first
+        // deployer of its kind changing a trail in the stream's first days and a weekly batch
+        // sweeping secrets (measured 3, 2 and 3).
+        assert!(
+            s.false_medium <= 4,
+            "seed {seed}: {} false alerts at Medium+",
+            s.false_medium
         );
     }
 }

@@ -2190,6 +2190,19 @@ impl AtkKind {
     }
 }
 
+impl AtkKind {
+    /// Why an attack is expected below Medium, if it is by design: the detectors see nothing
+    /// but its timing.
+    fn low_by_design(self) -> Option<&'static str> {
+        match self {
+            AtkKind::OffHours => Some(
+                "off-hours activity alone, from the victim's usual place and client: a Low signal by design",
+            ),
+            _ => None,
+        }
+    }
+}
+
 struct Step {
     at: i64,
     act: u16,
@@ -7597,6 +7610,9 @@ fn main() -> Result<()> {
                         Some(ip) => o.s("sourceIp", ip),
                         None => o.null("sourceIp"),
                     };
+                    if let Some(why) = a.kind.low_by_design() {
+                        o.s("expect", "low_by_design").s("why", why);
+                    }
                 });
                 l.write_all(line.as_bytes())?;
                 l.write_all(b"\n")?;

@@ -869,8 +869,9 @@ pub fn applies(rule: &Rule, ev: &AuditEvent<'_>, class: IdentityClass) -> bool {
 const ROUTINE_MIN_COUNT: u32 = 5;
 /// ...over at least this long.
 const ROUTINE_MIN_AGE_MS: i64 = 3 * DAY_MS;
-/// An action done before counts as a repeated chore when seen this often...
-const REPEAT_MIN_COUNT: u32 = 2;
+/// An action done before (the profile is the one before this call) counts as a repeated
+/// chore when seen this often...
+const REPEAT_MIN_COUNT: u32 = 1;
 /// ...its first time at least this long ago.
 const REPEAT_MIN_AGE_MS: i64 = 20 * crate::time::HOUR_MS;
 
@@ -1022,6 +1023,12 @@ fn risk_factors(
                 }
             }
         }
+        // A change made through an infrastructure-as-code tool the identity already uses, from
+        // a network it already uses: a planned change going through its pipeline, not hands on
+        // a keyboard. Never enough alone to take a High below Medium.
+        if !new_asn && is_iac_client(ev.client()) && known(Feature::Client) == Some(true) {
+            components.push(("infrastructure_as_code_client", -20));
+        }
         // A call its peers already make, from a network the identity knows: a deployer's first
         // day, or an infrequent chore of its kind (peer groups, priors.rs).
         if !new_asn && ctx.cross.priors.peers(ev, ctx.cross.config).others_do {
@@ -1040,6 +1047,14 @@ fn risk_factors(
             components.push(("same_cloud_network", -25));
         }
     }
+}
+
+/// Client families of infrastructure-as-code tools.
+fn is_iac_client(family: &str) -> bool {
+    matches!(
+        family,
+        "terraform" | "cloudformation" | "pulumi" | "aws-cdk" | "crossplane" | "aws-sam-cli"
+    )
 }
 
 /// A new action that TrailDiscover lists as used in real attacks: cited, and +10.
