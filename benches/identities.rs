@@ -11,7 +11,8 @@
 //!
 //! Not a criterion bench: one long pass is the measurement (criterion's repetitions would
 //! multiply a minutes-long run). Run: `cargo bench --bench identities`
-//! (smaller: `NHID_BENCH_IDENTITIES=100000 cargo bench --bench identities`).
+//! (smaller: `NHID_BENCH_IDENTITIES=100000 cargo bench --bench identities`; every identity with
+//! a name pattern of its own, the worst case for peer groups: `NHID_BENCH_UNIQUE_NAMES=1`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,8 +33,9 @@ fn rss_bytes() -> usize {
 }
 
 /// One CloudTrail record of identity `i`, call `k`, written into `buf`.
-fn record(buf: &mut Vec<u8>, i: usize, k: usize) {
+fn record(buf: &mut Vec<u8>, i: usize, k: usize, unique: bool) {
     use std::io::Write;
+    let name = role_name(i, unique);
     let (source, op) = match k % 3 {
         0 => ("s3", "GetObject"),
         1 => ("sqs", "SendMessage"),
@@ -48,10 +50,10 @@ fn record(buf: &mut Vec<u8>, i: usize, k: usize) {
         buf,
         concat!(
             r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROAB{i:015}:job","#,
-            r#""arn":"arn:aws:sts::111122223333:assumed-role/job-{i}/job","accountId":"111122223333","#,
+            r#""arn":"arn:aws:sts::111122223333:assumed-role/{name}/job","accountId":"111122223333","#,
             r#""accessKeyId":"ASIAB{i:015}","sessionContext":{{"sessionIssuer":{{"type":"Role","#,
-            r#""principalId":"AROAB{i:015}","arn":"arn:aws:iam::111122223333:role/job-{i}","#,
-            r#""accountId":"111122223333","userName":"job-{i}"}},"attributes":{{"creationDate":"2024-03-01T00:00:00Z","#,
+            r#""principalId":"AROAB{i:015}","arn":"arn:aws:iam::111122223333:role/{name}","#,
+            r#""accountId":"111122223333","userName":"{name}"}},"attributes":{{"creationDate":"2024-03-01T00:00:00Z","#,
             r#""mfaAuthenticated":"false"}}}}}},"eventTime":"2024-03-{day:02}T{h:02}:{m:02}:{s:02}Z","#,
             r#""eventSource":"{source}.amazonaws.com","eventName":"{op}","awsRegion":"us-east-1","#,
             r#""sourceIPAddress":"3.5.{net}.{host}","userAgent":"Boto3/1.34.12 md/Botocore#1.34.12 ua/2.0 os/linux#5.10 lang/python#3.11.6","#,
@@ -59,6 +61,7 @@ fn record(buf: &mut Vec<u8>, i: usize, k: usize) {
             r#""eventID":"{i:08x}-0000-4000-8000-{k:012}","readOnly":true,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}}"#
         ),
         i = i,
+        name = name,
         k = k,
         day = day,
         h = secs / 3600,
@@ -71,7 +74,24 @@ fn record(buf: &mut Vec<u8>, i: usize, k: usize) {
     );
 }
 
+/// `job-17` (every identity shares the name pattern `job-*`: one peer group), or with
+/// `NHID_BENCH_UNIQUE_NAMES=1` a name whose pattern is the identity's own (letters, no digits:
+/// `bcd-job-x`), the worst case for peer groups (bounded by `max_groups`).
+fn role_name(i: usize, unique: bool) -> String {
+    if !unique {
+        return format!("job-{i}");
+    }
+    let mut letters = String::new();
+    let mut x = i + 1;
+    while x > 0 {
+        letters.push((b'a' + (x % 26) as u8) as char);
+        x /= 26;
+    }
+    format!("{letters}-job-x")
+}
+
 fn main() {
+    let unique = std::env::var("NHID_BENCH_UNIQUE_NAMES").is_ok_and(|v| v == "1");
     let n: usize = std::env::var("NHID_BENCH_IDENTITIES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -93,7 +113,7 @@ fn main() {
     let start = Instant::now();
     for k in 0..EVENTS_PER_IDENTITY {
         for i in 0..n {
-            record(&mut buf, i, k);
+            record(&mut buf, i, k, unique);
             pipe.process_record(&buf, &origin, &mut sink, &mut None)
                 .expect("bench record");
         }
@@ -118,6 +138,12 @@ fn main() {
         "  baseline store (own accounting): {:.1} MB = {} bytes per identity",
         accounted as f64 / 1e6,
         accounted / n
+    );
+    let (accounts, groups, minted, cross) = pipe.engine().cross_state_size();
+    println!(
+        "  priors and lineage: {accounts} account(s), {groups} peer group(s), {minted} minted key(s), {:.2} MB ({} bytes per identity)",
+        cross as f64 / 1e6,
+        cross / n
     );
     println!(
         "  process RSS: {:.1} MB -> {:.1} MB, growth {} bytes per identity",

@@ -85,6 +85,11 @@ impl Feature {
         self as usize
     }
 
+    /// The feature's bit in a mask of features.
+    pub fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+
     /// True for features that describe where/how the caller connects; calls an AWS service made
     /// on the identity's behalf do not carry them.
     pub fn is_caller_context(self) -> bool {
@@ -508,13 +513,15 @@ impl Profile {
         self.features[f.index()].observe(key, t, now, forget);
     }
 
+    /// Folds an event in; returns the features ([`Feature::bit`]) whose value the identity
+    /// showed for the first time.
     fn observe(
         &mut self,
         ev: &AuditEvent<'_>,
         cfg: &BaselineConfig,
         labels: &mut Labels,
         specs: &[RateSpec],
-    ) {
+    ) -> u8 {
         let t = ev.time_ms;
         if self.observations > 0 && t > self.last_seen {
             self.max_gap_ms = self.max_gap_ms.max(t - self.last_seen);
@@ -532,14 +539,17 @@ impl Profile {
         self.hours[how] += 1;
         let now = self.last_seen;
         // Before the action joins the baseline: was it new, past learning? (`novel_actions`)
+        // Only for events of a class such a rate counts (one scan of the action set).
         let novel_action = specs
             .iter()
-            .any(|s| s.distinct == rate::Distinct::NovelActions)
+            .any(|s| s.distinct == rate::Distinct::NovelActions && ev.classes.contains(s.class))
             && self.is_novel_action(ev, cfg);
+        let mut new_features = 0u8;
         for f in Feature::ALL {
             if let Some(v) = feature_value(ev, f) {
                 if self.features[f.index()].observe(v.key, t, now, cfg.forget_after_ms) {
                     labels.intern(v.key, || feature_label(ev, f));
+                    new_features |= f.bit();
                 }
             }
         }
@@ -569,6 +579,7 @@ impl Profile {
         if let (Some(name), Some(k)) = (ev.identity.session.as_deref(), session_key(ev)) {
             self.observe_session(ev, name, k, cfg, labels);
         }
+        new_features
     }
 
     /// True if the event's action is absent from this baseline and the identity is past its
@@ -737,6 +748,9 @@ pub struct BaselineStore {
     /// Boxed: the table keeps ~2x its length in slots, and an empty slot should cost a pointer,
     /// not a whole profile.
     profiles: FxHashMap<Box<str>, Box<Profile>>,
+    /// Features ([`Feature::bit`]) whose value the last observed event showed for the first
+    /// time for its identity (account priors learn from these).
+    pub new_features: u8,
     /// Labels of all values, shared.
     pub labels: Labels,
     /// Rates tracked (from the loaded rules).
@@ -750,6 +764,7 @@ impl BaselineStore {
     pub fn new(config: BaselineConfig) -> Self {
         BaselineStore {
             profiles: FxHashMap::default(),
+            new_features: 0,
             labels: Labels::new(4_000_000),
             rate_specs: Vec::new(),
             config,
@@ -787,13 +802,13 @@ impl BaselineStore {
         match self.profiles.get_mut(&*ev.identity.key) {
             Some(p) => {
                 let r = f(Some(p), labels, specs);
-                p.observe(ev, &cfg, labels, specs);
+                self.new_features = p.observe(ev, &cfg, labels, specs);
                 r
             }
             None => {
                 let r = f(None, labels, specs);
                 let mut p = Profile::new(ev.time_ms);
-                p.observe(ev, &cfg, labels, specs);
+                self.new_features = p.observe(ev, &cfg, labels, specs);
                 self.profiles
                     .insert(ev.identity.key.as_ref().into(), Box::new(p));
                 r

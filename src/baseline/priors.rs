@@ -2,7 +2,9 @@
 //! baseline of their own yet (first seen, or still learning).
 //!
 //! - **Account priors**: per account (AWS account, Azure tenant), the countries, ASNs, client
-//!   families and actions ever seen there, with counts and first/last-seen times.
+//!   families and actions ever seen there, with the number of identities that brought each
+//!   value and first/last-seen times (a value enters when an identity shows it for the first
+//!   time, so the per-event cost is one account lookup).
 //! - **Peer groups**: identities of one account and kind whose names share a pattern (digit,
 //!   hex and UUID runs collapsed and the last name token wildcarded: `etl-worker-01` and
 //!   `etl-worker-02` are `etl-worker-*`), or the same IAM path, or the same inventory team; and
@@ -81,7 +83,7 @@ pub struct PriorSet {
 /// One value of a [`PriorSet`].
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct PriorValue {
-    /// Sightings.
+    /// Identities that brought the value (each counted when it first showed it).
     pub count: u32,
     /// First event time.
     pub first_seen: i64,
@@ -244,35 +246,52 @@ fn is_run(tok: &str) -> bool {
 pub fn name_pattern(name: &str) -> Option<u64> {
     use std::hash::Hasher;
     let seps = |c: char| matches!(c, '-' | '_' | '.' | '@' | ' ' | '/');
-    let tokens = name.split(seps).filter(|t| !t.is_empty());
-    let n = tokens.clone().count();
     let mut hasher = xxhash_rust::xxh3::Xxh3::with_seed(0x9A77);
     let mut collapsed_any = false;
-    for (i, tok) in tokens.enumerate() {
-        hasher.write_u8(b'|');
-        if n >= 2 && i == n - 1 {
+    // Each token is hashed when the next one arrives: the last one is wildcarded instead.
+    let mut pending: Option<&str> = None;
+    let mut tokens = 0;
+    for tok in name.split(seps).filter(|t| !t.is_empty()) {
+        tokens += 1;
+        if let Some(prev) = pending.replace(tok) {
+            collapsed_any |= hash_token(&mut hasher, prev);
+        }
+    }
+    match (tokens, pending) {
+        (0, _) | (_, None) => return None,
+        (1, Some(only)) => collapsed_any |= hash_token(&mut hasher, only),
+        (_, Some(_)) => {
+            hasher.write_u8(b'|');
             hasher.write_u8(b'*');
             collapsed_any = true;
-        } else if is_run(tok) {
-            hasher.write_u8(b'#');
-            collapsed_any = true;
-        } else {
-            let mut in_digits = false;
-            for b in tok.bytes() {
-                if b.is_ascii_digit() {
-                    if !in_digits {
-                        hasher.write_u8(b'#');
-                        collapsed_any = true;
-                    }
-                    in_digits = true;
-                } else {
-                    hasher.write_u8(b.to_ascii_lowercase());
-                    in_digits = false;
-                }
-            }
         }
     }
     collapsed_any.then(|| hasher.finish())
+}
+
+/// Hashes one name token with instance-like runs collapsed; true if anything was collapsed.
+fn hash_token(hasher: &mut xxhash_rust::xxh3::Xxh3, tok: &str) -> bool {
+    use std::hash::Hasher;
+    hasher.write_u8(b'|');
+    if is_run(tok) {
+        hasher.write_u8(b'#');
+        return true;
+    }
+    let mut collapsed = false;
+    let mut in_digits = false;
+    for b in tok.bytes() {
+        if b.is_ascii_digit() {
+            if !in_digits {
+                hasher.write_u8(b'#');
+                collapsed = true;
+            }
+            in_digits = true;
+        } else {
+            hasher.write_u8(b.to_ascii_lowercase());
+            in_digits = false;
+        }
+    }
+    collapsed
 }
 
 /// The IAM path of an AWS role or user ARN (`arn:aws:iam::1:role/deploy/app-x` → `deploy`).
@@ -290,9 +309,13 @@ pub const MAX_GROUPS: usize = 4;
 /// IAM path and inventory team within its account, and the name pattern across the accounts of
 /// the stream (one organisation's deployer roles are named alike in every account).
 pub fn group_keys(ev: &AuditEvent<'_>, out: &mut [u64; MAX_GROUPS]) -> usize {
-    let Some(acct) = account_key(ev) else {
-        return 0;
-    };
+    match account_key(ev) {
+        Some(acct) => group_keys_in(ev, acct, out),
+        None => 0,
+    }
+}
+
+fn group_keys_in(ev: &AuditEvent<'_>, acct: u64, out: &mut [u64; MAX_GROUPS]) -> usize {
     let kind = ev.identity.kind as u64;
     let mut n = 0;
     let pattern = name_pattern(&ev.identity.name);
@@ -369,8 +392,11 @@ impl Priors {
         view
     }
 
-    /// Folds an event into its account's priors and its peer groups.
-    pub fn observe(&mut self, ev: &AuditEvent<'_>, cfg: &PriorsConfig) {
+    /// Folds an event into its account's priors and its peer groups. `new_features` are the
+    /// features ([`Feature::bit`]) whose value the event's identity showed for the first time:
+    /// only those can be new to the account or to a peer group, so the per-event cost is one
+    /// account lookup.
+    pub fn observe(&mut self, ev: &AuditEvent<'_>, new_features: u8, cfg: &PriorsConfig) {
         if ev.identity.kind.is_platform() {
             return;
         }
@@ -386,17 +412,27 @@ impl Priors {
         a.events += 1;
         a.first_seen = a.first_seen.min(t);
         a.last_seen = a.last_seen.max(t);
+        if new_features == 0 {
+            return;
+        }
         for (i, f) in ACCOUNT_FEATURES.into_iter().enumerate() {
+            if new_features & f.bit() == 0 {
+                continue;
+            }
             if let Some(v) = feature_value(ev, f) {
                 a.values[i].observe(v.key, t);
             }
         }
-        self.observe_groups(ev, cfg);
+        // A member's first call of an action is all a peer group needs to know ("another
+        // member did it"); the identity's repeats of it add nothing.
+        if new_features & Feature::Action.bit() != 0 {
+            self.observe_groups(ev, acct, cfg);
+        }
     }
 
-    fn observe_groups(&mut self, ev: &AuditEvent<'_>, cfg: &PriorsConfig) {
+    fn observe_groups(&mut self, ev: &AuditEvent<'_>, acct: u64, cfg: &PriorsConfig) {
         let mut keys = [0u64; MAX_GROUPS];
-        let n = group_keys(ev, &mut keys);
+        let n = group_keys_in(ev, acct, &mut keys);
         let me = h(&ev.identity.key, 0x1D);
         let action = feature_value(ev, Feature::Action).map(|v| v.key);
         for k in &keys[..n] {
@@ -505,6 +541,64 @@ mod tests {
             name_pattern("job-3f9a2c71-runner"),
             name_pattern("job-9b1d0e44-runner")
         );
+    }
+
+    use crate::parsers::{Format, Parsers};
+
+    fn record(user: &str, op: &str, t: &str) -> String {
+        format!(
+            r#"{{"eventTime":"{t}","eventName":"{op}","eventSource":"iam.amazonaws.com","readOnly":false,"userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/{user}","accountId":"111122223333","userName":"{user}"}},"sourceIPAddress":"3.5.1.10","userAgent":"aws-cli/2.15.30"}}"#
+        )
+    }
+
+    #[test]
+    fn peers_and_account_warm_up() {
+        let parsers = Parsers::default();
+        let cfg = PriorsConfig {
+            warmup_ms: HOUR_MS,
+            warmup_events: 3,
+            ..PriorsConfig::default()
+        };
+        let mut p = Priors::default();
+        let a = record("etl-worker-01", "CreateRole", "2024-01-01T00:00:00Z");
+        let b = record("etl-worker-02", "CreateRole", "2024-01-01T00:10:00Z");
+        let c = record("etl-worker-03", "CreateRole", "2024-01-01T02:00:00Z");
+        let (ea, eb, ec) = (
+            parsers.parse(a.as_bytes(), Format::Auto).unwrap(),
+            parsers.parse(b.as_bytes(), Format::Auto).unwrap(),
+            parsers.parse(c.as_bytes(), Format::Auto).unwrap(),
+        );
+        let all = Feature::Action.bit() | Feature::Client.bit();
+        // Before any event: no account, no peers.
+        assert!(p.account_warm(&ea, &cfg).is_none());
+        assert!(!p.peers(&ec, &cfg).others_do);
+        p.observe(&ea, all, &cfg);
+        // One member did it: the group (with the judged identity) has 2 < 3 members.
+        assert!(!p.peers(&ec, &cfg).others_do);
+        p.observe(&eb, all, &cfg);
+        let view = p.peers(&ec, &cfg);
+        assert!(view.others_do && view.members == 3, "{view:?}");
+        // Two events in 10 minutes: not warm (needs 3 events and an hour).
+        assert!(p.account_warm(&ec, &cfg).is_none());
+        p.observe(&ec, all, &cfg);
+        assert!(p.account_warm(&ec, &cfg).is_some());
+        // The action is known to the account, brought by three identities.
+        let acct = p.account(&ec).unwrap();
+        let client = feature_value(&ec, Feature::Action).unwrap();
+        assert_eq!(
+            acct.values(Feature::Action)
+                .unwrap()
+                .get(client.key)
+                .unwrap()
+                .count,
+            3
+        );
+        // Bounded: a full account set evicts its least recently seen value.
+        let mut set = PriorSet::new(2);
+        set.observe(1, 10);
+        set.observe(2, 20);
+        set.observe(3, 30);
+        assert!(set.get(1).is_none() && set.get(3).is_some() && set.len() == 2);
     }
 
     #[test]

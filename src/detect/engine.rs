@@ -249,6 +249,10 @@ pub struct Engine {
     allowlist: Option<Allowlist>,
     priors: Priors,
     lineage: Lineage,
+    /// Some loaded rule reads priors (cold_start, peer lowering): only then are they kept.
+    needs_priors: bool,
+    /// Some loaded rule judges minted credentials: only then is lineage kept.
+    needs_lineage: bool,
     longest_window: i64,
     next_prune: u64,
     /// Counters.
@@ -383,6 +387,12 @@ impl Engine {
             .unwrap_or(0)
             .max(config.update_interval_ms);
         let n = rules_v.len();
+        let needs_priors = rules_v
+            .iter()
+            .any(|r| r.routine_lowers || matches!(r.detector, Detector::ColdStart(_)));
+        let needs_lineage = rules_v
+            .iter()
+            .any(|r| matches!(r.detector, Detector::MintedCredential));
         Engine {
             rules: Arc::new(rules_v),
             store,
@@ -394,6 +404,8 @@ impl Engine {
             allowlist: None,
             priors: Priors::default(),
             lineage: Lineage::default(),
+            needs_priors,
+            needs_lineage,
             longest_window,
             next_prune: 0,
             stats: EngineStats::default(),
@@ -524,6 +536,17 @@ impl Engine {
         &self.rules
     }
 
+    /// Cross-identity state: (accounts, peer groups, minted credentials, approximate bytes of
+    /// priors and lineage together).
+    pub fn cross_state_size(&self) -> (usize, usize, usize, usize) {
+        (
+            self.priors.accounts(),
+            self.priors.groups(),
+            self.lineage.len(),
+            self.priors.approx_bytes() + self.lineage.approx_bytes(),
+        )
+    }
+
     /// The baseline store.
     pub fn store(&self) -> &BaselineStore {
         &self.store
@@ -612,7 +635,13 @@ impl Engine {
     /// Cross-identity state, after the rules ran on the event: account and peer priors, and
     /// the credentials the event minted or used.
     fn observe_cross(&mut self, ev: &AuditEvent<'_>, findings: &[Finding]) {
-        self.priors.observe(ev, &self.config.priors);
+        if self.needs_priors {
+            let new_features = self.store.new_features;
+            self.priors.observe(ev, new_features, &self.config.priors);
+        }
+        if !self.needs_lineage {
+            return;
+        }
         let medium = findings.iter().any(|f| f.severity >= Severity::Medium);
         self.lineage.observe(ev, medium);
     }

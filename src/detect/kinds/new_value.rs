@@ -46,7 +46,12 @@ pub fn evaluate(
     for &f in &p.features {
         if let Some(a) = check(p, f, ev, profile, session, now, labels, cfg) {
             compared += 1;
+            let known = a.is_none();
             anomalies.extend(a);
+            // All must be new: one known value settles it (most calls of most identities).
+            if p.require_all && known {
+                return None;
+            }
         }
     }
     let fire = if p.require_all {
@@ -100,11 +105,12 @@ fn check(
             (set, i64::MAX, Scope::Session, s.first_seen, s.count)
         }
     };
-    if (set.live_count(now, forget) as u64) < p.min_prior_values {
-        return None;
-    }
+    // Known first: the common case costs one scan of the set.
     if set.get_live(v.key, now, forget).is_some() {
         return Some(None);
+    }
+    if (set.live_count(now, forget) as u64) < p.min_prior_values {
+        return None;
     }
     // A session's address changing inside the network operator it already uses (NAT gateways,
     // egress pools) is churn, not a second place.
