@@ -93,6 +93,9 @@ pub enum Field {
     /// `policy.grant`: what an IAM policy write grants (`admin`, `service_wildcard`, `limited`,
     /// `deny_only`), decoded from the request ([`crate::event::policy`]); absent for other calls.
     PolicyGrant,
+    /// `policy.trust`: who a trust policy written by the call lets assume the role
+    /// (`any_principal`, `external_account`, `internal`); absent for other calls.
+    PolicyTrust,
     /// `request.<path>`: a request parameter (dotted path into the raw request JSON; list
     /// elements are each tested). Read only when the rule's other conditions have matched.
     Request,
@@ -141,12 +144,16 @@ pub const FIELDS: &[(&str, Field)] = &[
     ),
     ("inventory.region_expected", Field::InventoryRegionExpected),
     ("policy.grant", Field::PolicyGrant),
+    ("policy.trust", Field::PolicyTrust),
 ];
 
 impl Field {
     /// Fields that read the raw request: tested after every other condition of a rule.
     pub fn reads_request(self) -> bool {
-        matches!(self, Field::Request | Field::PolicyGrant)
+        matches!(
+            self,
+            Field::Request | Field::PolicyGrant | Field::PolicyTrust
+        )
     }
 
     /// Looks a field name up.
@@ -287,6 +294,16 @@ impl Field {
                 .map(|a| a.grant.as_str()),
                 &mut f,
             ),
+            Field::PolicyTrust => one(
+                crate::event::policy::assess_cloudtrail_trust(
+                    &ev.service,
+                    &ev.operation,
+                    ev.request.map(|r| r.get()),
+                    ev.identity.account.as_deref(),
+                )
+                .map(|t| t.as_str()),
+                &mut f,
+            ),
             // Needs the path: see `Condition::matches`.
             Field::Request => false,
         }
@@ -382,8 +399,33 @@ impl Condition {
     }
 
     /// Evaluates the condition on an event.
+    /// True if the request holds a non-empty value at the path (a string, number, boolean,
+    /// or a non-empty object or list: `iamInstanceProfile: {name: ...}` is present).
+    fn request_present(&self, ev: &AuditEvent<'_>) -> bool {
+        use serde_json::Value;
+        let Some(raw) = ev.request else { return false };
+        let Ok(v) = serde_json::from_str::<Value>(raw.get()) else {
+            return false;
+        };
+        let mut cur = &v;
+        for k in &self.path {
+            cur = match cur.get(k.as_str()) {
+                Some(x) => x,
+                None => return false,
+            };
+        }
+        match cur {
+            Value::Null => false,
+            Value::String(s) => !s.is_empty(),
+            Value::Object(m) => !m.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            _ => true,
+        }
+    }
+
     pub fn matches(&self, ev: &AuditEvent<'_>) -> bool {
         let r = match &self.op {
+            Op::Exists(want) if self.field == Field::Request => self.request_present(ev) == *want,
             Op::Exists(want) => self.any_value(ev, |s| !s.is_empty()) == *want,
             Op::Cidr(nets) => self
                 .field

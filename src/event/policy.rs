@@ -237,6 +237,101 @@ pub fn assess_cloudtrail(
     req.policy_arn.as_deref().map(assess_managed)
 }
 
+/// Who a role's trust policy lets assume it, as rules compare it (`policy.trust`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// `"Principal": "*"` or `{"AWS": "*"}` in an Allow without conditions: anyone.
+    AnyPrincipal,
+    /// An AWS principal of another account (the trail's own account is the caller's).
+    ExternalAccount,
+    /// Only principals of the caller's own account, services or federated providers.
+    Internal,
+}
+
+impl Trust {
+    /// The value rules compare.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trust::AnyPrincipal => "any_principal",
+            Trust::ExternalAccount => "external_account",
+            Trust::Internal => "internal",
+        }
+    }
+}
+
+/// The account id in an AWS principal (`arn:aws:iam::123456789012:root`, or a bare account id).
+fn principal_account(p: &str) -> Option<&str> {
+    if p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(p);
+    }
+    if !p.starts_with("arn:aws") {
+        return None;
+    }
+    p.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// Assesses a trust policy document against the caller's own account.
+pub fn assess_trust_document(doc: &Value, own_account: Option<&str>) -> Trust {
+    let statements: Vec<&Value> = match doc.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(st @ Value::Object(_)) => vec![st],
+        _ => Vec::new(),
+    };
+    let mut out = Trust::Internal;
+    for st in statements {
+        let allow = st
+            .get("Effect")
+            .and_then(Value::as_str)
+            .is_some_and(|e| e.eq_ignore_ascii_case("allow"));
+        if !allow {
+            continue;
+        }
+        let principals: Vec<&str> = match st.get("Principal") {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Object(m)) => strings(m.get("AWS")),
+            _ => Vec::new(),
+        };
+        for p in principals {
+            if p == "*" && st.get("Condition").is_none() {
+                return Trust::AnyPrincipal;
+            }
+            if let (Some(a), Some(own)) = (principal_account(p), own_account) {
+                if a != own {
+                    out = Trust::ExternalAccount;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Who a trust policy written by the call (`UpdateAssumeRolePolicy`, `CreateRole`) trusts.
+pub fn assess_cloudtrail_trust(
+    service: &str,
+    operation: &str,
+    request: Option<&str>,
+    own_account: Option<&str>,
+) -> Option<Trust> {
+    if service != "iam" {
+        return None;
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct TrustReq<'a> {
+        #[serde(borrow, default)]
+        policy_document: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        assume_role_policy_document: Option<Cow<'a, str>>,
+    }
+    let req: TrustReq<'_> = serde_json::from_str(request?).ok()?;
+    let doc = match operation {
+        "UpdateAssumeRolePolicy" => req.policy_document,
+        "CreateRole" => req.assume_role_policy_document,
+        _ => None,
+    }?;
+    decode_document(&doc).map(|d| assess_trust_document(&d, own_account))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +375,26 @@ mod tests {
         assert_eq!(grant(&not_default, "CreatePolicyVersion"), None);
         assert_eq!(assess_cloudtrail("s3", "PutUserPolicy", Some(admin)), None);
         assert_eq!(grant("{\"policyDocument\":\"%zz\"}", "PutUserPolicy"), None);
+    }
+
+    #[test]
+    fn trust_policies() {
+        let t = |doc: &str| {
+            let req = serde_json::json!({ "roleName": "r", "policyDocument": doc }).to_string();
+            assess_cloudtrail_trust(
+                "iam",
+                "UpdateAssumeRolePolicy",
+                Some(&req),
+                Some("111122223333"),
+            )
+        };
+        let any = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+        assert_eq!(t(any), Some(Trust::AnyPrincipal));
+        let ext = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:root","arn:aws:iam::999988887777:root"]},"Action":"sts:AssumeRole"}]}"#;
+        assert_eq!(t(ext), Some(Trust::ExternalAccount));
+        let own = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/ci"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        assert_eq!(t(own), Some(Trust::Internal));
+        let cond = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}}]}"#;
+        assert_eq!(t(cond), Some(Trust::Internal));
     }
 }
