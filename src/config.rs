@@ -210,6 +210,9 @@ impl Default for BaselineSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PriorsSection {
+    /// Keep cross-identity state (account and peer priors, credential lineage).
+    #[serde(default = "yes")]
+    pub enabled: bool,
     /// Event time an account must be watched before "never seen in this account" counts.
     #[serde(default = "one_day")]
     pub warmup: String,
@@ -234,6 +237,7 @@ fn three() -> usize {
 impl Default for PriorsSection {
     fn default() -> Self {
         PriorsSection {
+            enabled: yes(),
             warmup: one_day(),
             warmup_events: thousand(),
             peer_min_members: three(),
@@ -1178,6 +1182,7 @@ impl Config {
         if let Some(ms) = parse_duration_ms(&self.priors.warmup) {
             p.warmup_ms = ms;
         }
+        p.enabled = self.priors.enabled;
         p.warmup_events = self.priors.warmup_events;
         p.peer_min_members = self.priors.peer_min_members.max(2);
         p

@@ -146,6 +146,10 @@ struct ReplayArgs {
     /// Forget baseline values unseen for this long (e.g. 30d).
     #[arg(long, default_value = "30d")]
     forget_after: String,
+    /// No cross-identity state (account and peer priors, credential lineage): what a daemon
+    /// with `[priors] enabled = false` detects (docs/priors.md, "Order and determinism").
+    #[arg(long)]
+    no_priors: bool,
     /// Input files (JSONL, JSON array, {"Records":[..]}, {"records":[..]}, optionally .gz), or `-`.
     #[arg(required = true)]
     inputs: Vec<String>,
@@ -301,12 +305,13 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
         Some(f) => Box::new(f),
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
     };
-    let config = ReplayConfig {
+    let mut config = ReplayConfig {
         format,
         max_record_bytes: a.max_record_bytes,
         baseline,
         ..ReplayConfig::default()
     };
+    config.priors.enabled = !a.no_priors;
     let mut pipe = Pipeline::new(rules, geo, config);
     if let Some(l) = allowlist {
         pipe.set_allowlist(l);

@@ -32,6 +32,9 @@ use crate::time::{DAY_MS, HOUR_MS};
 /// Priors settings (`[priors]`).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct PriorsConfig {
+    /// Keep cross-identity state at all (account and peer priors, credential lineage). Off, the
+    /// cold-start and lineage rules stay quiet and no peer lowers a score.
+    pub enabled: bool,
     /// Event time an account must be watched before its priors count.
     pub warmup_ms: i64,
     /// Events an account must have before its priors count.
@@ -47,6 +50,7 @@ pub struct PriorsConfig {
 impl Default for PriorsConfig {
     fn default() -> Self {
         PriorsConfig {
+            enabled: true,
             warmup_ms: DAY_MS,
             warmup_events: 1_000,
             peer_min_members: 3,

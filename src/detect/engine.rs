@@ -387,12 +387,15 @@ impl Engine {
             .unwrap_or(0)
             .max(config.update_interval_ms);
         let n = rules_v.len();
-        let needs_priors = rules_v
-            .iter()
-            .any(|r| r.routine_lowers || matches!(r.detector, Detector::ColdStart(_)));
-        let needs_lineage = rules_v
-            .iter()
-            .any(|r| matches!(r.detector, Detector::MintedCredential));
+        let cross = config.priors.enabled;
+        let needs_priors = cross
+            && rules_v
+                .iter()
+                .any(|r| r.routine_lowers || matches!(r.detector, Detector::ColdStart(_)));
+        let needs_lineage = cross
+            && rules_v
+                .iter()
+                .any(|r| matches!(r.detector, Detector::MintedCredential));
         Engine {
             rules: Arc::new(rules_v),
             store,
