@@ -218,8 +218,8 @@ DURATION = re.compile(r"^\d+\s*(ms|s|m|min|h|d|w)$")
 FORMATS = {"auto", "cloudtrail", "azure_activity", "okta", "github_audit"}
 SEVERITIES = {"informational", "low", "medium", "high", "critical"}
 TABLES = {
-    "sources", "geoip", "detections", "inventory", "baseline", "state", "dead_letter", "server",
-    "log", "pipeline", "sinks",
+    "sources", "geoip", "detections", "inventory", "baseline", "priors", "state", "dead_letter",
+    "server", "log", "pipeline", "sinks",
 }
 KEYS = {
     "source.kafka": {"type", "name", "brokers", "group_id", "topics", "format", "start_from",
@@ -229,6 +229,7 @@ KEYS = {
     "detections": {"dir", "allowlist", "watch"},
     "inventory": {"path"},
     "baseline": {"learning_period", "learning_min_observations", "forget_after"},
+    "priors": {"enabled", "warmup", "warmup_events", "peer_min_members"},
     "state": {"dir", "snapshot_interval"},
     "dead_letter": {"path"},
     "server": {"listen"},
@@ -328,7 +329,7 @@ def check_config(label, text):
             check_properties(w, s.get("properties", {}))
         elif not isinstance(s.get("paths"), list) or not s["paths"]:
             problem(f"{w}: paths must be a non-empty array")
-    for name in ("geoip", "detections", "inventory", "baseline", "state", "dead_letter", "server", "log", "pipeline"):
+    for name in ("geoip", "detections", "inventory", "baseline", "priors", "state", "dead_letter", "server", "log", "pipeline"):
         if name in cfg:
             check_keys(f"{label}: [{name}]", cfg[name], name)
     b = cfg.get("baseline", {})
@@ -337,6 +338,14 @@ def check_config(label, text):
             check_duration(f"{label}: baseline.{k}", b[k])
     if "learning_min_observations" in b and not (isinstance(b["learning_min_observations"], int) and b["learning_min_observations"] >= 0):
         problem(f"{label}: baseline.learning_min_observations must be a non-negative integer")
+    pr = cfg.get("priors", {})
+    if "warmup" in pr:
+        check_duration(f"{label}: priors.warmup", pr["warmup"])
+    if "enabled" in pr and not isinstance(pr["enabled"], bool):
+        problem(f"{label}: priors.enabled must be true or false")
+    for k in ("warmup_events", "peer_min_members"):
+        if k in pr and not (isinstance(pr[k], int) and pr[k] >= 0):
+            problem(f"{label}: priors.{k} must be a non-negative integer")
     if "snapshot_interval" in cfg.get("state", {}):
         check_duration(f"{label}: state.snapshot_interval", cfg["state"]["snapshot_interval"])
     listen = cfg.get("server", {}).get("listen", "127.0.0.1:9464")
