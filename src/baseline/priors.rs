@@ -182,12 +182,11 @@ impl AccountPrior {
     }
 }
 
-/// Who in a peer group called an action: up to two members and the number of calls.
+/// Who in a peer group called an action: up to two members.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 struct Doers {
     first: u64,
     second: u64,
-    calls: u32,
 }
 
 /// Members of a group remembered (enough to know the group is a group).
@@ -200,8 +199,6 @@ const GROUP_ACTIONS: usize = 1024;
 pub struct PeerGroup {
     /// Up to [`GROUP_MEMBERS`] member identity hashes.
     members: Vec<u64>,
-    /// Members counted (up to [`GROUP_MEMBERS`]).
-    pub size: u32,
     /// Latest event time.
     last_seen: i64,
     actions: FxHashMap<u64, Doers>,
@@ -216,6 +213,13 @@ pub struct PeerView {
     pub members: u32,
     /// True if another member of such a group called the action.
     pub others_do: bool,
+}
+
+impl PeerGroup {
+    /// Members counted (up to [`GROUP_MEMBERS`]: "at least 8" is enough).
+    pub fn size(&self) -> u32 {
+        self.members.len() as u32
+    }
 }
 
 /// Account and peer priors.
@@ -381,7 +385,7 @@ impl Priors {
                 continue;
             };
             // The identity being judged counts as a member (it is joining the group now).
-            let size = g.size + u32::from(!g.members.contains(&me));
+            let size = g.size() + u32::from(!g.members.contains(&me));
             if (size as usize) < cfg.peer_min_members {
                 continue;
             }
@@ -445,17 +449,14 @@ impl Priors {
             }
             let g = self.groups.entry(*k).or_default();
             g.last_seen = g.last_seen.max(ev.time_ms);
-            // Members beyond the remembered list are not counted: "at least 8" is enough.
             if g.members.len() < GROUP_MEMBERS && !g.members.contains(&me) {
                 g.members.push(me);
-                g.size += 1;
             }
             let Some(a) = action else { continue };
             if !g.actions.contains_key(&a) && g.actions.len() >= GROUP_ACTIONS {
                 continue;
             }
             let d = g.actions.entry(a).or_default();
-            d.calls = d.calls.saturating_add(1);
             if d.first == 0 {
                 d.first = me;
             } else if d.first != me && d.second == 0 {
@@ -468,7 +469,7 @@ impl Priors {
     /// priors stay bounded by what is active.
     pub fn prune(&mut self, now: i64) {
         self.groups
-            .retain(|_, g| g.size > 1 || now.saturating_sub(g.last_seen) < 7 * DAY_MS);
+            .retain(|_, g| g.size() > 1 || now.saturating_sub(g.last_seen) < 7 * DAY_MS);
         self.accounts
             .retain(|_, a| now.saturating_sub(a.last_seen) < 90 * DAY_MS);
     }

@@ -367,20 +367,34 @@ pub struct Condition {
     pub path: Vec<String>,
 }
 
-/// Calls `f` on the string forms of the values at `path` in a JSON document (each element of a
-/// list); stops at the first `true`.
-fn any_at_path(v: &serde_json::Value, path: &[String], f: &mut dyn FnMut(&str) -> bool) -> bool {
+/// Calls `f` on each value at `path` in a JSON document (each element of a list is a value);
+/// stops at the first `true`.
+fn any_node_at_path(
+    v: &serde_json::Value,
+    path: &[String],
+    f: &mut dyn FnMut(&serde_json::Value) -> bool,
+) -> bool {
     use serde_json::Value;
     match (path.split_first(), v) {
-        (None, Value::String(s)) => f(s),
-        (None, Value::Array(a)) => a.iter().any(|x| any_at_path(x, path, f)),
-        (None, Value::Bool(b)) => f(if *b { "true" } else { "false" }),
-        (None, Value::Number(n)) => f(&n.to_string()),
-        (None, _) => false,
-        (Some(_), Value::Array(a)) => a.iter().any(|x| any_at_path(x, path, f)),
-        (Some((k, rest)), Value::Object(m)) => m.get(k).is_some_and(|x| any_at_path(x, rest, f)),
+        (None, Value::Array(a)) => a.iter().any(|x| any_node_at_path(x, path, f)),
+        (None, _) => f(v),
+        (Some(_), Value::Array(a)) => a.iter().any(|x| any_node_at_path(x, path, f)),
+        (Some((k, rest)), Value::Object(m)) => {
+            m.get(k).is_some_and(|x| any_node_at_path(x, rest, f))
+        }
         _ => false,
     }
+}
+
+/// Calls `f` on the string forms of the scalar values at `path`; stops at the first `true`.
+fn any_at_path(v: &serde_json::Value, path: &[String], f: &mut dyn FnMut(&str) -> bool) -> bool {
+    use serde_json::Value;
+    any_node_at_path(v, path, &mut |x| match x {
+        Value::String(s) => f(s),
+        Value::Bool(b) => f(if *b { "true" } else { "false" }),
+        Value::Number(n) => f(&n.to_string()),
+        _ => false,
+    })
 }
 
 impl Condition {
@@ -407,20 +421,12 @@ impl Condition {
         let Ok(v) = serde_json::from_str::<Value>(raw.get()) else {
             return false;
         };
-        let mut cur = &v;
-        for k in &self.path {
-            cur = match cur.get(k.as_str()) {
-                Some(x) => x,
-                None => return false,
-            };
-        }
-        match cur {
+        any_node_at_path(&v, &self.path, &mut |x| match x {
             Value::Null => false,
             Value::String(s) => !s.is_empty(),
             Value::Object(m) => !m.is_empty(),
-            Value::Array(a) => !a.is_empty(),
             _ => true,
-        }
+        })
     }
 
     pub fn matches(&self, ev: &AuditEvent<'_>) -> bool {

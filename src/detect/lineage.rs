@@ -137,21 +137,22 @@ impl Lineage {
     /// After the rules ran: note a risky call; remember a credential the event minted; mark one
     /// it used. `medium_finding`: the event raised a Medium+ finding.
     pub fn observe(&mut self, ev: &AuditEvent<'_>, medium_finding: bool) {
-        let idh = xxhash_rust::xxh3::xxh3_64(ev.identity.key.as_bytes());
+        // Most events neither are risky nor mint: no identity hash for them.
+        let idh = || xxhash_rust::xxh3::xxh3_64(ev.identity.key.as_bytes());
         if Self::is_risky(ev, medium_finding) {
             if self.risky.len() >= MAX_MINTED {
                 let now = ev.time_ms;
                 self.risky.retain(|_, t| now.saturating_sub(*t) <= RISKY_MS);
             }
             if self.risky.len() < MAX_MINTED {
-                let t = self.risky.entry(idh).or_insert(ev.time_ms);
+                let t = self.risky.entry(idh()).or_insert(ev.time_ms);
                 *t = (*t).max(ev.time_ms);
             }
         }
         if let Some((id, owner)) = minted_access_key(ev) {
             let creator_flagged = self
                 .risky
-                .get(&idh)
+                .get(&idh())
                 .is_some_and(|t| ev.time_ms.saturating_sub(*t) <= RISKY_MS);
             if self.minted.len() >= MAX_MINTED {
                 self.prune(ev.time_ms);

@@ -119,16 +119,21 @@ fn strings(v: Option<&Value>) -> Vec<&str> {
     }
 }
 
+/// The statements of a policy document (`Statement` is one object or a list).
+fn statements(doc: &Value) -> impl Iterator<Item = &Value> {
+    let (list, one) = match doc.get("Statement") {
+        Some(Value::Array(a)) => (a.as_slice(), None),
+        Some(st @ Value::Object(_)) => (&[][..], Some(st)),
+        _ => (&[][..], None),
+    };
+    list.iter().chain(one)
+}
+
 /// Assesses a decoded policy document.
 pub fn assess_document(doc: &Value) -> Assessment {
-    let statements: Vec<&Value> = match doc.get("Statement") {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(s @ Value::Object(_)) => vec![s],
-        _ => Vec::new(),
-    };
     let mut best: Option<(Grant, String)> = None;
     let mut allows = 0;
-    for st in statements {
+    for st in statements(doc) {
         let effect = st.get("Effect").and_then(Value::as_str).unwrap_or("");
         if !effect.eq_ignore_ascii_case("allow") {
             continue;
@@ -190,12 +195,14 @@ pub fn assess_managed(arn: &str) -> Assessment {
     }
 }
 
-/// The request parameters of a policy write that carry what is granted.
+/// The request parameters of a policy write that carry what is granted (or who is trusted).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct PolicyReq<'a> {
     #[serde(borrow, default)]
     policy_document: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    assume_role_policy_document: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     policy_arn: Option<Cow<'a, str>>,
     #[serde(default)]
@@ -272,13 +279,8 @@ fn principal_account(p: &str) -> Option<&str> {
 
 /// Assesses a trust policy document against the caller's own account.
 pub fn assess_trust_document(doc: &Value, own_account: Option<&str>) -> Trust {
-    let statements: Vec<&Value> = match doc.get("Statement") {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(st @ Value::Object(_)) => vec![st],
-        _ => Vec::new(),
-    };
     let mut out = Trust::Internal;
-    for st in statements {
+    for st in statements(doc) {
         let allow = st
             .get("Effect")
             .and_then(Value::as_str)
@@ -315,15 +317,7 @@ pub fn assess_cloudtrail_trust(
     if service != "iam" {
         return None;
     }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct TrustReq<'a> {
-        #[serde(borrow, default)]
-        policy_document: Option<Cow<'a, str>>,
-        #[serde(borrow, default)]
-        assume_role_policy_document: Option<Cow<'a, str>>,
-    }
-    let req: TrustReq<'_> = serde_json::from_str(request?).ok()?;
+    let req: PolicyReq<'_> = serde_json::from_str(request?).ok()?;
     let doc = match operation {
         "UpdateAssumeRolePolicy" => req.policy_document,
         "CreateRole" => req.assume_role_policy_document,
