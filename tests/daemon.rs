@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{free_port, http_get, replay, uids, Daemon, BIN, ROOT};
+use common::{free_port, http_get, log_tail, replay, uids, Daemon, BIN, ROOT};
 
 fn write_config(dir: &Path, port: u16, input: &str) -> std::path::PathBuf {
     let p = dir.join("nhid.toml");
@@ -220,6 +220,49 @@ fn damaged_snapshot_is_refused_with_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+}
+
+#[test]
+fn snapshot_of_another_format_version_is_ignored_and_the_daemon_relearns() {
+    // An upgrade: the state dir holds a snapshot written by another nhid format version. The
+    // daemon must start, warn, relearn, and lose no record or alert (same as replay).
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::copy(format!("{ROOT}/examples/demo.jsonl"), &input).unwrap();
+    let replay_path = dir.path().join("replay.jsonl");
+    std::fs::write(&replay_path, replay(&input)).unwrap();
+    let expected: BTreeSet<_> = uids(&replay_path).into_iter().collect();
+    let st = dir.path().join("state");
+    std::fs::create_dir_all(&st).unwrap();
+    let mut old = b"NHIDSNAP".to_vec();
+    old.extend_from_slice(&(nhid::state::VERSION - 1).to_le_bytes());
+    old.extend_from_slice(b"an older body");
+    std::fs::write(st.join("nhid.snapshot"), old).unwrap();
+
+    let port = free_port();
+    let cfg = write_config(dir.path(), port, &input.display().to_string());
+    let mut d = Daemon::start(&cfg, port, Duration::from_secs(30));
+    let lines = std::fs::read_to_string(&input)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    d.wait_metrics(&format!("nhid_records_processed {lines}"));
+    let got: BTreeSet<_> = uids(&dir.path().join("alerts.jsonl")).into_iter().collect();
+    assert_eq!(
+        got, expected,
+        "alerts after ignoring the old snapshot differ from replay's"
+    );
+    d.sigterm_and_wait();
+    let log = std::fs::read_to_string(&d.log).unwrap_or_default();
+    assert!(
+        log.contains("snapshot of another nhid version ignored"),
+        "{}",
+        log_tail(&d.log)
+    );
+    // The daemon wrote a snapshot of the current version over it.
+    let snap = std::fs::read(st.join("nhid.snapshot")).unwrap();
+    assert_eq!(&snap[8..12], &nhid::state::VERSION.to_le_bytes());
 }
 
 fn copy_dir(from: &Path, to: &Path) {
