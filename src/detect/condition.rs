@@ -96,6 +96,9 @@ pub enum Field {
     /// `policy.trust`: who a trust policy written by the call lets assume the role
     /// (`any_principal`, `external_account`, `internal`); absent for other calls.
     PolicyTrust,
+    /// `logging.change`: what a change to audit logging does (`stopped`, `reduced`, `kept`),
+    /// decoded from the request ([`crate::event::logging`]); absent for other calls.
+    LoggingChange,
     /// `request.<path>`: a request parameter (dotted path into the raw request JSON; list
     /// elements are each tested). Read only when the rule's other conditions have matched.
     Request,
@@ -145,6 +148,7 @@ pub const FIELDS: &[(&str, Field)] = &[
     ("inventory.region_expected", Field::InventoryRegionExpected),
     ("policy.grant", Field::PolicyGrant),
     ("policy.trust", Field::PolicyTrust),
+    ("logging.change", Field::LoggingChange),
 ];
 
 impl Field {
@@ -152,7 +156,7 @@ impl Field {
     pub fn reads_request(self) -> bool {
         matches!(
             self,
-            Field::Request | Field::PolicyGrant | Field::PolicyTrust
+            Field::Request | Field::PolicyGrant | Field::PolicyTrust | Field::LoggingChange
         )
     }
 
@@ -302,6 +306,15 @@ impl Field {
                     ev.identity.account.as_deref(),
                 )
                 .map(|t| t.as_str()),
+                &mut f,
+            ),
+            Field::LoggingChange => one(
+                crate::event::logging::assess_cloudtrail(
+                    &ev.service,
+                    &ev.operation,
+                    ev.request.map(|r| r.get()),
+                )
+                .map(|a| a.change.as_str()),
                 &mut f,
             ),
             // Needs the path: see `Condition::matches`.

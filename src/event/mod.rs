@@ -6,6 +6,7 @@
 
 pub mod abused;
 pub mod classify;
+pub mod logging;
 pub mod policy;
 pub mod useragent;
 
