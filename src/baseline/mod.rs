@@ -538,12 +538,15 @@ impl Profile {
         }
         self.hours[how] += 1;
         let now = self.last_seen;
-        // Before the action joins the baseline: was it new, past learning? (`novel_actions`)
-        // Only for events of a class such a rate counts (one scan of the action set).
-        let novel_action = specs
-            .iter()
-            .any(|s| s.distinct == rate::Distinct::NovelActions && ev.classes.contains(s.class))
-            && self.is_novel_action(ev, cfg);
+        // Before the action and resource join the baseline: were they new, past learning?
+        // (`novel_actions`, `novel_resources`). Only for events of a class such a rate counts.
+        let novel = |f: Feature| {
+            specs
+                .iter()
+                .any(|s| s.distinct.novel_of() == Some(f) && ev.classes.contains(s.class))
+                && self.is_novel(ev, f, cfg)
+        };
+        let (novel_action, novel_resource) = (novel(Feature::Action), novel(Feature::Resource));
         let mut new_features = 0u8;
         for f in Feature::ALL {
             if let Some(v) = feature_value(ev, f) {
@@ -560,9 +563,12 @@ impl Profile {
         }
         if ev.classes.0 != 0 {
             for (i, spec) in specs.iter().enumerate() {
-                if !ev.classes.contains(spec.class)
-                    || (spec.distinct == rate::Distinct::NovelActions && !novel_action)
-                {
+                let novel_ok = match spec.distinct.novel_of() {
+                    Some(Feature::Action) => novel_action,
+                    Some(_) => novel_resource,
+                    None => true,
+                };
+                if !ev.classes.contains(spec.class) || !novel_ok {
                     continue;
                 }
                 let key = rate_key(ev, spec);
@@ -582,9 +588,10 @@ impl Profile {
         new_features
     }
 
-    /// True if the event's action is absent from this baseline and the identity is past its
-    /// learning period (the `novel_actions` rate measure).
-    pub fn is_novel_action(&self, ev: &AuditEvent<'_>, cfg: &BaselineConfig) -> bool {
+    /// True if the event's value of `f` (its action, or the resource it names) is absent from
+    /// this baseline and the identity is past its learning period (the `novel_actions` and
+    /// `novel_resources` rate measures).
+    pub fn is_novel(&self, ev: &AuditEvent<'_>, f: Feature, cfg: &BaselineConfig) -> bool {
         if self
             .learning_state(cfg.learning_period_ms, cfg.learning_min_observations)
             .learning
@@ -592,8 +599,8 @@ impl Profile {
             return false;
         }
         let now = self.last_seen.max(ev.time_ms);
-        feature_value(ev, Feature::Action).is_some_and(|v| {
-            self.values(Feature::Action)
+        feature_value(ev, f).is_some_and(|v| {
+            self.values(f)
                 .get_live(v.key, now, cfg.forget_after_ms)
                 .is_none()
         })
@@ -676,6 +683,7 @@ pub fn rate_key(ev: &AuditEvent<'_>, spec: &RateSpec) -> u64 {
         rate::Distinct::Actions | rate::Distinct::NovelActions => {
             feature_value(ev, Feature::Action).map_or(0, |v| v.key)
         }
+        rate::Distinct::NovelResources => feature_value(ev, Feature::Resource).map_or(0, |v| v.key),
         rate::Distinct::Resources => feature_value(ev, Feature::Resource)
             .or_else(|| feature_value(ev, Feature::Action))
             .map_or(0, |v| v.key),

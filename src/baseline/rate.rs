@@ -24,9 +24,22 @@ pub enum Distinct {
     /// counted only once the identity is past its learning period (before that every action
     /// is new): a quiet key suddenly exploring APIs it never used.
     NovelActions,
+    /// Distinct resources (secrets, parameters, repositories) per window that were new to the
+    /// identity's baseline when named, past its learning period: a service that reads the same
+    /// secrets every week is not sweeping, one that reads secrets it never touched is.
+    NovelResources,
 }
 
 impl Distinct {
+    /// The feature whose novelty this measure counts, if it counts only novel values.
+    pub fn novel_of(self) -> Option<super::Feature> {
+        match self {
+            Distinct::NovelActions => Some(super::Feature::Action),
+            Distinct::NovelResources => Some(super::Feature::Resource),
+            _ => None,
+        }
+    }
+
     /// Name used in rules.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +47,7 @@ impl Distinct {
             Distinct::Actions => "actions",
             Distinct::Resources => "resources",
             Distinct::NovelActions => "novel_actions",
+            Distinct::NovelResources => "novel_resources",
         }
     }
 
@@ -44,6 +58,7 @@ impl Distinct {
             Distinct::Actions,
             Distinct::Resources,
             Distinct::NovelActions,
+            Distinct::NovelResources,
         ]
         .into_iter()
         .find(|d| d.as_str() == s)
@@ -64,6 +79,11 @@ pub struct RateSpec {
 /// Decay time constant of long-run rates: 14 days.
 pub const TAU_MS: f64 = 14.0 * 86_400_000.0;
 
+/// Decay time constant of an identity's peak window: 60 days. Slower than the rate, so a job
+/// that runs weekly or monthly still remembers its last run's size: repeating a past peak is a
+/// habit, not a burst (with the rate's 14 days a weekly batch's second run looked new).
+pub const PEAK_TAU_MS: f64 = 60.0 * 86_400_000.0;
+
 /// Distinct keys remembered per window (beyond it, the distinct count saturates).
 const MAX_WINDOW_KEYS: usize = 256;
 
@@ -76,7 +96,7 @@ pub struct RateState {
     pub decayed: f32,
     /// Event time `decayed` refers to.
     pub decay_t: i64,
-    /// Largest measure of a closed window (decayed like the sum).
+    /// Largest measure of a closed window (decayed with [`PEAK_TAU_MS`], as of `decay_t`).
     pub peak: f32,
     /// Start of the current window.
     pub win_start: i64,
@@ -108,10 +128,18 @@ pub struct RateView {
 }
 
 fn decay(v: f32, from: i64, to: i64) -> f32 {
+    decay_with(v, from, to, TAU_MS)
+}
+
+fn decay_peak(v: f32, from: i64, to: i64) -> f32 {
+    decay_with(v, from, to, PEAK_TAU_MS)
+}
+
+fn decay_with(v: f32, from: i64, to: i64, tau: f64) -> f32 {
     if to <= from || from == i64::MIN {
         return v;
     }
-    (v as f64 * (-(to.saturating_sub(from) as f64) / TAU_MS).exp()) as f32
+    (v as f64 * (-(to.saturating_sub(from) as f64) / tau).exp()) as f32
 }
 
 /// Decayed exposure (ms) of an identity observed from `first_seen` to `now`.
@@ -154,11 +182,11 @@ impl RateState {
         };
         // Long-run rate from history before this window.
         let mut hist = decay(self.decayed, self.decay_t, start) as f64;
-        let mut peak = decay(self.peak, self.decay_t, start) as f64;
+        let mut peak = decay_peak(self.peak, self.decay_t, start) as f64;
         if !same && self.win_start != i64::MIN {
             // The previous window is history now.
             hist += decay(self.win_count as f32, self.win_start, start) as f64;
-            peak = peak.max(decay(self.win_count as f32, self.win_start, start) as f64);
+            peak = peak.max(decay_peak(self.win_count as f32, self.win_start, start) as f64);
         }
         let exp_ms = exposure_ms(first_seen, start);
         let expected = if exp_ms > 0.0 {
@@ -194,7 +222,7 @@ impl RateState {
                 self.decayed =
                     decay(self.decayed, self.decay_t, self.win_start) + self.win_count as f32;
                 self.peak =
-                    decay(self.peak, self.decay_t, self.win_start).max(self.win_count as f32);
+                    decay_peak(self.peak, self.decay_t, self.win_start).max(self.win_count as f32);
                 self.decay_t = self.win_start;
             }
             self.prev_last = self.last;

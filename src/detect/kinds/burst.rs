@@ -45,8 +45,10 @@ pub fn evaluate(
         return None;
     }
     let profile = profile?;
-    if spec.distinct == Distinct::NovelActions && !profile.is_novel_action(ev, cfg) {
-        return None;
+    if let Some(f) = spec.distinct.novel_of() {
+        if !profile.is_novel(ev, f, cfg) {
+            return None;
+        }
     }
     let fresh;
     let state = match profile.rate(p.spec) {
@@ -88,6 +90,7 @@ pub fn evaluate(
         Distinct::Actions => "distinct actions",
         Distinct::Resources => "distinct resources",
         Distinct::NovelActions => "distinct actions new to the identity",
+        Distinct::NovelResources => "distinct resources new to the identity",
     };
     let anomaly = Anomaly {
         feature: spec.class.as_str(),
