@@ -693,7 +693,11 @@ impl Engine {
                 }
             }
             let total: i32 = best.iter().map(|b| b.1 as i32).sum();
-            if best.len() < p.min_rules || total < p.min_score {
+            let signals = best
+                .iter()
+                .filter(|b| self.rules[b.0 as usize].signals_caller())
+                .count();
+            if best.len() < p.min_rules || total < p.min_score || signals < p.min_caller_signals {
                 continue;
             }
             best.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -982,6 +986,9 @@ fn evaluate(idx: usize, rule: &Rule, ev: &AuditEvent<'_>, ctx: &Ctx<'_, '_>) -> 
     if let Some(a) = policy_anomaly(ev, ctx) {
         anomalies.push(a);
     }
+    if let Some(a) = logging_anomaly(ev, ctx) {
+        anomalies.push(a);
+    }
     Some(Finding::new(
         idx, components, anomalies, learning, ctx.class, ev.time_ms,
     ))
@@ -1171,6 +1178,34 @@ fn policy_anomaly(ev: &AuditEvent<'_>, ctx: &Ctx<'_, '_>) -> Option<Anomaly> {
         scope_first_seen: ctx.profile.map_or(ev.time_ms, |p| p.first_seen),
         scope_events: ctx.profile.map_or(0, |p| p.observations),
         pattern: Some(pattern),
+    })
+}
+
+/// The decoded effect of a change that stops or narrows audit logging, as an anomaly the alert
+/// shows (what was turned off, on which trail).
+fn logging_anomaly(ev: &AuditEvent<'_>, ctx: &Ctx<'_, '_>) -> Option<Anomaly> {
+    use crate::event::logging::{assess_cloudtrail, Change};
+    if ev.source != crate::event::SourceKind::Cloudtrail {
+        return None;
+    }
+    let a = assess_cloudtrail(&ev.service, &ev.operation, ev.request.map(|r| r.get()))?;
+    if a.change == Change::Kept {
+        return None;
+    }
+    let on = ev
+        .target
+        .as_deref()
+        .map_or_else(String::new, |t| format!(" on {t}"));
+    Some(Anomaly {
+        feature: "logging",
+        observation_type: a.change.as_str(),
+        scope: Scope::Identity,
+        pattern: Some(format!("{}{on}: {}", ev.action(), a.summary)),
+        observed: a.summary,
+        baseline: Vec::new(),
+        baseline_total: 0,
+        scope_first_seen: ctx.profile.map_or(ev.time_ms, |p| p.first_seen),
+        scope_events: ctx.profile.map_or(0, |p| p.observations),
     })
 }
 

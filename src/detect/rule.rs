@@ -253,6 +253,10 @@ pub struct ParamsFile {
     /// `composite`: sum of member risk scores needed (default 80).
     #[serde(default)]
     pub min_score: Option<i32>,
+    /// `composite`: members that must say something about the caller (see
+    /// [`Rule::signals_caller`]), default 0.
+    #[serde(default)]
+    pub min_caller_signals: Option<usize>,
     /// `cold_start`: action classes that make a first-seen identity's call worth judging.
     #[serde(default)]
     pub classes: Vec<String>,
@@ -302,6 +306,7 @@ impl ParamsFile {
         add(!self.classes.is_empty(), "classes");
         add(self.min_rules.is_some(), "min_rules");
         add(self.min_score.is_some(), "min_score");
+        add(self.min_caller_signals.is_some(), "min_caller_signals");
         v
     }
 }
@@ -329,7 +334,13 @@ fn kind_params(kind: &str) -> &'static [&'static str] {
         "impossible_travel" => &["max_speed_kmh", "min_distance_km", "ignore_cloud"],
         "off_hours" => &["max_active_share", "tolerance_hours"],
         "dormant" => &["min_idle", "gap_factor", "min_prior_observations"],
-        "composite" => &["window", "members", "min_rules", "min_score"],
+        "composite" => &[
+            "window",
+            "members",
+            "min_rules",
+            "min_score",
+            "min_caller_signals",
+        ],
         "cold_start" => &["classes", "features"],
         "minted_credential" => &[],
         _ => &[],
@@ -607,6 +618,9 @@ pub struct CompositeParams {
     pub min_rules: usize,
     /// Sum of member scores needed.
     pub min_score: i32,
+    /// Members needed that say something about the caller ([`Rule::signals_caller`]): two
+    /// changes a deployer makes in one hour are a deployment, not correlated anomalies.
+    pub min_caller_signals: usize,
 }
 
 /// The detector a rule runs.
@@ -741,6 +755,33 @@ pub struct Rule {
     pub tests: Vec<TestFile>,
     /// Test record templates.
     pub templates: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl Rule {
+    /// True if a finding of this rule says something about the caller: a deviation from a
+    /// baseline (every kind but `match`), or a match on where the call came from or with what
+    /// (user agent, client, source address, network, declared countries or regions). Match
+    /// rules on what was done (a policy, a trail, a role assignment) are not: a deployer does
+    /// those every day. Composites can require such members (`min_caller_signals`).
+    pub fn signals_caller(&self) -> bool {
+        use super::condition::Field as F;
+        !matches!(self.detector, Detector::Match)
+            || self.conditions.iter().any(|c| {
+                matches!(
+                    c.field,
+                    F::UserAgent
+                        | F::Client
+                        | F::SrcIp
+                        | F::SrcHost
+                        | F::SrcCountry
+                        | F::SrcAsn
+                        | F::SrcAsOrg
+                        | F::SrcNetClass
+                        | F::InventoryCountryExpected
+                        | F::InventoryRegionExpected
+                )
+            })
+    }
 }
 
 const ALL_KINDS: [IdentityKind; 14] = [
@@ -975,7 +1016,7 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
                 Some(m) => Distinct::from_name(m).unwrap_or_else(|| {
                     problem(
                         kind_line,
-                        format!("params.measure: {m:?} is not events, actions, resources or novel_actions"),
+                        format!("params.measure: {m:?} is not events, actions, resources, novel_actions or novel_resources"),
                     );
                     Distinct::Events
                 }),
@@ -1073,6 +1114,7 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
                 members: p.members.clone(),
                 min_rules: p.min_rules.unwrap_or(2).max(2),
                 min_score: p.min_score.unwrap_or(80),
+                min_caller_signals: p.min_caller_signals.unwrap_or(0),
             })
         }
         "cold_start" => {
