@@ -1,7 +1,7 @@
 //! A synthetic multi-day scenario (nhid-gen: many identities, four sources, benign drift, injected
 //! labelled attacks and their benign twins; it shares no code with the detectors) replayed on three
-//! seeds: every attack but at most one per seed is detected at Medium or above (or is Low by
-//! design, as its label says), and benign Medium+ alerts stay within a measured bound (numbers in
+//! seeds: every attack is detected at Medium or above (or is Low by design, as its label says),
+//! and at most one benign alert per seed reaches Medium (issue 12's bar; numbers in
 //! BENCHMARKS.md).
 
 use std::collections::{HashMap, HashSet};
@@ -148,21 +148,20 @@ fn synthetic_scenarios_on_three_seeds() {
                 "seed {seed}: {must} missed"
             );
         }
-        // Measured (BENCHMARKS.md): 17, 17 and 16 of 17; the one miss (seed 33) is eight novel
-        // secrets in a day against a two-a-day habit (p ~ 1e-3), low and slow by design.
+        // Measured (BENCHMARKS.md): 17 of 17 on each seed.
         assert!(
-            s.detected + 1 >= s.attacks,
+            s.detected == s.attacks,
             "seed {seed}: {}/{} attacks detected, missed {:?}",
             s.detected,
             s.attacks,
             s.missed
         );
         // Benign twins (region expansion, CI runners moving country in their cloud ASN, new
-        // deployer roles on day one, key rotation) stay below Medium; what remains is the first
-        // deployer of its kind changing a trail in the stream's first days and a weekly batch
-        // sweeping secrets (measured 3, 2 and 3).
+        // deployer roles on day one, key rotation, trail selectors widened, weekly batches
+        // re-reading their secrets) stay below Medium; what remains is the first deployer of
+        // its kind deleting a trail of its stack before any peer did (measured 0, 1 and 1).
         assert!(
-            s.false_medium <= 4,
+            s.false_medium <= 1,
             "seed {seed}: {} false alerts at Medium+",
             s.false_medium
         );

@@ -6298,7 +6298,13 @@ impl World {
                         }
                     }
                     None if id.role == Role::Deployer => {
-                        if name == "DescribeTrails" || rng.random_bool(0.8) {
+                        // A pipeline reads the account's main trail (drift checks) but only
+                        // changes or tears down the trails of its own stack: deleting the
+                        // organisation's trail is an incident, not a benign twin.
+                        let read = ["Describe", "Get", "List", "Lookup"]
+                            .iter()
+                            .any(|p| name.starts_with(p));
+                        if name == "DescribeTrails" || rng.random_bool(0.8) || !read {
                             own
                         } else {
                             main.clone()

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
+use super::action_index::ActionIndex;
 use super::allowlist::Allowlist;
 use super::kinds::{self, new_value, Hit};
 use super::lineage::Lineage;
@@ -246,6 +247,8 @@ pub struct Engine {
     storms: Vec<StormState>,
     recent: FxHashMap<u64, Vec<Recent>>,
     composite_rules: Vec<usize>,
+    /// Rules gated by their action, indexed by action.
+    action_index: ActionIndex,
     allowlist: Option<Allowlist>,
     priors: Priors,
     lineage: Lineage,
@@ -397,6 +400,7 @@ impl Engine {
                 .iter()
                 .any(|r| matches!(r.detector, Detector::MintedCredential));
         Engine {
+            action_index: ActionIndex::new(&rules_v),
             rules: Arc::new(rules_v),
             store,
             config,
@@ -576,6 +580,8 @@ impl Engine {
             config: &self.config.priors,
         };
         let rules = &self.rules;
+        let index = &self.action_index;
+        let opened = index.opened(ev);
         let dedup = &mut self.dedup;
         let suppressed = &mut self.stats.suppressed;
         self.store
@@ -585,7 +591,9 @@ impl Engine {
                     _ => ev.identity.class(),
                 };
                 for (i, rule) in rules.iter().enumerate() {
-                    if matches!(rule.detector, Detector::Composite(_)) || !applies(rule, ev, class)
+                    if index.skips(i, opened)
+                        || matches!(rule.detector, Detector::Composite(_))
+                        || !applies(rule, ev, class)
                     {
                         continue;
                     }

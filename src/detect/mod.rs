@@ -7,6 +7,7 @@
 //! (`aws/session_credential_new_network.yml` -> `aws.session_credential_new_network`). The bundled
 //! pack is compiled into the binary; `--rules DIR` replaces it.
 
+pub mod action_index;
 pub mod allowlist;
 pub mod condition;
 pub mod engine;
