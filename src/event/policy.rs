@@ -207,6 +207,12 @@ struct PolicyReq<'a> {
     policy_arn: Option<Cow<'a, str>>,
     #[serde(default)]
     set_as_default: Option<bool>,
+    /// IAM Identity Center: `PutInlinePolicyToPermissionSet`.
+    #[serde(borrow, default)]
+    inline_policy: Option<Cow<'a, str>>,
+    /// IAM Identity Center: `AttachManagedPolicyToPermissionSet`.
+    #[serde(borrow, default)]
+    managed_policy_arn: Option<Cow<'a, str>>,
 }
 
 /// What a CloudTrail IAM call grants, for the calls that grant: inline policies
@@ -217,19 +223,24 @@ pub fn assess_cloudtrail(
     operation: &str,
     request: Option<&str>,
 ) -> Option<Assessment> {
-    if service != "iam" {
-        return None;
-    }
-    let writes = matches!(
-        operation,
-        "PutUserPolicy"
-            | "PutRolePolicy"
-            | "PutGroupPolicy"
-            | "CreatePolicyVersion"
-            | "AttachUserPolicy"
-            | "AttachRolePolicy"
-            | "AttachGroupPolicy"
-    );
+    let writes = match service {
+        "iam" => matches!(
+            operation,
+            "PutUserPolicy"
+                | "PutRolePolicy"
+                | "PutGroupPolicy"
+                | "CreatePolicyVersion"
+                | "AttachUserPolicy"
+                | "AttachRolePolicy"
+                | "AttachGroupPolicy"
+        ),
+        // IAM Identity Center permission sets: what everyone assigned to them gets.
+        "sso" => matches!(
+            operation,
+            "PutInlinePolicyToPermissionSet" | "AttachManagedPolicyToPermissionSet"
+        ),
+        _ => false,
+    };
     if !writes {
         return None;
     }
@@ -238,10 +249,17 @@ pub fn assess_cloudtrail(
         // A version that is not the default grants nothing yet.
         return None;
     }
-    if let Some(doc) = req.policy_document.as_deref() {
+    if let Some(doc) = req
+        .policy_document
+        .as_deref()
+        .or(req.inline_policy.as_deref())
+    {
         return decode_document(doc).map(|d| assess_document(&d));
     }
-    req.policy_arn.as_deref().map(assess_managed)
+    req.policy_arn
+        .as_deref()
+        .or(req.managed_policy_arn.as_deref())
+        .map(assess_managed)
 }
 
 /// Who a role's trust policy lets assume it, as rules compare it (`policy.trust`).
