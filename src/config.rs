@@ -562,6 +562,11 @@ http_sink_config! {
         /// Index or data stream (default `nhid-alerts`).
         #[serde(default = "nhid_index")]
         index: String,
+        /// `index` is a data stream (create-only): every version of an alert is its own
+        /// document, `_id` = `UID:SEQ`. Otherwise (an index) the document `_id` = uid is
+        /// replaced by each newer version (external versioning). Default false.
+        #[serde(default)]
+        data_stream: bool,
         /// API key (`env:VAR` allowed), or `api_key_file`.
         api_key: Option<String>,
         /// File holding the API key.

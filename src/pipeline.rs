@@ -285,15 +285,8 @@ impl Pipeline {
             origin,
             format,
             dead_letter,
-            &mut |v, rule, sev, identity| {
-                let uid = v["finding_info"]["uid"].as_str().unwrap_or("").to_string();
-                alerts.push(AlertOut {
-                    json: serde_json::to_vec(&v).map_err(io::Error::other)?,
-                    rule: rule.to_string(),
-                    severity: sev,
-                    identity: identity.to_string(),
-                    uid,
-                });
+            &mut |a, rule, sev, identity| {
+                alerts.push(AlertOut::new(a, rule, sev, identity)?);
                 Ok(())
             },
         )
@@ -327,7 +320,7 @@ impl Pipeline {
         origin: &Origin<'_>,
         format: Format,
         dead_letter: &mut Option<&mut dyn Write>,
-        emit: &mut dyn FnMut(serde_json::Value, &str, u8, &str) -> io::Result<()>,
+        emit: &mut dyn FnMut(alert::Alert, &str, u8, &str) -> io::Result<()>,
     ) -> io::Result<()> {
         self.stats.records_read += 1;
         self.stats.bytes += raw.len() as u64;
@@ -345,9 +338,9 @@ impl Pipeline {
         self.engine.process(&ev, &mut self.findings);
         for f in &self.findings {
             let rule = &self.engine.rules()[f.rule];
-            let v = alert::render(rule, f, &ev);
-            let sev = v["severity_id"].as_u64().unwrap_or(1) as u8;
-            emit(v, &rule.id, sev, &ev.identity.key)?;
+            let a = alert::build(rule, f, &ev);
+            let sev = a.severity_id;
+            emit(a, &rule.id, sev, &ev.identity.key)?;
             *self
                 .stats
                 .alerts_by_rule

@@ -27,19 +27,7 @@ fn alerts() -> Vec<AlertOut> {
         "examples/demo.jsonl",
     ])
     .lines()
-    .map(|l| {
-        let v: Value = serde_json::from_str(l).unwrap();
-        AlertOut {
-            json: l.as_bytes().to_vec(),
-            rule: v["finding_info"]["analytic"]["uid"]
-                .as_str()
-                .unwrap()
-                .into(),
-            severity: v["severity_id"].as_u64().unwrap() as u8,
-            identity: v["actor"]["user"]["uid"].as_str().unwrap().into(),
-            uid: v["finding_info"]["uid"].as_str().unwrap().into(),
-        }
-    })
+    .map(|l| AlertOut::from_json(l.as_bytes()).unwrap())
     .collect()
 }
 
@@ -210,8 +198,11 @@ fn elastic_bulk_partial_failures_retry_only_the_failed_items() {
             .chunks(2)
             .enumerate()
             .map(|(k, pair)| {
-                assert_eq!(pair[0]["create"]["_index"], "nhid-alerts");
-                assert_eq!(pair[0]["create"]["_id"], pair[1]["event"]["id"]);
+                // An index: the `index` op, external versioning by the alert's sequence.
+                assert_eq!(pair[0]["index"]["_index"], "nhid-alerts");
+                assert_eq!(pair[0]["index"]["_id"], pair[1]["event"]["id"]);
+                assert_eq!(pair[0]["index"]["version"], pair[1]["event"]["sequence"]);
+                assert_eq!(pair[0]["index"]["version_type"], "external_gte");
                 assert_eq!(pair[1]["event"]["kind"], "alert");
                 let status = match (i, k) {
                     (0, 1) => 429,
@@ -224,7 +215,7 @@ fn elastic_bulk_partial_failures_retry_only_the_failed_items() {
                 } else {
                     ""
                 };
-                format!(r#"{{"create":{{"_index":"nhid-alerts","status":{status}{err}}}}}"#)
+                format!(r#"{{"index":{{"_index":"nhid-alerts","status":{status}{err}}}}}"#)
             })
             .collect();
         let errors = items.iter().any(|s| !s.contains("\"status\":201"));
@@ -254,13 +245,152 @@ fn elastic_bulk_partial_failures_retry_only_the_failed_items() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(second.len(), 2);
-    assert_eq!(second[0]["create"]["_id"], a[1].uid.as_str());
+    assert_eq!(second[0]["index"]["_id"], a[1].uid.as_str());
     // The 400 item is dead-lettered with the item's error; nothing else is.
     let d = dead_uids(&dead);
     assert_eq!(d, vec![a[2].uid.clone()]);
     assert!(std::fs::read_to_string(&dead)
         .unwrap()
         .contains("mapper_parsing_exception"));
+}
+
+/// Version 2 of an alert, as the engine sends an update: same uid, next sequence, higher count
+/// and severity.
+fn updated(a: &AlertOut) -> AlertOut {
+    let mut v: Value = serde_json::from_slice(&a.json).unwrap();
+    v["metadata"]["sequence"] = 2.into();
+    v["activity_id"] = 2.into();
+    v["activity_name"] = "Update".into();
+    v["type_uid"] = 200402.into();
+    v["count"] = 2.into();
+    v["severity_id"] = 5.into();
+    v["severity"] = "Critical".into();
+    AlertOut::from_json(&serde_json::to_vec(&v).unwrap()).unwrap()
+}
+
+/// An Elasticsearch `_bulk` endpoint that keeps documents as Elasticsearch does: `index` with
+/// `version_type=external_gte` replaces a document when the version is at least the stored
+/// one and answers 409 `version_conflict_engine_exception` otherwise; `create` answers 409
+/// when the `_id` exists. Returns the server and its store (`_id` -> (version, document)).
+/// Documents by `_id`: (version, document).
+type EsStore = std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, (u64, Value)>>>;
+
+fn elastic_store() -> (TestServer, EsStore) {
+    let store = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
+    let st = store.clone();
+    let server = TestServer::start(move |r, _| {
+        let lines: Vec<Value> = String::from_utf8_lossy(&r.body)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let mut docs = st.lock().unwrap();
+        let items: Vec<String> = lines
+            .chunks(2)
+            .map(|pair| {
+                let (op, meta) = pair[0].as_object().unwrap().iter().next().unwrap();
+                let id = meta["_id"].as_str().unwrap().to_string();
+                let status = match op.as_str() {
+                    "index" => {
+                        assert_eq!(meta["version_type"], "external_gte");
+                        let v = meta["version"].as_u64().unwrap();
+                        match docs.get(&id) {
+                            Some((old, _)) if *old > v => 409,
+                            Some(_) => {
+                                docs.insert(id, (v, pair[1].clone()));
+                                200
+                            }
+                            None => {
+                                docs.insert(id, (v, pair[1].clone()));
+                                201
+                            }
+                        }
+                    }
+                    "create" => match docs.entry(id) {
+                        std::collections::btree_map::Entry::Occupied(_) => 409,
+                        std::collections::btree_map::Entry::Vacant(e) => {
+                            e.insert((1, pair[1].clone()));
+                            201
+                        }
+                    },
+                    other => panic!("unexpected bulk op {other}"),
+                };
+                let err = if status == 409 {
+                    r#","error":{"type":"version_conflict_engine_exception","reason":"version conflict"}"#
+                } else {
+                    ""
+                };
+                format!(r#"{{"{op}":{{"_id":"{}","status":{status}{err}}}}}"#, meta["_id"].as_str().unwrap())
+            })
+            .collect();
+        let errors = items.iter().any(|s| s.contains("\"status\":409"));
+        Resp::json(
+            200,
+            &format!(
+                r#"{{"took":1,"errors":{errors},"items":[{}]}}"#,
+                items.join(",")
+            ),
+        )
+    });
+    (server, store)
+}
+
+#[test]
+fn elastic_updates_replace_the_document_of_an_index_and_redelivery_is_a_no_op() {
+    let a = alerts();
+    let v2: Vec<AlertOut> = a.iter().take(3).map(updated).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let dead = dir.path().join("dead.jsonl");
+    let (server, store) = elastic_store();
+    let toml = format!(
+        "type = \"elastic\"\nurl = \"{}\"\nformat = \"ocsf\"\n",
+        server.url()
+    );
+    let mut s = sink(&toml, &dead);
+    send(&mut s, &a);
+    send(&mut s, &v2);
+    // Re-delivery after a restart: version 1 of everything again, and version 2 again.
+    send(&mut s, &a);
+    send(&mut s, &v2);
+    let docs = store.lock().unwrap();
+    assert_eq!(docs.len(), all_uids(&a).len(), "one document per alert");
+    for u in &v2 {
+        let (version, doc) = &docs[&u.uid];
+        assert_eq!(*version, 2, "the update replaced the document");
+        assert_eq!(doc["severity_id"], 5);
+        assert_eq!(doc["metadata"]["sequence"], 2);
+    }
+    for x in a.iter().skip(3) {
+        assert_eq!(docs[&x.uid].0, 1);
+    }
+    assert!(
+        dead_uids(&dead).is_empty(),
+        "conflicts are delivered, not dead"
+    );
+}
+
+#[test]
+fn elastic_data_stream_gets_one_document_per_version_and_redelivery_is_a_no_op() {
+    let a = alerts();
+    let v2: Vec<AlertOut> = a.iter().take(3).map(updated).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let dead = dir.path().join("dead.jsonl");
+    let (server, store) = elastic_store();
+    let toml = format!(
+        "type = \"elastic\"\nurl = \"{}\"\nindex = \"logs-nhid-default\"\ndata_stream = true\n",
+        server.url()
+    );
+    let mut s = sink(&toml, &dead);
+    for _ in 0..2 {
+        send(&mut s, &a);
+        send(&mut s, &v2);
+    }
+    let docs = store.lock().unwrap();
+    assert_eq!(docs.len(), a.len() + v2.len());
+    for u in &v2 {
+        assert_eq!(docs[&format!("{}:1", u.uid)].1["event"]["sequence"], 1);
+        assert_eq!(docs[&format!("{}:2", u.uid)].1["event"]["sequence"], 2);
+    }
+    assert!(dead_uids(&dead).is_empty());
 }
 
 /// HMAC-SHA256 written from RFC 2104 on top of SHA-256: independent of the sink's code.
@@ -283,7 +413,9 @@ fn hex(b: &[u8]) -> String {
 
 #[test]
 fn webhook_signs_each_alert_sends_an_idempotency_key_and_honours_retry_after() {
-    let a: Vec<AlertOut> = alerts().into_iter().take(3).collect();
+    let mut a: Vec<AlertOut> = alerts().into_iter().take(3).collect();
+    // An update of the first: a receiver that drops repeated keys must still take it.
+    a.push(updated(&a[0]));
     let dir = tempfile::tempdir().unwrap();
     let key = "whsec-0123456789";
     let server = TestServer::start(|_, i| {
@@ -334,12 +466,25 @@ retry_backoff = "10ms"
         );
         assert_eq!(r.header("x-nhid-signature"), Some(expected.as_str()));
         let body: Value = serde_json::from_slice(&r.body).unwrap();
-        assert_eq!(r.header("idempotency-key"), body["uid"].as_str());
+        let seq = body["alert"]["metadata"]["sequence"].as_u64().unwrap();
+        let uid = body["uid"].as_str().unwrap();
+        assert_eq!(
+            r.header("idempotency-key"),
+            Some(format!("{uid}:{seq}").as_str())
+        );
+        assert_eq!(r.header("x-nhid-finding-uid"), Some(uid));
+        assert_eq!(r.header("x-nhid-sequence"), Some(seq.to_string().as_str()));
         assert_eq!(body["alert"]["finding_info"]["uid"], body["uid"]);
         assert!(body["rule"].is_string());
-        seen.insert(body["uid"].as_str().unwrap().to_string());
+        seen.insert(r.header("idempotency-key").unwrap().to_string());
     }
-    assert_eq!(seen, all_uids(&a));
+    // Every version was delivered under its own key (the 429 was retried).
+    let keys: BTreeSet<String> = a
+        .iter()
+        .map(|x| format!("{}:{}", x.uid, x.alert.metadata.sequence))
+        .collect();
+    assert_eq!(keys.len(), 4);
+    assert_eq!(seen, keys);
     assert!(dead_uids(&dead).is_empty());
     // The key never appears in what was sent.
     assert!(reqs

@@ -1,9 +1,18 @@
-//! Alerts: a [`Finding`] on an event rendered as an OCSF 1.5 Detection Finding (class 2004),
-//! one JSON object per alert. The finding uid is deterministic (rule id, identity key and the
+//! Alerts: a [`Finding`] on an event built as a typed OCSF 1.5 Detection Finding (class 2004,
+//! [`model::Alert`]), serialized as one JSON object per alert. The finding uid is deterministic (rule id, identity key and the
 //! record's own id, or its bytes), so re-delivered records give the same uid.
 
-use serde_json::{json, Map, Value};
+pub mod model;
+
 use sha2::{Digest, Sha256};
+
+pub use model::Alert;
+use model::{
+    Actor, AnalysisTarget, Analytic, AnomalyAnalysis, Api, ApiResponse, Attack, AutonomousSystem,
+    Baseline, BaselineObservation, Cloud, Enrichment, EnrichmentData, Evidence, EvidenceData,
+    FindingInfo, Learning, Location, Metadata, Named, NhidDetails, Observation, Observed, Product,
+    Remediation, Session, SeverityAdjustment, SrcEndpoint, Timespan, UidRef, Unmapped, User,
+};
 
 use crate::detect::engine::{Activity, Finding};
 use crate::detect::rule::{Rule, Severity};
@@ -43,27 +52,6 @@ pub fn storm_uid(rule_id: &str, started_ms: i64) -> String {
     h.update(started_ms.to_le_bytes());
     let d = h.finalize();
     d[..16].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn opt<T: Into<Value>>(v: Option<T>) -> Value {
-    v.map(Into::into).unwrap_or(Value::Null)
-}
-
-/// Drops nulls and empty objects/arrays so alerts stay compact.
-fn prune(v: &mut Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Object(m) => {
-            m.retain(|_, x| prune(x));
-            !m.is_empty()
-        }
-        Value::Array(a) => {
-            a.retain_mut(prune);
-            !a.is_empty()
-        }
-        Value::String(s) => !s.is_empty(),
-        _ => true,
-    }
 }
 
 /// One-line explanation for the SIEM's message column.
@@ -128,7 +116,7 @@ pub fn message(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> String {
 
 /// The alert's severity after the owner's criticality (critical +1, low −1; documented in
 /// docs/inventory.md), and the adjustment made, if any.
-pub fn owner_severity(f: &Finding, ev: &AuditEvent<'_>) -> (Severity, Option<Value>) {
+pub fn owner_severity(f: &Finding, ev: &AuditEvent<'_>) -> (Severity, Option<SeverityAdjustment>) {
     let Some(c) = ev.inventory.entry().and_then(|e| e.criticality) else {
         return (f.severity, None);
     };
@@ -140,25 +128,34 @@ pub fn owner_severity(f: &Finding, ev: &AuditEvent<'_>) -> (Severity, Option<Val
     if shifted == f.severity {
         return (f.severity, None);
     }
-    let note = json!({
-        "criticality": c.as_str(),
-        "from": f.severity.caption(),
-        "to": shifted.caption(),
-    });
+    let note = SeverityAdjustment {
+        criticality: c.as_str().into(),
+        from: f.severity.caption().into(),
+        to: shifted.caption().into(),
+    };
     (shifted, Some(note))
 }
 
 /// Owner context for the alert: OCSF `enrichments` entry and `remediation` text.
-fn owner_context(ev: &AuditEvent<'_>, rule: &Rule) -> (Value, Value) {
+fn owner_context(ev: &AuditEvent<'_>, rule: &Rule) -> (Vec<Enrichment>, Option<Remediation>) {
     let Some(e) = ev.inventory.entry() else {
         // Without an inventory nothing is added; with one, "no owner of record" is said.
-        let status = ev.inventory.status();
-        return (
-            status.map_or(Value::Null, |s| {
-                json!([{"name": "nhi_inventory", "type": "owner", "value": s, "data": {"status": s}}])
-            }),
-            Value::Null,
-        );
+        let enrichments = ev
+            .inventory
+            .status()
+            .map(|s| Enrichment {
+                name: "nhi_inventory".into(),
+                kind: "owner".into(),
+                value: s.to_string(),
+                data: EnrichmentData {
+                    entry: None,
+                    status: s.to_string(),
+                    revoke_handle: None,
+                },
+            })
+            .into_iter()
+            .collect();
+        return (enrichments, None);
     };
     let handle = e
         .revoke
@@ -180,205 +177,258 @@ fn owner_context(ev: &AuditEvent<'_>, rule: &Rule) -> (Value, Value) {
         desc.push_str(". ");
         desc.push_str(r.trim());
     }
-    let mut data = serde_json::to_value(e).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut data {
-        m.insert("status".into(), "owned".into());
-        m.insert("revoke_handle".into(), handle.into());
-    }
-    let references: Vec<&str> = e
+    let references: Vec<String> = e
         .playbook
-        .as_deref()
+        .iter()
         .filter(|p| p.starts_with("http://") || p.starts_with("https://"))
-        .into_iter()
+        .cloned()
         .collect();
-    (
-        json!([{
-            "name": "nhi_inventory",
-            "type": "owner",
-            "value": e.owner.as_deref().or(e.team.as_deref()).unwrap_or("owned"),
-            "data": data,
-        }]),
-        json!({"desc": desc, "references": references}),
-    )
+    let enrichment = Enrichment {
+        name: "nhi_inventory".into(),
+        kind: "owner".into(),
+        value: e
+            .owner
+            .as_deref()
+            .or(e.team.as_deref())
+            .unwrap_or("owned")
+            .to_string(),
+        data: EnrichmentData {
+            entry: Some(e.clone()),
+            status: "owned".to_string(),
+            revoke_handle: Some(handle.to_string()),
+        },
+    };
+    (vec![enrichment], Some(Remediation { desc, references }))
 }
 
-/// Renders the OCSF Detection Finding.
-pub fn render(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Value {
+fn owned(s: Option<&str>) -> Option<String> {
+    s.map(str::to_string)
+}
+
+fn account(ev: &AuditEvent<'_>) -> Option<UidRef> {
+    ev.identity
+        .account
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .map(|a| UidRef { uid: a.to_string() })
+}
+
+/// Observed vs baseline, in OCSF's terms.
+fn anomaly_analyses(f: &Finding) -> Vec<AnomalyAnalysis> {
+    f.anomalies
+        .iter()
+        .map(|a| AnomalyAnalysis {
+            analysis_targets: vec![AnalysisTarget {
+                name: a.feature.into(),
+                kind: a.scope.as_str().into(),
+            }],
+            anomalies: vec![Observed {
+                observation_parameter: a.feature.into(),
+                observation_type: a.observation_type.into(),
+                observations: vec![Observation {
+                    value: a.observed.clone(),
+                    count: 1,
+                }],
+            }],
+            baselines: vec![Baseline {
+                observation_parameter: a.feature.into(),
+                observation_type: if a.observation_type == "new_value" {
+                    "known_values".into()
+                } else {
+                    a.observation_type.into()
+                },
+                observations: a
+                    .baseline
+                    .iter()
+                    .map(|b| BaselineObservation {
+                        value: b.value.to_string(),
+                        count: b.count,
+                        timespan: Timespan {
+                            start_time: b.first_seen,
+                            end_time: b.last_seen,
+                        },
+                    })
+                    .collect(),
+                observed_pattern: a.pattern.clone().unwrap_or_else(|| {
+                    format!(
+                        "{} distinct value(s) over {} event(s) since {}",
+                        a.baseline_total,
+                        a.scope_events,
+                        format_rfc3339_ms(a.scope_first_seen)
+                    )
+                }),
+            }],
+        })
+        .collect()
+}
+
+/// The triggering record as nhid normalised it.
+fn evidence(ev: &AuditEvent<'_>) -> EvidenceData {
+    EvidenceData {
+        source: ev.source.as_str().into(),
+        record_id: owned(ev.record_id.as_deref()),
+        event_time: format_rfc3339_ms(ev.time_ms),
+        action: ev.action(),
+        src_ip: ev.src_ip.map(|i| i.to_string()),
+        src_host: owned(ev.src_host.as_deref()),
+        user_agent: ev.user_agent.to_string(),
+        client: ev.client().to_string(),
+        outcome: ev.outcome.as_str().into(),
+        error_code: owned(ev.error_code.as_deref()),
+        credential: owned(ev.identity.credential.as_deref()),
+        session: owned(ev.identity.session.as_deref()),
+        invoked_by: owned(ev.invoked_by.as_deref()),
+        target: owned(ev.target.as_deref()),
+        federation: owned(ev.federation.as_deref()),
+        net_class: ev
+            .geo
+            .as_deref()
+            .and_then(|g| g.net_class)
+            .map(|c| c.as_str().into()),
+        classes: ev.classes.names().into_iter().map(Into::into).collect(),
+    }
+}
+
+/// Where the call came from.
+fn src_endpoint(ev: &AuditEvent<'_>) -> SrcEndpoint {
+    let geo = ev.geo.as_deref();
+    SrcEndpoint {
+        ip: ev.src_ip.map(|i| i.to_string()),
+        hostname: owned(ev.src_host.as_deref()),
+        location: geo.map(|g| Location {
+            country: g.country.as_deref().map(str::to_string),
+            city: g.city.as_deref().map(str::to_string),
+            lat: g.lat,
+            long: g.lon,
+            provider: g.origin.into(),
+        }),
+        autonomous_system: geo.and_then(|g| {
+            g.asn.map(|n| AutonomousSystem {
+                number: n,
+                name: g.as_org.as_deref().map(str::to_string),
+            })
+        }),
+    }
+}
+
+/// Builds the OCSF Detection Finding of a finding on an event.
+pub fn build(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Alert {
     let uid = f.uid.clone().unwrap_or_else(|| finding_uid(&rule.id, ev));
     let (severity, severity_adjustment) = owner_severity(f, ev);
     let (enrichments, remediation) = owner_context(ev, rule);
     let (activity_id, activity_name) = match f.activity {
-        Activity::Create => (1, "Create"),
-        Activity::Update => (2, "Update"),
+        Activity::Create => (1u8, "Create"),
+        Activity::Update => (2u8, "Update"),
     };
-    let geo = ev.geo.as_deref();
-    let location = geo.map(|g| {
-        json!({
-            "country": g.country.as_deref(),
-            "city": g.city.as_deref(),
-            "lat": g.lat,
-            "long": g.lon,
-            "provider": g.origin,
-        })
-    });
-    let asys = geo
-        .and_then(|g| g.asn)
-        .map(|n| json!({"number": n, "name": geo.and_then(|g| g.as_org.as_deref())}));
-    let attacks: Vec<Value> = rule
-        .mitre
-        .iter()
-        .map(|t| json!({"technique": {"uid": t}, "version": "v15"}))
-        .collect();
-    let anomaly_analyses: Vec<Value> = f
-        .anomalies
-        .iter()
-        .map(|a| {
-            json!({
-                "analysis_targets": [{"name": a.feature, "type": a.scope.as_str()}],
-                "anomalies": [{
-                    "observation_parameter": a.feature,
-                    "observation_type": a.observation_type,
-                    "observations": [{"value": a.observed, "count": 1}],
-                }],
-                "baselines": [{
-                    "observation_parameter": a.feature,
-                    "observation_type": if a.observation_type == "new_value" { "known_values" } else { a.observation_type },
-                    "observations": a.baseline.iter().map(|b| json!({
-                        "value": b.value.as_ref(),
-                        "count": b.count,
-                        "timespan": {"start_time": b.first_seen, "end_time": b.last_seen},
-                    })).collect::<Vec<_>>(),
-                    "observed_pattern": a.pattern.clone().unwrap_or_else(|| format!(
-                        "{} distinct value(s) over {} event(s) since {}",
-                        a.baseline_total, a.scope_events, format_rfc3339_ms(a.scope_first_seen)
-                    )),
-                }],
-            })
-        })
-        .collect();
-    let mut evidence = Map::new();
-    evidence.insert("source".into(), ev.source.as_str().into());
-    evidence.insert("record_id".into(), opt(ev.record_id.as_deref()));
-    evidence.insert("event_time".into(), format_rfc3339_ms(ev.time_ms).into());
-    evidence.insert("action".into(), ev.action().into());
-    evidence.insert("src_ip".into(), opt(ev.src_ip.map(|i| i.to_string())));
-    evidence.insert("src_host".into(), opt(ev.src_host.as_deref()));
-    evidence.insert("user_agent".into(), ev.user_agent.as_ref().into());
-    evidence.insert("client".into(), ev.client().into());
-    evidence.insert("outcome".into(), ev.outcome.as_str().into());
-    evidence.insert("error_code".into(), opt(ev.error_code.as_deref()));
-    evidence.insert("credential".into(), opt(ev.identity.credential.as_deref()));
-    evidence.insert("session".into(), opt(ev.identity.session.as_deref()));
-    evidence.insert("invoked_by".into(), opt(ev.invoked_by.as_deref()));
-    evidence.insert("target".into(), opt(ev.target.as_deref()));
-    evidence.insert("federation".into(), opt(ev.federation.as_deref()));
-    evidence.insert(
-        "net_class".into(),
-        opt(geo.and_then(|g| g.net_class).map(|c| c.as_str())),
-    );
-    evidence.insert("classes".into(), ev.classes.names().into());
-    let learning = f.learning.map(|l| {
-        json!({
-            "learning": l.learning,
-            "observations": l.observations,
-            "observed_span_hours": l.observed_span_ms as f64 / 3_600_000.0,
-        })
-    });
-    let components: Map<String, Value> = f
-        .score_components
-        .iter()
-        .map(|(k, v)| (k.to_string(), (*v).into()))
-        .collect();
-    let mut v = json!({
-        "class_uid": 2004,
-        "class_name": "Detection Finding",
-        "category_uid": 2,
-        "category_name": "Findings",
-        "activity_id": activity_id,
-        "activity_name": activity_name,
-        "type_uid": 200400 + activity_id,
-        "type_name": format!("Detection Finding: {activity_name}"),
-        "count": f.count,
-        "time": ev.time_ms,
-        "severity_id": severity.id(),
-        "severity": severity.caption(),
-        "status_id": 1,
-        "status": "New",
-        "message": message(rule, f, ev),
-        "metadata": {
-            "version": "1.5.0",
-            "product": {"name": "nhid", "vendor_name": "nhid", "version": VERSION},
-            "log_name": ev.source.as_str(),
-        },
-        "finding_info": {
-            "uid": uid,
-            "title": rule.title,
-            "desc": rule.description.trim(),
-            "analytic": {"uid": rule.id, "name": rule.title, "type_id": 1, "type": "Rule"},
-            "attacks": attacks,
-            "first_seen_time": f.first_seen,
-            "last_seen_time": ev.time_ms,
-            "types": [rule.detector.kind()],
-        },
-        "actor": {
-            "user": {
-                "uid": ev.identity.key.as_ref(),
-                "name": ev.identity.name.as_ref(),
-                "type": ev.identity.kind.as_str(),
-                "credential_uid": ev.identity.credential.as_deref(),
-                "uid_alt": ev.identity.principal_id.as_deref(),
-                "account": {"uid": ev.identity.account.as_deref()},
+    let mut score_components = std::collections::BTreeMap::new();
+    for (k, v) in &f.score_components {
+        score_components.insert((*k).into(), *v);
+    }
+    Alert {
+        class_uid: 2004,
+        class_name: "Detection Finding".into(),
+        category_uid: 2,
+        category_name: "Findings".into(),
+        activity_id,
+        activity_name: activity_name.into(),
+        type_uid: 200400 + activity_id as u32,
+        type_name: format!("Detection Finding: {activity_name}"),
+        count: f.count,
+        time: ev.time_ms,
+        severity_id: severity.id(),
+        severity: severity.caption().into(),
+        status_id: 1,
+        status: "New".into(),
+        message: message(rule, f, ev),
+        metadata: Metadata {
+            version: "1.5.0".into(),
+            product: Product {
+                name: "nhid".into(),
+                vendor_name: "nhid".into(),
+                version: VERSION.into(),
             },
-            "session": ev.identity.session.as_deref().map(|s| json!({
-                "uid": s,
-                "created_time": ev.identity.session_created_ms,
-            })),
-            "invoked_by": ev.invoked_by.as_deref(),
+            log_name: ev.source.as_str().into(),
+            sequence: f.sequence,
         },
-        "src_endpoint": {
-            "ip": ev.src_ip.map(|i| i.to_string()),
-            "hostname": ev.src_host.as_deref(),
-            "location": location,
-            "autonomous_system": asys,
+        finding_info: FindingInfo {
+            uid,
+            title: rule.title.clone(),
+            desc: rule.description.trim().to_string(),
+            analytic: Analytic {
+                uid: rule.id.clone(),
+                name: rule.title.clone(),
+                type_id: 1,
+                kind: "Rule".into(),
+            },
+            attacks: rule
+                .mitre
+                .iter()
+                .map(|t| Attack {
+                    technique: UidRef { uid: t.clone() },
+                    version: "v15".into(),
+                })
+                .collect(),
+            first_seen_time: f.first_seen,
+            last_seen_time: ev.time_ms,
+            types: vec![rule.detector.kind().into()],
         },
-        "api": {
-            "operation": ev.operation.as_ref(),
-            "service": {"name": ev.service.as_ref()},
-            "response": {"error": ev.error_code.as_deref()},
+        actor: Actor {
+            user: User {
+                uid: ev.identity.key.to_string(),
+                name: ev.identity.name.to_string(),
+                kind: ev.identity.kind.as_str().into(),
+                credential_uid: owned(ev.identity.credential.as_deref()),
+                uid_alt: owned(ev.identity.principal_id.as_deref()),
+                account: account(ev),
+            },
+            session: ev.identity.session.as_deref().map(|s| Session {
+                uid: s.to_string(),
+                created_time: ev.identity.session_created_ms,
+            }),
+            invoked_by: owned(ev.invoked_by.as_deref()),
         },
-        "cloud": {
-            "provider": ev.source.provider(),
-            "account": {"uid": ev.identity.account.as_deref()},
-            "region": ev.region.as_deref(),
+        src_endpoint: src_endpoint(ev),
+        api: Api {
+            operation: ev.operation.to_string(),
+            service: Named {
+                name: ev.service.to_string(),
+            },
+            response: ev.error_code.as_deref().map(|e| ApiResponse {
+                error: e.to_string(),
+            }),
         },
-        "resources": ev.resources.iter().map(|r| json!({"uid": r.as_ref()})).collect::<Vec<_>>(),
-        "evidences": [{"data": Value::Object(evidence)}],
-        "enrichments": enrichments,
-        "remediation": remediation,
-        "anomaly_analyses": anomaly_analyses,
-        "risk_score": f.risk_score,
-        "unmapped": {"nhid": {
-            "identity_class": f.class.as_str(),
-            "class_reason": ev.identity.reason.as_str(),
-            "learning_state": learning,
-            "score_components": components,
-            "rule_status": format!("{:?}", rule.status).to_lowercase(),
-            "runbook": rule.runbook.as_deref().map(str::trim),
-            "severity_adjustment": severity_adjustment,
-            "related": &f.related,
-            "storm": &f.storm,
-        }},
-    });
-    prune(&mut v);
-    v
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn prune_drops_empties() {
-        let mut v = serde_json::json!({"a": null, "b": {"c": null}, "d": [], "e": 0, "f": ""});
-        super::prune(&mut v);
-        assert_eq!(v, serde_json::json!({"e": 0}));
+        cloud: Cloud {
+            provider: ev.source.provider().into(),
+            account: account(ev),
+            region: owned(ev.region.as_deref()),
+        },
+        resources: ev
+            .resources
+            .iter()
+            .filter(|r| !r.is_empty())
+            .map(|r| UidRef { uid: r.to_string() })
+            .collect(),
+        evidences: vec![Evidence { data: evidence(ev) }],
+        enrichments,
+        remediation,
+        anomaly_analyses: anomaly_analyses(f),
+        risk_score: f.risk_score,
+        unmapped: Unmapped {
+            nhid: NhidDetails {
+                identity_class: f.class.as_str().into(),
+                class_reason: ev.identity.reason.as_str().into(),
+                learning_state: f.learning.map(|l| Learning {
+                    learning: l.learning,
+                    observations: l.observations,
+                    observed_span_hours: l.observed_span_ms as f64 / 3_600_000.0,
+                }),
+                score_components,
+                rule_status: format!("{:?}", rule.status).to_lowercase(),
+                runbook: rule.runbook.as_deref().map(|r| r.trim().to_string()),
+                severity_adjustment,
+                related: f.related.clone(),
+                storm: f.storm.clone(),
+            },
+        },
     }
 }

@@ -58,7 +58,7 @@ pub enum Activity {
 }
 
 /// A finding that contributed to a composite one.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Related {
     /// Rule id.
     pub rule: String,
@@ -67,11 +67,12 @@ pub struct Related {
     /// Risk score.
     pub risk_score: u8,
     /// What it observed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub observed: String,
 }
 
 /// A storm of one finding across many identities.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Storm {
     /// Distinct identities in the storm so far.
     pub identities: usize,
@@ -104,6 +105,9 @@ pub struct Finding {
     pub activity: Activity,
     /// For updates and storms: the uid of the alert being updated.
     pub uid: Option<String>,
+    /// Version of the alert with this uid: 1 for the create, 2, 3, ... for updates (with the
+    /// uid, the idempotency key sinks deliver by).
+    pub sequence: u64,
     /// Occurrences so far (1 for a new finding).
     pub count: u64,
     /// Event time of the first occurrence.
@@ -135,6 +139,7 @@ impl Finding {
             score_components: components,
             activity: Activity::Create,
             uid: None,
+            sequence: 1,
             count: 1,
             first_seen: time,
             related: Vec::new(),
@@ -143,9 +148,10 @@ impl Finding {
     }
 
     /// Turns this finding into an update of the earlier alert `uid`.
-    fn make_update(&mut self, uid: &str, count: u64, first_seen: i64) {
+    fn make_update(&mut self, uid: &str, sequence: u64, count: u64, first_seen: i64) {
         self.activity = Activity::Update;
         self.uid = Some(uid.to_string());
+        self.sequence = sequence;
         self.count = count;
         self.first_seen = first_seen;
     }
@@ -212,6 +218,8 @@ struct DedupState {
     last: i64,
     last_report: i64,
     count: u64,
+    /// Versions of the alert sent so far (1 after the create).
+    seq: u64,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -229,6 +237,8 @@ struct ActiveStorm {
     identities: FxHashSet<u64>,
     sample: Vec<String>,
     last_report: i64,
+    /// Versions of the aggregated alert sent so far.
+    seq: u64,
 }
 
 #[derive(Clone, Copy, Serialize, Deserialize)]
@@ -781,7 +791,8 @@ impl Engine {
                             self.config.update_interval_ms,
                         )
                     {
-                        out[k].make_update(&st.uid, st.count, st.first);
+                        st.seq += 1;
+                        out[k].make_update(&st.uid, st.seq, st.count, st.first);
                         self.stats.updates += 1;
                         k += 1;
                     } else {
@@ -815,8 +826,9 @@ impl Engine {
                         t,
                         self.config.update_interval_ms,
                     ) {
+                        a.seq += 1;
                         let f = &mut out[k];
-                        f.make_update(&a.uid, a.folded, a.started);
+                        f.make_update(&a.uid, a.seq, a.folded, a.started);
                         f.storm = Some(Storm {
                             identities: a.identities.len(),
                             findings: a.folded,
@@ -850,6 +862,7 @@ impl Engine {
                         identities: distinct.clone(),
                         sample: sample.clone(),
                         last_report: t,
+                        seq: 1,
                     });
                     st.recent.clear();
                     self.stats.storms += 1;
@@ -871,6 +884,7 @@ impl Engine {
                     last: t,
                     last_report: t,
                     count: 1,
+                    seq: 1,
                 },
             );
             k += 1;

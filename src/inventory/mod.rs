@@ -25,7 +25,7 @@ use crate::event::Identity;
 pub struct InventoryErrors(pub Vec<String>);
 
 /// Criticality of an identity: moves alert severity (critical +1, high +0, medium +0, low −1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Criticality {
     /// Sandbox, test, nothing sensitive: severity one step lower.
@@ -70,7 +70,7 @@ impl Criticality {
 }
 
 /// One inventory entry, as alerts show it.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Entry {
     /// Where it was defined (`file:line` or `file#index`).
     #[serde(skip)]

@@ -1,6 +1,10 @@
-//! `type = "elastic"`: Elasticsearch / OpenSearch `_bulk` API. Each alert is a `create` with
-//! `_id` = the finding uid, so a repeat after a restart is refused by the index as a conflict
-//! (409) and counts as delivered: idempotent by construction, and data-stream compatible.
+//! `type = "elastic"`: Elasticsearch / OpenSearch `_bulk` API, idempotent by (uid, sequence)
+//! (CONTRACTS, "Wave 2 decisions"). An index gets the `index` op with `_id` = the finding uid,
+//! `version` = the alert's sequence and `version_type=external_gte`: each newer version of an
+//! alert (an update, a risen severity) replaces the document, and a re-delivered or older one
+//! is refused as a version conflict (409) and counts as delivered. A data stream (create-only,
+//! `data_stream = true`) gets one `create` per version with `_id` = `UID:SEQ`; a repeat is a
+//! 409 too.
 //! Documents default to ECS field names (`event.kind`, `rule.*`, `threat.*`, `user.*`,
 //! `source.geo.*`, `source.as.*`). The bulk response is read item by item: 2xx and 409 are
 //! done, 429 and 5xx items are retried (only those), other failures are dead-lettered with
@@ -8,7 +12,7 @@
 
 use serde_json::{json, Value};
 
-use super::format::{convert, Format};
+use super::format::Format;
 use super::http::{HttpCore, HttpSettings};
 use super::{AlertOut, Sink, SinkError};
 
@@ -18,6 +22,8 @@ pub struct ElasticSettings {
     pub http: HttpSettings,
     /// Index or data stream.
     pub index: String,
+    /// `index` is a data stream: one document per alert version.
+    pub data_stream: bool,
     /// API key (base64 `id:key` as Elastic issues it).
     pub api_key: Option<String>,
     /// Basic auth.
@@ -44,7 +50,8 @@ enum Item {
 }
 
 fn item_outcome(item: &Value) -> Item {
-    // {"create": {"status": 201, "error": {...}}} (or "index" for older clusters).
+    // {"create": {"status": 201, "error": {...}}} or {"index": {...}}; 409 is a version
+    // conflict (a newer or the same version is stored) or an existing `UID:SEQ`: delivered.
     let op = item
         .as_object()
         .and_then(|m| m.values().next())
@@ -78,15 +85,21 @@ impl ElasticSink {
     fn body(&self, chunk: &[&AlertOut]) -> Result<Vec<u8>, SinkError> {
         let mut body = Vec::new();
         for a in chunk {
-            let ocsf: Value = serde_json::from_slice(&a.json)
-                .map_err(|e| SinkError::Fatal(format!("alert JSON: {e}")))?;
-            let action = json!({"create": {"_index": self.s.index, "_id": a.uid}});
+            let seq = a.alert.metadata.sequence;
+            let action = if self.s.data_stream {
+                json!({"create": {"_index": self.s.index, "_id": format!("{}:{seq}", a.uid)}})
+            } else {
+                json!({"index": {
+                    "_index": self.s.index,
+                    "_id": a.uid,
+                    "version": seq,
+                    "version_type": "external_gte",
+                }})
+            };
             serde_json::to_writer(&mut body, &action)
-                .and_then(|()| {
-                    body.push(b'\n');
-                    serde_json::to_writer(&mut body, &convert(self.s.format, &ocsf))
-                })
                 .map_err(|e| SinkError::Fatal(format!("alert JSON: {e}")))?;
+            body.push(b'\n');
+            body.extend_from_slice(a.render(self.s.format));
             body.push(b'\n');
         }
         Ok(body)

@@ -101,13 +101,16 @@ mod tests {
     use super::*;
 
     fn alert(n: usize) -> AlertOut {
-        AlertOut {
-            json: format!("{{\"n\":{n},\"pad\":\"{}\"}}", "x".repeat(80)).into_bytes(),
-            rule: "r".into(),
-            severity: 3,
-            identity: "i".into(),
-            uid: n.to_string(),
-        }
+        let line = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/alert-sample.json"
+        ))
+        .expect("sample alert");
+        let mut a = AlertOut::from_json(line.trim().as_bytes()).expect("alert");
+        // Distinct, same-size lines: the test counts lines per file.
+        a.json = format!("{{\"n\":{n},\"pad\":\"{}\"}}", "x".repeat(80)).into_bytes();
+        a.uid = n.to_string();
+        a
     }
 
     #[test]

@@ -1,9 +1,14 @@
 //! Output formats selectable per sink: `ocsf` (the alert as rendered: an OCSF 1.5 Detection
 //! Finding), `ecs` (Elastic Common Schema field names) and `cim` (Splunk CIM, Alerts data
-//! model). ECS and CIM documents are derived from the OCSF one and keep nhid's explanation
-//! (observed vs baseline, owner, remediation) under `nhid.*`.
+//! model). ECS and CIM documents are derived from the typed OCSF alert as typed values (no
+//! re-parse of rendered bytes) and keep nhid's explanation (observed vs baseline, owner,
+//! remediation) under `nhid.*`.
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::alert::Alert;
+use crate::time::format_rfc3339_ms;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +33,8 @@ impl Format {
     }
 }
 
-/// The value at a dotted path (`a.b.0.c`; numbers index arrays), `null` when absent.
+/// The value at a dotted path (`a.b.0.c`; numbers index arrays), `null` when absent (webhook
+/// templates).
 pub fn get<'a>(v: &'a Value, path: &str) -> &'a Value {
     path.split('.').fold(v, |v, k| match v {
         Value::Array(a) => k
@@ -40,215 +46,469 @@ pub fn get<'a>(v: &'a Value, path: &str) -> &'a Value {
     })
 }
 
-/// Drops nulls and empty objects/arrays (as the OCSF renderer does).
-fn prune(v: &mut Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Object(m) => {
-            m.retain(|_, x| !prune(x));
-            m.is_empty()
-        }
-        Value::Array(a) => {
-            a.retain_mut(|x| !prune(x));
-            a.is_empty()
-        }
-        _ => false,
-    }
-}
-
-/// The document for `format` from an OCSF alert. `Ocsf` returns it unchanged.
-pub fn convert(format: Format, ocsf: &Value) -> Value {
+/// Serializes the document for `format` of a typed alert (OCSF as built, ECS or CIM derived).
+pub fn render(format: Format, a: &Alert) -> serde_json::Result<Vec<u8>> {
     match format {
-        Format::Ocsf => ocsf.clone(),
-        Format::Ecs => ecs(ocsf),
-        Format::Cim => cim(ocsf),
+        Format::Ocsf => serde_json::to_vec(a),
+        Format::Ecs => serde_json::to_vec(&Ecs::of(a)),
+        Format::Cim => serde_json::to_vec(&Cim::of(a)),
     }
 }
 
-fn iso_time(ms: &Value) -> Value {
-    ms.as_i64()
-        .map(|t| Value::String(crate::time::format_rfc3339_ms(t)))
-        .unwrap_or(Value::Null)
+/// The document for `format` as a JSON value (webhook templates pick fields from it).
+pub fn to_value(format: Format, a: &Alert) -> serde_json::Result<Value> {
+    match format {
+        Format::Ocsf => serde_json::to_value(a),
+        Format::Ecs => serde_json::to_value(Ecs::of(a)),
+        Format::Cim => serde_json::to_value(Cim::of(a)),
+    }
 }
 
-fn techniques(o: &Value) -> Vec<Value> {
-    get(o, "finding_info.attacks")
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|t| t["technique"]["uid"].as_str())
-                .map(|t| Value::String(t.to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
+fn techniques(a: &Alert) -> Vec<&str> {
+    a.finding_info
+        .attacks
+        .iter()
+        .map(|t| t.technique.uid.as_str())
+        .collect()
+}
+
+fn none_if_blank(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
 }
 
 /// nhid's own explanation, kept verbatim in both derived formats.
-fn nhid_part(o: &Value) -> Value {
-    let mut m = Map::new();
-    for (k, path) in [
-        ("finding_uid", "finding_info.uid"),
-        ("activity", "activity_name"),
-        ("count", "count"),
-        ("risk_score", "risk_score"),
-        ("identity_type", "actor.user.type"),
-        ("credential", "actor.user.credential_uid"),
-        ("session", "actor.session.uid"),
-        ("anomaly_analyses", "anomaly_analyses"),
-        ("evidence", "evidences"),
-        ("owner", "enrichments"),
-        ("remediation", "remediation"),
-        ("details", "unmapped.nhid"),
-    ] {
-        m.insert(k.into(), get(o, path).clone());
+#[derive(Serialize)]
+struct NhidPart<'a> {
+    finding_uid: &'a str,
+    sequence: u64,
+    activity: &'a str,
+    count: u64,
+    risk_score: u8,
+    identity_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credential: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    anomaly_analyses: &'a [crate::alert::model::AnomalyAnalysis],
+    evidence: &'a [crate::alert::model::Evidence],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    owner: &'a [crate::alert::model::Enrichment],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remediation: Option<&'a crate::alert::model::Remediation>,
+    details: &'a crate::alert::model::NhidDetails,
+}
+
+impl<'a> NhidPart<'a> {
+    fn of(a: &'a Alert) -> Self {
+        NhidPart {
+            finding_uid: &a.finding_info.uid,
+            sequence: a.metadata.sequence,
+            activity: &a.activity_name,
+            count: a.count,
+            risk_score: a.risk_score,
+            identity_type: &a.actor.user.kind,
+            credential: a.actor.user.credential_uid.as_deref(),
+            session: a.actor.session.as_ref().map(|s| s.uid.as_str()),
+            anomaly_analyses: &a.anomaly_analyses,
+            evidence: &a.evidences,
+            owner: &a.enrichments,
+            remediation: a.remediation.as_ref(),
+            details: &a.unmapped.nhid,
+        }
     }
-    Value::Object(m)
 }
 
-fn ecs(o: &Value) -> Value {
-    let sev = o["severity_id"].as_u64().unwrap_or(1);
-    let mut v = json!({
-        "@timestamp": iso_time(&o["time"]),
-        "message": o["message"],
-        "event": {
-            "kind": "alert",
-            "category": ["iam"],
-            "type": ["info"],
-            "id": get(o, "finding_info.uid"),
-            "severity": sev,
-            "risk_score": o["risk_score"],
-            "action": get(o, "api.operation"),
-            "provider": get(o, "metadata.log_name"),
-            "dataset": "nhid.alert",
-            "module": "nhid",
-            "start": iso_time(get(o, "finding_info.first_seen_time")),
-            "end": iso_time(get(o, "finding_info.last_seen_time")),
-            "outcome": match get(o, "api.response.error") { Value::Null => "success", _ => "failure" },
-        },
-        "rule": {
-            "id": get(o, "finding_info.analytic.uid"),
-            "name": get(o, "finding_info.title"),
-            "description": get(o, "finding_info.desc"),
-            "ruleset": "nhid",
-        },
-        "threat": {
-            "framework": "MITRE ATT&CK",
-            "technique": {"id": techniques(o)},
-        },
-        "user": {
-            "id": get(o, "actor.user.uid"),
-            "name": get(o, "actor.user.name"),
-            "domain": get(o, "actor.user.account.uid"),
-        },
-        "source": {
-            "ip": get(o, "src_endpoint.ip"),
-            "domain": get(o, "src_endpoint.hostname"),
-            "geo": {
-                "country_iso_code": get(o, "src_endpoint.location.country"),
-                "city_name": get(o, "src_endpoint.location.city"),
-            },
-            "as": {
-                "number": get(o, "src_endpoint.autonomous_system.number"),
-                "organization": {"name": get(o, "src_endpoint.autonomous_system.name")},
-            },
-        },
-        "user_agent": {"original": get(o, "evidences.0.data.user_agent")},
-        "cloud": {
-            "provider": get(o, "cloud.provider"),
-            "account": {"id": get(o, "cloud.account.uid")},
-            "region": get(o, "cloud.region"),
-            "service": {"name": get(o, "api.service.name")},
-        },
-        "observer": {"vendor": "nhid", "product": "nhid", "version": get(o, "metadata.product.version")},
-        "nhid": nhid_part(o),
-    });
-    prune(&mut v);
-    v
+/// Elastic Common Schema document.
+#[derive(Serialize)]
+struct Ecs<'a> {
+    #[serde(rename = "@timestamp")]
+    timestamp: String,
+    message: &'a str,
+    event: EcsEvent<'a>,
+    rule: EcsRule<'a>,
+    threat: EcsThreat<'a>,
+    user: EcsUser<'a>,
+    #[serde(skip_serializing_if = "EcsSource::is_empty")]
+    source: EcsSource<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<EcsUserAgent<'a>>,
+    cloud: EcsCloud<'a>,
+    observer: EcsObserver<'a>,
+    nhid: NhidPart<'a>,
 }
 
-fn cim(o: &Value) -> Value {
-    let severity = match o["severity_id"].as_u64().unwrap_or(1) {
-        1 => "informational",
-        2 => "low",
-        3 => "medium",
-        4 => "high",
-        _ => "critical",
-    };
-    let mut v = json!({
-        "_time": o["time"].as_i64().map(|t| t as f64 / 1000.0),
-        "type": "alert",
-        "app": "nhid",
-        "vendor_product": "nhid",
-        "id": get(o, "finding_info.uid"),
-        "signature": get(o, "finding_info.title"),
-        "signature_id": get(o, "finding_info.analytic.uid"),
-        "description": o["message"],
-        "severity": severity,
-        "severity_id": o["severity_id"],
-        "risk_score": o["risk_score"],
-        "mitre_technique_id": techniques(o),
-        "user": get(o, "actor.user.uid"),
-        "user_name": get(o, "actor.user.name"),
-        "src": get(o, "src_endpoint.ip"),
-        "src_country": get(o, "src_endpoint.location.country"),
-        "src_asn": get(o, "src_endpoint.autonomous_system.number"),
-        "action": get(o, "api.operation"),
-        "object": get(o, "api.service.name"),
-        "vendor_account": get(o, "cloud.account.uid"),
-        "vendor_region": get(o, "cloud.region"),
-        "http_user_agent": get(o, "evidences.0.data.user_agent"),
-        "nhid": nhid_part(o),
-    });
-    prune(&mut v);
-    v
+#[derive(Serialize)]
+struct EcsEvent<'a> {
+    kind: &'static str,
+    category: [&'static str; 1],
+    #[serde(rename = "type")]
+    kind_type: [&'static str; 1],
+    id: &'a str,
+    /// ECS `event.sequence`: the alert's version.
+    sequence: u64,
+    severity: u8,
+    risk_score: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<&'a str>,
+    provider: &'a str,
+    dataset: &'static str,
+    module: &'static str,
+    start: String,
+    end: String,
+    outcome: &'static str,
+}
+
+#[derive(Serialize)]
+struct EcsRule<'a> {
+    id: &'a str,
+    name: &'a str,
+    description: &'a str,
+    ruleset: &'static str,
+}
+
+#[derive(Serialize)]
+struct EcsThreat<'a> {
+    framework: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    technique: Option<EcsTechnique<'a>>,
+}
+
+#[derive(Serialize)]
+struct EcsTechnique<'a> {
+    id: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct EcsUser<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct EcsSource<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    geo: Option<EcsGeo<'a>>,
+    #[serde(rename = "as", skip_serializing_if = "Option::is_none")]
+    asys: Option<EcsAs<'a>>,
+}
+
+impl EcsSource<'_> {
+    fn is_empty(&self) -> bool {
+        self.ip.is_none() && self.domain.is_none() && self.geo.is_none() && self.asys.is_none()
+    }
+}
+
+#[derive(Serialize)]
+struct EcsGeo<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country_iso_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    city_name: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct EcsAs<'a> {
+    number: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organization: Option<EcsOrg<'a>>,
+}
+
+#[derive(Serialize)]
+struct EcsOrg<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct EcsUserAgent<'a> {
+    original: &'a str,
+}
+
+#[derive(Serialize)]
+struct EcsCloud<'a> {
+    provider: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<EcsId<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<EcsName<'a>>,
+}
+
+#[derive(Serialize)]
+struct EcsId<'a> {
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+struct EcsName<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct EcsObserver<'a> {
+    vendor: &'static str,
+    product: &'static str,
+    version: &'a str,
+}
+
+impl<'a> Ecs<'a> {
+    fn of(a: &'a Alert) -> Self {
+        let loc = a.src_endpoint.location.as_ref();
+        let asys = a.src_endpoint.autonomous_system.as_ref();
+        let ev = a.evidences.first().map(|e| &e.data);
+        let geo = loc
+            .map(|l| EcsGeo {
+                country_iso_code: l.country.as_deref(),
+                city_name: l.city.as_deref(),
+            })
+            .filter(|g| g.country_iso_code.is_some() || g.city_name.is_some());
+        let techniques = techniques(a);
+        Ecs {
+            timestamp: format_rfc3339_ms(a.time),
+            message: &a.message,
+            event: EcsEvent {
+                kind: "alert",
+                category: ["iam"],
+                kind_type: ["info"],
+                id: &a.finding_info.uid,
+                sequence: a.metadata.sequence,
+                severity: a.severity_id,
+                risk_score: a.risk_score,
+                action: none_if_blank(&a.api.operation),
+                provider: &a.metadata.log_name,
+                dataset: "nhid.alert",
+                module: "nhid",
+                start: format_rfc3339_ms(a.finding_info.first_seen_time),
+                end: format_rfc3339_ms(a.finding_info.last_seen_time),
+                outcome: if a.api.response.is_some() {
+                    "failure"
+                } else {
+                    "success"
+                },
+            },
+            rule: EcsRule {
+                id: &a.finding_info.analytic.uid,
+                name: &a.finding_info.title,
+                description: &a.finding_info.desc,
+                ruleset: "nhid",
+            },
+            threat: EcsThreat {
+                framework: "MITRE ATT&CK",
+                technique: (!techniques.is_empty()).then_some(EcsTechnique { id: techniques }),
+            },
+            user: EcsUser {
+                id: none_if_blank(&a.actor.user.uid),
+                name: none_if_blank(&a.actor.user.name),
+                domain: a.actor.user.account.as_ref().map(|x| x.uid.as_str()),
+            },
+            source: EcsSource {
+                ip: a.src_endpoint.ip.as_deref(),
+                domain: a.src_endpoint.hostname.as_deref(),
+                geo,
+                asys: asys.map(|s| EcsAs {
+                    number: s.number,
+                    organization: s.name.as_deref().map(|name| EcsOrg { name }),
+                }),
+            },
+            user_agent: ev
+                .and_then(|e| none_if_blank(&e.user_agent))
+                .map(|original| EcsUserAgent { original }),
+            cloud: EcsCloud {
+                provider: &a.cloud.provider,
+                account: a.cloud.account.as_ref().map(|x| EcsId { id: &x.uid }),
+                region: a.cloud.region.as_deref(),
+                service: none_if_blank(&a.api.service.name).map(|name| EcsName { name }),
+            },
+            observer: EcsObserver {
+                vendor: "nhid",
+                product: "nhid",
+                version: &a.metadata.product.version,
+            },
+            nhid: NhidPart::of(a),
+        }
+    }
+}
+
+/// Splunk CIM (Alerts data model) document.
+#[derive(Serialize)]
+struct Cim<'a> {
+    _time: f64,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    app: &'static str,
+    vendor_product: &'static str,
+    id: &'a str,
+    signature: &'a str,
+    signature_id: &'a str,
+    description: &'a str,
+    severity: &'static str,
+    severity_id: u8,
+    risk_score: u8,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    mitre_technique_id: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src_country: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src_asn: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vendor_account: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vendor_region: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_user_agent: Option<&'a str>,
+    nhid: NhidPart<'a>,
+}
+
+impl<'a> Cim<'a> {
+    fn of(a: &'a Alert) -> Self {
+        let severity = match a.severity_id {
+            1 => "informational",
+            2 => "low",
+            3 => "medium",
+            4 => "high",
+            _ => "critical",
+        };
+        Cim {
+            _time: a.time as f64 / 1000.0,
+            kind: "alert",
+            app: "nhid",
+            vendor_product: "nhid",
+            id: &a.finding_info.uid,
+            signature: &a.finding_info.title,
+            signature_id: &a.finding_info.analytic.uid,
+            description: &a.message,
+            severity,
+            severity_id: a.severity_id,
+            risk_score: a.risk_score,
+            mitre_technique_id: techniques(a),
+            user: none_if_blank(&a.actor.user.uid),
+            user_name: none_if_blank(&a.actor.user.name),
+            src: a.src_endpoint.ip.as_deref(),
+            src_country: a
+                .src_endpoint
+                .location
+                .as_ref()
+                .and_then(|l| l.country.as_deref()),
+            src_asn: a.src_endpoint.autonomous_system.as_ref().map(|s| s.number),
+            action: none_if_blank(&a.api.operation),
+            object: none_if_blank(&a.api.service.name),
+            vendor_account: a.cloud.account.as_ref().map(|x| x.uid.as_str()),
+            vendor_region: a.cloud.region.as_deref(),
+            http_user_agent: a
+                .evidences
+                .first()
+                .and_then(|e| none_if_blank(&e.data.user_agent)),
+            nhid: NhidPart::of(a),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::{Pipeline, ReplayConfig};
+    use crate::sources::Origin;
+    use std::sync::Arc;
 
-    fn sample() -> Value {
-        json!({
-            "time": 1709980800000i64, "severity_id": 4, "severity": "High", "message": "m",
-            "risk_score": 70,
-            "finding_info": {"uid": "u1", "title": "T", "desc": "D",
-                "analytic": {"uid": "standard.new_country"},
-                "attacks": [{"technique": {"uid": "T1078.004"}}],
-                "first_seen_time": 1709980800000i64, "last_seen_time": 1709980800000i64},
-            "actor": {"user": {"uid": "arn:aws:iam::1:role/r", "name": "r", "account": {"uid": "1"}}},
-            "src_endpoint": {"ip": "203.0.113.9", "location": {"country": "RO"},
-                "autonomous_system": {"number": 64500, "name": "Example AS"}},
-            "api": {"operation": "GetObject", "service": {"name": "s3.amazonaws.com"}},
-            "cloud": {"provider": "AWS", "account": {"uid": "1"}, "region": "us-east-1"},
-            "enrichments": [{"name": "nhi_inventory", "value": "alice"}],
-            "evidences": [{"data": {"user_agent": "aws-cli/2.15.0"}}],
-            "metadata": {"log_name": "cloudtrail", "product": {"version": "0.1.0"}}
-        })
+    /// A real alert: an offensive client stopping a trail (two bundled rules fire).
+    fn sample() -> Alert {
+        let rules = Arc::new(crate::detect::loader::load_embedded().rules);
+        let mut p = Pipeline::new(
+            rules,
+            crate::geo::GeoDb::bundled_test(),
+            ReplayConfig::default(),
+        );
+        let rec = br#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/svc-deploy","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"svc-deploy"},"eventTime":"2024-03-09T10:40:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2.15.0 kali","requestParameters":{"name":"org-trail"},"responseElements":null,"eventID":"e1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}"#;
+        let origin = Origin {
+            input: "t",
+            line: 1,
+            index: None,
+        };
+        let mut out = Vec::new();
+        p.process_into(
+            rec,
+            &origin,
+            crate::parsers::Format::Auto,
+            &mut out,
+            &mut None,
+        )
+        .expect("processed");
+        let a = out
+            .into_iter()
+            .find(|a| a.rule == "aws.cloudtrail_tampering")
+            .expect("tampering alert");
+        (*a.alert).clone()
+    }
+
+    fn doc(f: Format, a: &Alert) -> Value {
+        serde_json::from_slice(&render(f, a).expect("rendered")).expect("json")
     }
 
     #[test]
     fn ecs_uses_ecs_field_names() {
-        let v = convert(Format::Ecs, &sample());
+        let a = sample();
+        let v = doc(Format::Ecs, &a);
         assert_eq!(v["event"]["kind"], "alert");
-        assert_eq!(v["event"]["id"], "u1");
-        assert_eq!(v["rule"]["id"], "standard.new_country");
-        assert_eq!(v["threat"]["technique"]["id"][0], "T1078.004");
-        assert_eq!(v["user"]["id"], "arn:aws:iam::1:role/r");
-        assert_eq!(v["source"]["geo"]["country_iso_code"], "RO");
-        assert_eq!(v["source"]["as"]["number"], 64500);
+        assert_eq!(v["event"]["id"], a.finding_info.uid.as_str());
+        assert_eq!(v["rule"]["id"], "aws.cloudtrail_tampering");
+        assert_eq!(v["threat"]["technique"]["id"][0], "T1562.008");
+        assert_eq!(v["user"]["id"], "arn:aws:iam::111122223333:user/svc-deploy");
+        assert_eq!(v["user"]["domain"], "111122223333");
+        assert_eq!(v["source"]["ip"], "203.0.113.9");
         assert_eq!(v["@timestamp"], "2024-03-09T10:40:00.000Z");
-        assert_eq!(v["nhid"]["owner"][0]["value"], "alice");
-        assert_eq!(v["user_agent"]["original"], "aws-cli/2.15.0");
+        assert_eq!(v["user_agent"]["original"], "aws-cli/2.15.0 kali");
+        assert_eq!(v["cloud"]["service"]["name"], "cloudtrail");
+        assert_eq!(v["nhid"]["finding_uid"], a.finding_info.uid.as_str());
+        assert_eq!(
+            v["nhid"]["evidence"][0]["data"]["action"],
+            "cloudtrail:StopLogging"
+        );
     }
 
     #[test]
     fn cim_uses_alerts_data_model_names() {
-        let v = convert(Format::Cim, &sample());
+        let a = sample();
+        let v = doc(Format::Cim, &a);
         assert_eq!(v["type"], "alert");
-        assert_eq!(v["signature_id"], "standard.new_country");
-        assert_eq!(v["severity"], "high");
+        assert_eq!(v["signature_id"], "aws.cloudtrail_tampering");
+        assert_eq!(v["severity"], a.severity.to_lowercase());
         assert_eq!(v["src"], "203.0.113.9");
-        assert_eq!(v["user"], "arn:aws:iam::1:role/r");
+        assert_eq!(v["user"], "arn:aws:iam::111122223333:user/svc-deploy");
         assert_eq!(v["_time"], 1709980800.0);
+        assert_eq!(v["id"], a.finding_info.uid.as_str());
+    }
+
+    #[test]
+    fn ocsf_is_the_typed_alert_and_leaves_out_empty_values() {
+        let a = sample();
+        let v = doc(Format::Ocsf, &a);
+        assert_eq!(v["class_uid"], 2004);
+        assert_eq!(
+            v["finding_info"]["analytic"]["uid"],
+            "aws.cloudtrail_tampering"
+        );
+        // Absent optional fields are left out, not written as null.
+        assert!(v["actor"].get("invoked_by").is_none());
+        assert!(v["api"].get("response").is_none());
+        assert_eq!(to_value(Format::Ocsf, &a).expect("value"), v);
     }
 }

@@ -233,6 +233,7 @@ impl HttpCore {
                 "sink": &name,
                 "reason": reason,
                 "finding_uid": &a.uid,
+                "sequence": a.alert.metadata.sequence,
                 "alert": alert,
             });
             serde_json::to_writer(&mut *w, &line).map_err(|e| err(e.into()))?;

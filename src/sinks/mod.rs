@@ -1,7 +1,8 @@
 //! Where alerts go. A sink accepts a batch and returns only when every alert in it is durably
 //! handed over (written and flushed, or acknowledged by the broker); the daemon stores source
 //! offsets only after every sink accepted the batch, which is what makes delivery at-least-once.
-//! Alerts carry a stable id (`finding_info.uid`) so receivers can drop repeats.
+//! Alerts carry a stable id (`finding_info.uid`) and a version (`metadata.sequence`): receivers
+//! drop a repeated (uid, sequence) and keep the highest sequence of a uid.
 //!
 //! One module per sink `type`: [`file`], [`stdout`], [`kafka`], [`splunk_hec`], [`elastic`],
 //! [`webhook`] (the HTTP ones share [`http`]: retries, backoff, dead letters). Each sink has a
@@ -17,17 +18,24 @@ pub mod stdout;
 pub mod webhook;
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
+use crate::alert::Alert;
 use crate::config::{SinkConfig, SinkFilter};
 use crate::detect::rule::Severity;
 
-/// One rendered alert and what sinks route on.
+/// One alert, typed and rendered as OCSF, and what sinks route on. Other formats are rendered
+/// from the typed alert at most once each ([`AlertOut::render`]), whatever the number of sinks.
 #[derive(Debug, Clone)]
 pub struct AlertOut {
+    /// The typed alert.
+    pub alert: Arc<Alert>,
     /// The OCSF JSON document (one line, no newline).
     pub json: Vec<u8>,
+    /// ECS and CIM renderings, made on first use.
+    derived: [OnceLock<Vec<u8>>; 2],
     /// Rule id.
     pub rule: String,
     /// OCSF severity id (1–5).
@@ -36,6 +44,50 @@ pub struct AlertOut {
     pub identity: String,
     /// `finding_info.uid` (idempotency key).
     pub uid: String,
+}
+
+impl AlertOut {
+    /// Renders the alert's OCSF document and keeps what sinks route on.
+    pub fn new(alert: Alert, rule: &str, severity: u8, identity: &str) -> std::io::Result<Self> {
+        let json = serde_json::to_vec(&alert).map_err(std::io::Error::other)?;
+        Ok(AlertOut {
+            uid: alert.finding_info.uid.clone(),
+            alert: Arc::new(alert),
+            json,
+            derived: Default::default(),
+            rule: rule.to_string(),
+            severity,
+            identity: identity.to_string(),
+        })
+    }
+
+    /// An alert read back from its OCSF JSON (dead letters, tests).
+    pub fn from_json(json: &[u8]) -> serde_json::Result<Self> {
+        let alert: Alert = serde_json::from_slice(json)?;
+        let rule = alert.finding_info.analytic.uid.clone();
+        let identity = alert.actor.user.uid.clone();
+        let severity = alert.severity_id;
+        Ok(AlertOut {
+            uid: alert.finding_info.uid.clone(),
+            alert: Arc::new(alert),
+            json: json.to_vec(),
+            derived: Default::default(),
+            rule,
+            severity,
+            identity,
+        })
+    }
+
+    /// The document in `format`, rendered once per alert and format.
+    pub fn render(&self, format: format::Format) -> &[u8] {
+        let slot = match format {
+            format::Format::Ocsf => return &self.json,
+            format::Format::Ecs => &self.derived[0],
+            format::Format::Cim => &self.derived[1],
+        };
+        // Serializing plain structs to a Vec cannot fail (no maps with non-string keys).
+        slot.get_or_init(|| format::render(format, &self.alert).unwrap_or_default())
+    }
 }
 
 /// Errors delivering a batch.
@@ -84,11 +136,7 @@ impl Routed {
                 .iter()
                 .map(|a| {
                     let mut c = (*a).clone();
-                    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&a.json) {
-                        if let Ok(j) = serde_json::to_vec(&format::convert(f, &v)) {
-                            c.json = j;
-                        }
-                    }
+                    c.json = a.render(f).to_vec();
                     c
                 })
                 .collect(),
@@ -167,6 +215,7 @@ pub fn build(configs: &[SinkConfig], dead_letter: Option<&Path>) -> Result<Vec<R
                     elastic::ElasticSettings {
                         http: x.http_settings(dead_letter).map_err(e)?,
                         index: x.index.clone(),
+                        data_stream: x.data_stream,
                         api_key: crate::config::secret("api_key", &x.api_key, &x.api_key_file)
                             .map_err(e)?,
                         username: x.username.clone(),

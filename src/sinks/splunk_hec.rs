@@ -9,9 +9,10 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::format::{convert, Format};
+use super::format::Format;
 use super::http::{HttpCore, HttpSettings};
 use super::{AlertOut, Sink, SinkError};
 
@@ -71,14 +72,14 @@ impl SplunkHecSink {
     fn body(&self, chunk: &[&AlertOut]) -> Result<Vec<u8>, SinkError> {
         let mut body = Vec::new();
         for a in chunk {
-            let ocsf: Value = serde_json::from_slice(&a.json)
+            let event: &RawValue = serde_json::from_slice(a.render(self.s.format))
                 .map_err(|e| SinkError::Fatal(format!("alert JSON: {e}")))?;
-            let time = ocsf["time"].as_i64().unwrap_or(0) as f64 / 1000.0;
+            let time = a.alert.time as f64 / 1000.0;
             let mut env = json!({
                 "time": time,
                 "source": self.s.source,
                 "sourcetype": self.s.sourcetype,
-                "event": convert(self.s.format, &ocsf),
+                "event": event,
             });
             if let Some(i) = &self.s.index {
                 env["index"] = i.as_str().into();

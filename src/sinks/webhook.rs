@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use super::format::{convert, Format};
+use super::format::Format;
 use super::http::{HttpCore, HttpSettings};
 use super::{AlertOut, Sink, SinkError};
 
@@ -115,20 +115,28 @@ impl WebhookSink {
 
     /// Sends one alert; Ok(false) when the receiver looks down (retries spent, not refused).
     fn send_one(&mut self, a: &AlertOut) -> Result<bool, SinkError> {
-        let ocsf: Value = serde_json::from_slice(&a.json)
-            .map_err(|e| SinkError::Fatal(format!("alert JSON: {e}")))?;
-        let doc = convert(self.s.format, &ocsf);
+        // A template picks fields by path, so it needs the document as a JSON tree; without
+        // one the rendered bytes go as they are.
         let body: Vec<u8> = match &self.s.template {
-            Some(t) => fill_template(t, &doc).into_bytes(),
-            None => serde_json::to_vec(&doc).map_err(|e| SinkError::Fatal(e.to_string()))?,
+            Some(t) => {
+                let doc = super::format::to_value(self.s.format, &a.alert)
+                    .map_err(|e| SinkError::Fatal(format!("alert JSON: {e}")))?;
+                fill_template(t, &doc).into_bytes()
+            }
+            None => a.render(self.s.format).to_vec(),
         };
         let url = self.s.http.url.clone();
+        // Every version of an alert is its own delivery: receivers that drop repeated keys
+        // still get updates (CONTRACTS: idempotency = uid + sequence).
+        let seq = a.alert.metadata.sequence.to_string();
+        let key = format!("{}:{seq}", a.uid);
         let r = self.core.exchange(|c| {
             let mut r = c
                 .post(&url)
                 .header("Content-Type", "application/json")
-                .header("Idempotency-Key", &a.uid)
+                .header("Idempotency-Key", &key)
                 .header("X-Nhid-Finding-Uid", &a.uid)
+                .header("X-Nhid-Sequence", &seq)
                 .body(body.clone());
             for (k, v) in &self.s.headers {
                 r = r.header(k, v);

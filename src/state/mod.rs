@@ -31,7 +31,7 @@ pub const MAGIC: &[u8; 8] = b"NHIDSNAP";
 /// Trailing magic bytes.
 const END: &[u8; 8] = b"NHIDEND\0";
 /// Format version written (and the only one read).
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Errors reading or writing snapshots.
 #[derive(Debug, thiserror::Error)]
