@@ -218,8 +218,8 @@ DURATION = re.compile(r"^\d+\s*(ms|s|m|min|h|d|w)$")
 FORMATS = {"auto", "cloudtrail", "azure_activity", "okta", "github_audit"}
 SEVERITIES = {"informational", "low", "medium", "high", "critical"}
 TABLES = {
-    "sources", "geoip", "detections", "inventory", "baseline", "priors", "state", "dead_letter",
-    "server", "log", "pipeline", "sinks",
+    "sources", "geoip", "detections", "inventory", "baseline", "priors", "incidents", "state",
+    "dead_letter", "server", "log", "pipeline", "sinks",
 }
 KEYS = {
     "source.kafka": {"type", "name", "brokers", "group_id", "topics", "format", "start_from",
@@ -230,6 +230,7 @@ KEYS = {
     "inventory": {"path"},
     "baseline": {"learning_period", "learning_min_observations", "forget_after"},
     "priors": {"enabled", "warmup", "warmup_events", "peer_min_members"},
+    "incidents": {"enabled", "gap", "max_span"},
     "state": {"dir", "snapshot_interval"},
     "dead_letter": {"path"},
     "server": {"listen"},
@@ -244,7 +245,7 @@ HTTP_SINK = {"type", "name", "url", "timeout", "max_retries", "retry_backoff", "
              "ca_file", "dead_letter", "min_severity", "rules", "format"}
 KEYS["sink.splunk_hec"] = HTTP_SINK | {"token", "token_file", "sourcetype", "source", "index", "host",
                                        "ack", "ack_timeout", "batch_max"}
-KEYS["sink.elastic"] = HTTP_SINK | {"index", "api_key", "api_key_file", "username", "password",
+KEYS["sink.elastic"] = HTTP_SINK | {"index", "data_stream", "api_key", "api_key_file", "username", "password",
                                     "password_file", "batch_max"}
 KEYS["sink.webhook"] = HTTP_SINK | {"headers", "hmac_key", "hmac_key_file", "template"}
 # librdkafka properties nhid sets itself; the daemon rejects them in `properties`.
@@ -329,7 +330,7 @@ def check_config(label, text):
             check_properties(w, s.get("properties", {}))
         elif not isinstance(s.get("paths"), list) or not s["paths"]:
             problem(f"{w}: paths must be a non-empty array")
-    for name in ("geoip", "detections", "inventory", "baseline", "priors", "state", "dead_letter", "server", "log", "pipeline"):
+    for name in ("geoip", "detections", "inventory", "baseline", "priors", "incidents", "state", "dead_letter", "server", "log", "pipeline"):
         if name in cfg:
             check_keys(f"{label}: [{name}]", cfg[name], name)
     b = cfg.get("baseline", {})
@@ -346,6 +347,12 @@ def check_config(label, text):
     for k in ("warmup_events", "peer_min_members"):
         if k in pr and not (isinstance(pr[k], int) and pr[k] >= 0):
             problem(f"{label}: priors.{k} must be a non-negative integer")
+    inc = cfg.get("incidents", {})
+    for k in ("gap", "max_span"):
+        if k in inc:
+            check_duration(f"{label}: incidents.{k}", inc[k])
+    if "enabled" in inc and not isinstance(inc["enabled"], bool):
+        problem(f"{label}: incidents.enabled must be true or false")
     if "snapshot_interval" in cfg.get("state", {}):
         check_duration(f"{label}: state.snapshot_interval", cfg["state"]["snapshot_interval"])
     listen = cfg.get("server", {}).get("listen", "127.0.0.1:9464")

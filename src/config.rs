@@ -47,6 +47,9 @@ pub struct Config {
     /// Account and peer priors (cold start).
     #[serde(default)]
     pub priors: PriorsSection,
+    /// Incidents: findings grouped per identity episode.
+    #[serde(default)]
+    pub incidents: IncidentsSection,
     /// Snapshots.
     #[serde(default)]
     pub state: StateConfig,
@@ -202,6 +205,35 @@ impl Default for BaselineSection {
             learning_period: seven_days(),
             learning_min_observations: fifty(),
             forget_after: thirty_days(),
+        }
+    }
+}
+
+/// `[incidents]`: findings on one identity within an episode form one alert (docs/incidents.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentsSection {
+    /// Group findings into incidents (default true).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// An incident closes after this much event time without findings (default `2h`).
+    #[serde(default = "two_hours")]
+    pub gap: String,
+    /// ... or this long after it opened (default `24h`).
+    #[serde(default = "one_day")]
+    pub max_span: String,
+}
+
+fn two_hours() -> String {
+    "2h".into()
+}
+
+impl Default for IncidentsSection {
+    fn default() -> Self {
+        IncidentsSection {
+            enabled: yes(),
+            gap: two_hours(),
+            max_span: one_day(),
         }
     }
 }
@@ -999,6 +1031,8 @@ impl Config {
             ("baseline.learning_period", &self.baseline.learning_period),
             ("baseline.forget_after", &self.baseline.forget_after),
             ("priors.warmup", &self.priors.warmup),
+            ("incidents.gap", &self.incidents.gap),
+            ("incidents.max_span", &self.incidents.max_span),
             ("state.snapshot_interval", &self.state.snapshot_interval),
             ("pipeline.batch_linger", &self.pipeline.batch_linger),
         ] {
@@ -1191,6 +1225,21 @@ impl Config {
         p.warmup_events = self.priors.warmup_events;
         p.peer_min_members = self.priors.peer_min_members.max(2);
         p
+    }
+
+    /// Incident settings.
+    pub fn incidents_config(&self) -> crate::detect::incident::IncidentConfig {
+        let mut c = crate::detect::incident::IncidentConfig {
+            enabled: self.incidents.enabled,
+            ..Default::default()
+        };
+        if let Some(ms) = parse_duration_ms(&self.incidents.gap) {
+            c.gap_ms = ms;
+        }
+        if let Some(ms) = parse_duration_ms(&self.incidents.max_span) {
+            c.max_span_ms = ms;
+        }
+        c
     }
 
     /// Baseline settings.

@@ -116,6 +116,7 @@ pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
         max_record_bytes: cfg.pipeline.max_record_bytes,
         baseline: cfg.baseline_config(),
         priors: cfg.priors_config(),
+        incidents: cfg.incidents_config(),
         report_limit: 0,
     };
     let mut pipe = Pipeline::new(rules, geo, rc);

@@ -150,6 +150,10 @@ struct ReplayArgs {
     /// with `[priors] enabled = false` detects (docs/priors.md, "Order and determinism").
     #[arg(long)]
     no_priors: bool,
+    /// One alert per finding instead of one per incident: what a daemon with
+    /// `[incidents] enabled = false` writes (docs/incidents.md).
+    #[arg(long)]
+    no_incidents: bool,
     /// Input files (JSONL, JSON array, {"Records":[..]}, {"records":[..]}, optionally .gz), or `-`.
     #[arg(required = true)]
     inputs: Vec<String>,
@@ -312,6 +316,7 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
         ..ReplayConfig::default()
     };
     config.priors.enabled = !a.no_priors;
+    config.incidents.enabled = !a.no_incidents;
     let mut pipe = Pipeline::new(rules, geo, config);
     if let Some(l) = allowlist {
         pipe.set_allowlist(l);

@@ -30,6 +30,8 @@ pub struct ReplayConfig {
     pub baseline: BaselineConfig,
     /// Account and peer priors.
     pub priors: crate::baseline::priors::PriorsConfig,
+    /// Incidents.
+    pub incidents: crate::detect::incident::IncidentConfig,
     /// Bad records reported individually on stderr before only counting.
     pub report_limit: u64,
 }
@@ -40,6 +42,7 @@ impl ReplayConfig {
         crate::detect::engine::EngineConfig {
             baseline: self.baseline,
             priors: self.priors,
+            incidents: self.incidents,
             ..Default::default()
         }
     }
@@ -52,6 +55,7 @@ impl Default for ReplayConfig {
             max_record_bytes: crate::parsers::DEFAULT_MAX_RECORD_BYTES,
             baseline: BaselineConfig::default(),
             priors: Default::default(),
+            incidents: Default::default(),
             report_limit: 20,
         }
     }
@@ -338,7 +342,7 @@ impl Pipeline {
         self.engine.process(&ev, &mut self.findings);
         for f in &self.findings {
             let rule = &self.engine.rules()[f.rule];
-            let a = alert::build(rule, f, &ev);
+            let a = alert::build(self.engine.rules(), f, &ev);
             let sev = a.severity_id;
             emit(a, &rule.id, sev, &ev.identity.key)?;
             *self

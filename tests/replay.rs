@@ -55,7 +55,8 @@ fn labels() -> std::collections::HashMap<String, String> {
 #[test]
 fn invictus_stolen_instance_credentials_alert_and_terraform_is_quiet() {
     let files = invictus_files();
-    let mut args = vec!["replay"];
+    // Rule by rule (which records raise which rules); incidents: the test after this one.
+    let mut args = vec!["replay", "--no-incidents"];
     args.extend(files.iter().map(String::as_str));
     let out = nhid(&args);
     assert!(
@@ -180,6 +181,155 @@ fn invictus_stolen_instance_credentials_alert_and_terraform_is_quiet() {
         stderr.contains("2900 record(s) read, 2900 parsed, 0 skipped"),
         "{stderr}"
     );
+}
+
+/// An alert's rules: its analytic and an incident's related analytics.
+fn rules_of(a: &Value) -> Vec<String> {
+    let fi = &a["finding_info"];
+    std::iter::once(&fi["analytic"])
+        .chain(fi["related_analytics"].as_array().into_iter().flatten())
+        .filter_map(|r| r["uid"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The records an alert cites (an incident cites its latest ones).
+fn records_of(a: &Value) -> Vec<String> {
+    a["evidences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["data"]["record_id"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn invictus_detonation_is_one_incident_that_tells_the_story() {
+    let files = invictus_files();
+    let mut args = vec!["replay"];
+    args.extend(files.iter().map(String::as_str));
+    let out = nhid(&args);
+    assert!(out.status.success());
+    let alerts = alerts(&out);
+    let labels = labels();
+    let det = |a: &Value| {
+        records_of(a).iter().any(|r| {
+            labels
+                .get(r)
+                .is_some_and(|l| l == "attack:stratus_detonation")
+        })
+    };
+    let on_det: Vec<&Value> = alerts.iter().filter(|a| det(a)).collect();
+    // Stratus detonates each technique with a role of its own, so the detonation spans several
+    // identities: one new alert per identity (its incident), the rest are versions of them.
+    let mut created_by_identity: std::collections::BTreeMap<&str, usize> = Default::default();
+    for a in on_det.iter().filter(|a| a["activity_id"] == 1) {
+        *created_by_identity
+            .entry(a["actor"]["user"]["uid"].as_str().unwrap())
+            .or_default() += 1;
+    }
+    assert!(!created_by_identity.is_empty());
+    assert!(
+        created_by_identity.values().all(|&n| n == 1),
+        "{created_by_identity:?}"
+    );
+    let finding_level = {
+        let mut args = vec!["replay", "--no-incidents"];
+        args.extend(files.iter().map(String::as_str));
+        self::alerts(&nhid(&args))
+            .iter()
+            .filter(|a| det(a) && a["activity_id"] == 1)
+            .count()
+    };
+    let created: usize = created_by_identity.values().sum();
+    assert!(
+        created < finding_level,
+        "{created} vs {finding_level} without incidents"
+    );
+    let rules: std::collections::BTreeSet<String> =
+        on_det.iter().flat_map(|a| rules_of(a)).collect();
+    for r in ["aws.cloudtrail_tampering", "standard.pentest_client"] {
+        assert!(rules.contains(r), "{r} missing from {rules:?}");
+    }
+    // Versions of one incident: sequence 1, 2, ... in order, activity 1 only for the first,
+    // severity never falls, the timeline grows.
+    let mut by_uid: std::collections::BTreeMap<&str, Vec<&Value>> = Default::default();
+    for a in &alerts {
+        by_uid
+            .entry(a["finding_info"]["uid"].as_str().unwrap())
+            .or_default()
+            .push(a);
+    }
+    for (uid, versions) in &by_uid {
+        for (k, v) in versions.iter().enumerate() {
+            assert_eq!(v["metadata"]["sequence"], (k + 1) as u64, "{uid}");
+            assert_eq!(v["activity_id"], if k == 0 { 1 } else { 2 }, "{uid}");
+            if k > 0 {
+                let prev = versions[k - 1];
+                assert!(
+                    v["severity_id"].as_u64() >= prev["severity_id"].as_u64(),
+                    "{uid}"
+                );
+                if let (Some(a), Some(b)) = (
+                    v["unmapped"]["nhid"]["incident"]["findings"].as_u64(),
+                    prev["unmapped"]["nhid"]["incident"]["findings"].as_u64(),
+                ) {
+                    assert!(a >= b, "{uid}");
+                }
+            }
+        }
+    }
+    // The story names the identity and its steps in order.
+    let story = on_det
+        .iter()
+        .max_by_key(|a| a["metadata"]["sequence"].as_u64())
+        .unwrap();
+    let msg = story["message"].as_str().unwrap();
+    assert!(
+        msg.contains(story["actor"]["user"]["name"].as_str().unwrap()),
+        "{msg}"
+    );
+    assert!(msg.contains(", then "), "{msg}");
+    assert!(!story["unmapped"]["nhid"]["incident"]["timeline"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn demo_raises_one_alert_per_misuse_episode() {
+    let out = nhid(&[
+        "replay",
+        "--geoip-city",
+        "examples/geoip/test-city.mmdb",
+        "--geoip-asn",
+        "examples/geoip/test-asn.mmdb",
+        "--inventory",
+        "examples/inventory.csv",
+        "examples/demo.jsonl",
+    ]);
+    assert!(out.status.success());
+    let alerts = alerts(&out);
+    let created: Vec<&Value> = alerts.iter().filter(|a| a["activity_id"] == 1).collect();
+    // Five misuse episodes (examples/make_demo.py) and one posture finding per unowned
+    // identity, which stays a standalone alert.
+    let episodes: Vec<&&Value> = created
+        .iter()
+        .filter(|a| a["finding_info"]["analytic"]["uid"] != "standard.orphan_nhi")
+        .collect();
+    let identities: std::collections::BTreeSet<&str> = episodes
+        .iter()
+        .map(|a| a["actor"]["user"]["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        episodes.len(),
+        5,
+        "{:#?}",
+        episodes.iter().map(|a| &a["message"]).collect::<Vec<_>>()
+    );
+    assert_eq!(identities.len(), 5);
+    for a in &alerts {
+        assert!(a["metadata"]["sequence"].as_u64().unwrap() >= 1);
+    }
 }
 
 #[test]
@@ -413,6 +563,7 @@ fn bundled_rule_pack_is_clean_and_its_tests_pass() {
 fn demo_command_prints_explained_alerts() {
     let out = nhid(&[
         "replay",
+        "--no-incidents",
         "--geoip-city",
         "examples/geoip/test-city.mmdb",
         "--geoip-asn",
@@ -528,8 +679,10 @@ fn allowlist_mutes_approves_and_rejects_bad_files() {
     let city = root.join("examples/geoip/test-city.mmdb");
     let asn = root.join("examples/geoip/test-asn.mmdb");
     let demo = root.join("examples/demo.jsonl");
+    // Finding by finding: the allowlist acts on findings, before incidents group them.
     let base = [
         "replay",
+        "--no-incidents",
         "--geoip-city",
         city.to_str().unwrap(),
         "--geoip-asn",
@@ -628,11 +781,18 @@ fn inventory_puts_owner_criticality_and_revocation_on_alerts_and_reports_orphans
         "--geoip-asn",
         "examples/geoip/test-asn.mmdb",
     ];
-    let mut plain_args = vec!["replay"];
+    // Finding by finding (incidents would fold the inventory-only rules' findings into the
+    // same alerts): the owner context is a property of every finding's alert.
+    let mut plain_args = vec!["replay", "--no-incidents"];
     plain_args.extend(geo);
     plain_args.push("examples/demo.jsonl");
     let plain = alerts(&nhid(&plain_args));
-    let mut inv_args = vec!["replay", "--inventory", "examples/inventory.csv"];
+    let mut inv_args = vec![
+        "replay",
+        "--no-incidents",
+        "--inventory",
+        "examples/inventory.csv",
+    ];
     inv_args.extend(geo);
     inv_args.push("examples/demo.jsonl");
     let out = nhid(&inv_args);

@@ -2,6 +2,7 @@
 //! [`model::Alert`]), serialized as one JSON object per alert. The finding uid is deterministic (rule id, identity key and the
 //! record's own id, or its bytes), so re-delivered records give the same uid.
 
+pub mod incident;
 pub mod model;
 
 use sha2::{Digest, Sha256};
@@ -137,7 +138,10 @@ pub fn owner_severity(f: &Finding, ev: &AuditEvent<'_>) -> (Severity, Option<Sev
 }
 
 /// Owner context for the alert: OCSF `enrichments` entry and `remediation` text.
-fn owner_context(ev: &AuditEvent<'_>, rule: &Rule) -> (Vec<Enrichment>, Option<Remediation>) {
+pub(crate) fn owner_context(
+    ev: &AuditEvent<'_>,
+    rule: &Rule,
+) -> (Vec<Enrichment>, Option<Remediation>) {
     let Some(e) = ev.inventory.entry() else {
         // Without an inventory nothing is added; with one, "no owner of record" is said.
         let enrichments = ev
@@ -201,7 +205,7 @@ fn owner_context(ev: &AuditEvent<'_>, rule: &Rule) -> (Vec<Enrichment>, Option<R
     (vec![enrichment], Some(Remediation { desc, references }))
 }
 
-fn owned(s: Option<&str>) -> Option<String> {
+pub(crate) fn owned(s: Option<&str>) -> Option<String> {
     s.map(str::to_string)
 }
 
@@ -214,7 +218,7 @@ fn account(ev: &AuditEvent<'_>) -> Option<UidRef> {
 }
 
 /// Observed vs baseline, in OCSF's terms.
-fn anomaly_analyses(f: &Finding) -> Vec<AnomalyAnalysis> {
+pub(crate) fn anomaly_analyses_of(f: &Finding) -> Vec<AnomalyAnalysis> {
     f.anomalies
         .iter()
         .map(|a| AnomalyAnalysis {
@@ -263,7 +267,7 @@ fn anomaly_analyses(f: &Finding) -> Vec<AnomalyAnalysis> {
 }
 
 /// The triggering record as nhid normalised it.
-fn evidence(ev: &AuditEvent<'_>) -> EvidenceData {
+pub(crate) fn evidence_of(ev: &AuditEvent<'_>) -> EvidenceData {
     EvidenceData {
         source: ev.source.as_str().into(),
         record_id: owned(ev.record_id.as_deref()),
@@ -311,8 +315,18 @@ fn src_endpoint(ev: &AuditEvent<'_>) -> SrcEndpoint {
     }
 }
 
-/// Builds the OCSF Detection Finding of a finding on an event.
-pub fn build(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Alert {
+/// Builds the OCSF Detection Finding of a finding on an event: the incident version it
+/// carries, or the finding alone (incidents off, posture rules, storms).
+pub fn build(rules: &[Rule], f: &Finding, ev: &AuditEvent<'_>) -> Alert {
+    let rule = &rules[f.rule];
+    match &f.incident {
+        Some(inc) => incident::build(rules, f, inc, ev),
+        None => build_finding(rule, f, ev),
+    }
+}
+
+/// Builds the alert of one finding on an event.
+pub fn build_finding(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Alert {
     let uid = f.uid.clone().unwrap_or_else(|| finding_uid(&rule.id, ev));
     let (severity, severity_adjustment) = owner_severity(f, ev);
     let (enrichments, remediation) = owner_context(ev, rule);
@@ -360,6 +374,7 @@ pub fn build(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Alert {
                 type_id: 1,
                 kind: "Rule".into(),
             },
+            related_analytics: Vec::new(),
             attacks: rule
                 .mitre
                 .iter()
@@ -408,10 +423,12 @@ pub fn build(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Alert {
             .filter(|r| !r.is_empty())
             .map(|r| UidRef { uid: r.to_string() })
             .collect(),
-        evidences: vec![Evidence { data: evidence(ev) }],
+        evidences: vec![Evidence {
+            data: evidence_of(ev),
+        }],
         enrichments,
         remediation,
-        anomaly_analyses: anomaly_analyses(f),
+        anomaly_analyses: anomaly_analyses_of(f),
         risk_score: f.risk_score,
         unmapped: Unmapped {
             nhid: NhidDetails {
@@ -428,6 +445,7 @@ pub fn build(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Alert {
                 severity_adjustment,
                 related: f.related.clone(),
                 storm: f.storm.clone(),
+                incident: None,
             },
         },
     }

@@ -129,8 +129,11 @@ pub struct FindingInfo {
     pub title: String,
     /// Rule description.
     pub desc: String,
-    /// The rule.
+    /// The rule (of an incident: its highest-severity rule).
     pub analytic: Analytic,
+    /// An incident's other rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related_analytics: Vec<Analytic>,
     /// MITRE ATT&CK techniques.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attacks: Vec<Attack>,
@@ -523,6 +526,27 @@ pub struct NhidDetails {
     /// Storm: the aggregated wave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storm: Option<Storm>,
+    /// Incident: its steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentDetails>,
+}
+
+/// `unmapped.nhid.incident`: the incident's story.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IncidentDetails {
+    /// When it opened (ms).
+    pub opened_time: i64,
+    /// Findings folded in.
+    pub findings: u64,
+    /// The story: each finding, in order (the middle of a long one is left out).
+    pub timeline: Vec<crate::detect::incident::Step>,
+    /// Steps left out of the middle of the timeline.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub steps_omitted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// `unmapped.nhid.learning_state`.

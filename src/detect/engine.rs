@@ -116,6 +116,8 @@ pub struct Finding {
     pub related: Vec<Related>,
     /// Storm breaker: the aggregated wave.
     pub storm: Option<Storm>,
+    /// The incident version this finding carries (incidents enabled and the rule joins them).
+    pub incident: Option<Box<super::incident::IncidentView>>,
 }
 
 impl Finding {
@@ -144,6 +146,7 @@ impl Finding {
             first_seen: time,
             related: Vec::new(),
             storm: None,
+            incident: None,
         }
     }
 
@@ -181,6 +184,8 @@ pub struct EngineStats {
     pub storm_folded: u64,
     /// Storms started.
     pub storms: u64,
+    /// Findings folded into an incident without a version of their own.
+    pub incident_folded: u64,
 }
 
 /// Engine settings beyond the baseline.
@@ -197,6 +202,8 @@ pub struct EngineConfig {
     pub update_interval_ms: i64,
     /// Account and peer priors.
     pub priors: PriorsConfig,
+    /// Incidents.
+    pub incidents: super::incident::IncidentConfig,
 }
 
 impl Default for EngineConfig {
@@ -207,6 +214,7 @@ impl Default for EngineConfig {
             storm_window_ms: 10 * MINUTE_MS,
             update_interval_ms: crate::time::HOUR_MS,
             priors: PriorsConfig::default(),
+            incidents: Default::default(),
         }
     }
 }
@@ -262,6 +270,7 @@ pub struct Engine {
     allowlist: Option<Allowlist>,
     priors: Priors,
     lineage: Lineage,
+    incidents: super::incident::Incidents,
     /// Some loaded rule reads priors (cold_start, peer lowering): only then are they kept.
     needs_priors: bool,
     /// Some loaded rule judges minted credentials: only then is lineage kept.
@@ -285,6 +294,7 @@ pub struct EngineStateRef<'a> {
     storms: Vec<(&'a str, &'a StormState)>,
     priors: &'a Priors,
     lineage: &'a Lineage,
+    incidents: &'a super::incident::Incidents,
 }
 
 /// The engine's state read back from a snapshot (the owned twin of [`EngineStateRef`], serializing to the same bytes).
@@ -296,6 +306,7 @@ pub struct EngineState {
     storms: Vec<(String, StormState)>,
     priors: Priors,
     lineage: Lineage,
+    incidents: super::incident::Incidents,
 }
 
 impl EngineState {
@@ -421,6 +432,7 @@ impl Engine {
             allowlist: None,
             priors: Priors::default(),
             lineage: Lineage::default(),
+            incidents: Default::default(),
             needs_priors,
             needs_lineage,
             longest_window,
@@ -456,6 +468,7 @@ impl Engine {
                 .collect(),
             priors: &self.priors,
             lineage: &self.lineage,
+            incidents: &self.incidents,
         }
     }
 
@@ -488,6 +501,7 @@ impl Engine {
             storms,
             priors: std::mem::take(&mut self.priors),
             lineage: std::mem::take(&mut self.lineage),
+            incidents: std::mem::take(&mut self.incidents),
         }
     }
 
@@ -509,6 +523,8 @@ impl Engine {
         self.dedup = state.dedup;
         self.priors = state.priors;
         self.lineage = state.lineage;
+        self.incidents = state.incidents;
+        report.rule_state_dropped += self.incidents.retain_rules(&self.rules);
         self.recent = FxHashMap::default();
         for (k, v) in state.recent {
             let list: Vec<Recent> = v
@@ -645,6 +661,17 @@ impl Engine {
         }
         if out.len() > first {
             self.suppress(ev, first, out);
+        }
+        if out.len() > first && self.config.incidents.enabled {
+            self.incidents.fold(
+                ev,
+                &self.rules,
+                &self.config.incidents,
+                self.config.update_interval_ms,
+                out,
+                first,
+            );
+            self.stats.incident_folded = self.incidents.folded;
         }
         self.observe_cross(ev, &out[first..]);
         if self.stats.events >= self.next_prune {
@@ -904,6 +931,7 @@ impl Engine {
         });
         self.priors.prune(now);
         self.lineage.prune(now);
+        self.incidents.prune(now, &self.config.incidents);
     }
 }
 

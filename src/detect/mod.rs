@@ -11,6 +11,7 @@ pub mod action_index;
 pub mod allowlist;
 pub mod condition;
 pub mod engine;
+pub mod incident;
 pub mod kinds;
 pub mod lineage;
 pub mod loader;

@@ -48,6 +48,17 @@ impl Severity {
         self as u8
     }
 
+    /// From an OCSF `severity_id` (out of range: the nearest).
+    pub fn from_id(id: u8) -> Severity {
+        match id {
+            0 | 1 => Severity::Informational,
+            2 => Severity::Low,
+            3 => Severity::Medium,
+            4 => Severity::High,
+            _ => Severity::Critical,
+        }
+    }
+
     /// OCSF `severity` caption.
     pub fn caption(self) -> &'static str {
         match self {
@@ -466,6 +477,10 @@ pub struct RuleFile {
     /// findings such as "no owner of record" are not anomalies and set it to false.
     #[serde(default = "yes")]
     pub correlate: bool,
+    /// Whether this rule's findings join the identity's incident (default true). Posture
+    /// findings (no owner of record) stay standalone alerts.
+    #[serde(default = "yes")]
+    pub incident: bool,
     /// Whether the storm breaker may fold this rule's findings (default true). A rule that by
     /// design fires on many identities at once (an inventory gap) sets it to false.
     #[serde(default = "yes")]
@@ -741,6 +756,8 @@ pub struct Rule {
     pub dedup_updates: bool,
     /// Findings count towards composite rules (`correlate`).
     pub correlate: bool,
+    /// Findings join the identity's incident (`incident`).
+    pub incident: bool,
     /// The storm breaker applies (`storm_breaker`).
     pub storm_breaker: bool,
     /// MITRE techniques.
@@ -1359,6 +1376,7 @@ pub fn compile(path: &str, text: &str) -> (Option<Rule>, Vec<Problem>) {
         dedup_fixed,
         dedup_updates,
         correlate: rf.correlate,
+        incident: rf.incident,
         storm_breaker: rf.storm_breaker,
         dedup_key,
         mitre,
