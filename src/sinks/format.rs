@@ -495,6 +495,7 @@ mod tests {
         assert_eq!(v["user"], "arn:aws:iam::111122223333:user/svc-deploy");
         assert_eq!(v["_time"], 1709980800.0);
         assert_eq!(v["id"], a.finding_info.uid.as_str());
+        assert_eq!(v["nhid"]["sequence"], a.metadata.sequence);
     }
 
     #[test]
