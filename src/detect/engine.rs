@@ -663,8 +663,10 @@ impl Engine {
             self.suppress(ev, first, out);
         }
         if out.len() > first && self.config.incidents.enabled {
+            let minter = self.lineage.minter_of(ev);
             self.incidents.fold(
                 ev,
+                minter,
                 &self.rules,
                 &self.config.incidents,
                 self.config.update_interval_ms,

@@ -147,9 +147,15 @@ impl Incidents {
 
     /// Folds the incident-eligible findings of one event (`out[first..]`) into the identity's
     /// incident; leaves at most one of them, carrying the incident's new version, or none.
+    ///
+    /// `minter`: the identity that minted the credential the event uses, if another one; when
+    /// it has an open incident the findings join it (a key minted for a backdoor user is part
+    /// of its minter's attack).
+    #[allow(clippy::too_many_arguments)]
     pub fn fold(
         &mut self,
         ev: &AuditEvent<'_>,
+        minter: Option<&str>,
         rules: &[Rule],
         cfg: &IncidentConfig,
         update_interval_ms: i64,
@@ -162,7 +168,13 @@ impl Incidents {
             return;
         }
         let t = ev.time_ms;
-        let key = ev.identity.key.as_ref();
+        let is_live = |i: &Incident| {
+            t.saturating_sub(i.last) <= cfg.gap_ms && t - i.opened <= cfg.max_span_ms
+        };
+        let key = match minter {
+            Some(m) if self.open.get(m).is_some_and(is_live) => m,
+            _ => ev.identity.key.as_ref(),
+        };
         let live = self.open.get(key).is_some_and(|i| {
             t.saturating_sub(i.last) <= cfg.gap_ms && t - i.opened <= cfg.max_span_ms
         });
@@ -487,5 +499,38 @@ mod tests {
         for w in alerts.windows(2) {
             assert!(w[1].alert.severity_id >= w[0].alert.severity_id);
         }
+    }
+
+    #[test]
+    fn a_key_minted_for_another_user_joins_its_minters_incident() {
+        // svc-deploy (offensive client: an incident) mints a key for `backdoor`, whose first
+        // use from elsewhere is part of the same story.
+        let mint = String::from_utf8(record("e2", "2024-03-09T10:02:00Z", "CreateAccessKey"))
+            .unwrap()
+            .replace("cloudtrail.amazonaws.com", "iam.amazonaws.com")
+            .replace(r#"{"name":"org-trail"}"#, r#"{"userName":"backdoor"}"#)
+            .replace(
+                r#""responseElements":null"#,
+                r#""responseElements":{"accessKey":{"accessKeyId":"AKIANEWKEY0000000001","status":"Active","userName":"backdoor"}}"#,
+            );
+        let used = String::from_utf8(record("e3", "2024-03-09T10:20:00Z", "StopLogging"))
+            .unwrap()
+            .replace("user/svc-deploy", "user/backdoor")
+            .replace(r#""userName":"svc-deploy""#, r#""userName":"backdoor""#)
+            .replace("AKIAEXAMPLE", "AKIANEWKEY0000000001")
+            .replace("203.0.113.9", "198.51.100.7");
+        let recs = [
+            record("e1", "2024-03-09T10:00:00Z", "StopLogging"),
+            mint.into_bytes(),
+            used.into_bytes(),
+        ];
+        let alerts = run(&recs, true);
+        let uids: std::collections::BTreeSet<&str> =
+            alerts.iter().map(|a| a.uid.as_str()).collect();
+        assert_eq!(uids.len(), 1, "{uids:?}");
+        let by_backdoor = alerts
+            .iter()
+            .any(|a| a.alert.actor.user.uid.ends_with("user/backdoor"));
+        assert!(by_backdoor, "the minted key's findings are in the incident");
     }
 }

@@ -122,6 +122,19 @@ impl Lineage {
             .filter(|m| !m.used && ev.time_ms >= m.at)
     }
 
+    /// The identity that minted the credential the event uses (any use while it is
+    /// remembered), when that is another identity: its incident is this one's too.
+    pub fn minter_of<'s>(&'s self, ev: &AuditEvent<'_>) -> Option<&'s str> {
+        if self.minted.is_empty() {
+            return None;
+        }
+        let c = ev.identity.credential.as_deref()?;
+        self.minted
+            .get(&cred_hash(c))
+            .filter(|m| ev.time_ms >= m.at && *m.creator != *ev.identity.key)
+            .map(|m| &*m.creator)
+    }
+
     /// True for a call that makes what its identity mints in the next hour suspect.
     fn is_risky(ev: &AuditEvent<'_>, medium_finding: bool) -> bool {
         use crate::event::policy::{assess_cloudtrail, Grant};
