@@ -4,22 +4,13 @@
 //! of every rule, the timeline, evidence and anomaly analyses accumulated (bounded), and the
 //! runbook and revoke handle of the most severe step.
 
-use super::model::{Analytic, Attack, IncidentDetails, SeverityAdjustment, UidRef};
-use super::{build_finding, owner_context, Alert};
+use super::model::{Attack, IncidentDetails};
+use super::{analytic, attacks, build_finding, criticality_shift, owner_context, Alert};
 use crate::detect::engine::Finding;
 use crate::detect::incident::IncidentView;
 use crate::detect::rule::Rule;
 use crate::event::AuditEvent;
 use crate::time::format_duration_ms;
-
-fn analytic(rule: &Rule) -> Analytic {
-    Analytic {
-        uid: rule.id.clone(),
-        name: rule.title.clone(),
-        type_id: 1,
-        kind: "Rule".into(),
-    }
-}
 
 /// Builds the alert of an incident version carried by finding `f` on event `ev`.
 pub fn build(rules: &[Rule], f: &Finding, inc: &IncidentView, ev: &AuditEvent<'_>) -> Alert {
@@ -36,7 +27,7 @@ pub fn build(rules: &[Rule], f: &Finding, inc: &IncidentView, ev: &AuditEvent<'_
     a.type_name = format!("Detection Finding: {activity_name}");
     a.count = inc.count;
     a.metadata.sequence = inc.seq;
-    let (severity, adjustment) = incident_severity(inc, ev);
+    let (severity, adjustment) = criticality_shift(inc.severity, ev);
     a.severity_id = severity.id();
     a.severity = severity.caption().into();
     a.risk_score = inc.risk;
@@ -75,41 +66,13 @@ pub fn build(rules: &[Rule], f: &Finding, inc: &IncidentView, ev: &AuditEvent<'_
     a
 }
 
-/// The incident's severity after the owner's criticality.
-fn incident_severity(
-    inc: &IncidentView,
-    ev: &AuditEvent<'_>,
-) -> (crate::detect::rule::Severity, Option<SeverityAdjustment>) {
-    let base = inc.severity;
-    let Some(c) = ev.inventory.entry().and_then(|e| e.criticality) else {
-        return (base, None);
-    };
-    let shifted = match c.severity_shift() {
-        s if s > 0 => base.raised(),
-        s if s < 0 => base.lowered(),
-        _ => base,
-    };
-    if shifted == base {
-        return (base, None);
-    }
-    let note = SeverityAdjustment {
-        criticality: c.as_str().into(),
-        from: base.caption().into(),
-        to: shifted.caption().into(),
-    };
-    (shifted, Some(note))
-}
-
 /// Techniques of every rule of the incident, each once, in the order the rules appeared.
 fn techniques(rules: &[Rule], inc: &IncidentView) -> Vec<Attack> {
     let mut out: Vec<Attack> = Vec::new();
     for i in std::iter::once(inc.top).chain(inc.related.iter().copied()) {
-        for t in &rules[i].mitre {
-            if !out.iter().any(|a| a.technique.uid == *t) {
-                out.push(Attack {
-                    technique: UidRef { uid: t.clone() },
-                    version: "v15".into(),
-                });
+        for a in attacks(&rules[i]) {
+            if !out.iter().any(|x| x.technique.uid == a.technique.uid) {
+                out.push(a);
             }
         }
     }

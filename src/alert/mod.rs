@@ -26,9 +26,16 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Deterministic finding uid: 32 hex digits of SHA-256 over rule id, identity key and the
 /// record's id (or, lacking one, its raw bytes).
 pub fn finding_uid(rule_id: &str, ev: &AuditEvent<'_>) -> String {
+    record_uid(&[rule_id.as_bytes(), &[0]], ev)
+}
+
+/// 32 hex digits of SHA-256 over `prefix`, the identity key and the record's id (or, lacking
+/// one, its raw bytes): the uid of an alert raised on this record, stable across re-delivery.
+pub(crate) fn record_uid(prefix: &[&[u8]], ev: &AuditEvent<'_>) -> String {
     let mut h = Sha256::new();
-    h.update(rule_id.as_bytes());
-    h.update([0]);
+    for p in prefix {
+        h.update(p);
+    }
     h.update(ev.identity.key.as_bytes());
     h.update([0]);
     match &ev.record_id {
@@ -118,23 +125,50 @@ pub fn message(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> String {
 /// The alert's severity after the owner's criticality (critical +1, low −1; documented in
 /// docs/inventory.md), and the adjustment made, if any.
 pub fn owner_severity(f: &Finding, ev: &AuditEvent<'_>) -> (Severity, Option<SeverityAdjustment>) {
+    criticality_shift(f.severity, ev)
+}
+
+/// `base` moved by the owner's criticality, and the adjustment made, if any (a finding's
+/// severity, or an incident's).
+pub(crate) fn criticality_shift(
+    base: Severity,
+    ev: &AuditEvent<'_>,
+) -> (Severity, Option<SeverityAdjustment>) {
     let Some(c) = ev.inventory.entry().and_then(|e| e.criticality) else {
-        return (f.severity, None);
+        return (base, None);
     };
     let shifted = match c.severity_shift() {
-        s if s > 0 => f.severity.raised(),
-        s if s < 0 => f.severity.lowered(),
-        _ => f.severity,
+        s if s > 0 => base.raised(),
+        s if s < 0 => base.lowered(),
+        _ => base,
     };
-    if shifted == f.severity {
-        return (f.severity, None);
+    if shifted == base {
+        return (base, None);
     }
     let note = SeverityAdjustment {
         criticality: c.as_str().into(),
-        from: f.severity.caption().into(),
+        from: base.caption().into(),
         to: shifted.caption().into(),
     };
     (shifted, Some(note))
+}
+
+/// The rule as the alert's analytic.
+pub(crate) fn analytic(rule: &Rule) -> Analytic {
+    Analytic {
+        uid: rule.id.clone(),
+        name: rule.title.clone(),
+        type_id: 1,
+        kind: "Rule".into(),
+    }
+}
+
+/// The rule's ATT&CK techniques.
+pub(crate) fn attacks(rule: &Rule) -> impl Iterator<Item = Attack> + '_ {
+    rule.mitre.iter().map(|t| Attack {
+        technique: UidRef { uid: t.clone() },
+        version: "v15".into(),
+    })
 }
 
 /// Owner context for the alert: OCSF `enrichments` entry and `remediation` text.
@@ -368,21 +402,9 @@ pub fn build_finding(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Alert {
             uid,
             title: rule.title.clone(),
             desc: rule.description.trim().to_string(),
-            analytic: Analytic {
-                uid: rule.id.clone(),
-                name: rule.title.clone(),
-                type_id: 1,
-                kind: "Rule".into(),
-            },
+            analytic: analytic(rule),
             related_analytics: Vec::new(),
-            attacks: rule
-                .mitre
-                .iter()
-                .map(|t| Attack {
-                    technique: UidRef { uid: t.clone() },
-                    version: "v15".into(),
-                })
-                .collect(),
+            attacks: attacks(rule).collect(),
             first_seen_time: f.first_seen,
             last_seen_time: ev.time_ms,
             types: vec![rule.detector.kind().into()],

@@ -13,7 +13,6 @@
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::alert::model::{AnomalyAnalysis, Evidence};
 use crate::detect::rule::{Rule, Severity};
@@ -105,24 +104,7 @@ pub struct Incident {
 
 /// Incident uid: identity key and the first triggering record (its id, or its bytes).
 pub fn incident_uid(ev: &AuditEvent<'_>) -> String {
-    let mut h = Sha256::new();
-    h.update(b"incident\0");
-    h.update(ev.identity.key.as_bytes());
-    h.update([0]);
-    match &ev.record_id {
-        Some(id) => {
-            h.update(b"id:");
-            h.update(id.as_bytes());
-        }
-        None => {
-            h.update(b"raw:");
-            h.update(ev.raw);
-        }
-    }
-    h.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::alert::record_uid(&[b"incident\0"], ev)
 }
 
 /// Open incidents by identity key.
