@@ -18,6 +18,7 @@ pub mod alert;
 pub mod baseline;
 pub mod config;
 pub mod daemon;
+pub mod deadletter;
 pub mod detect;
 pub mod enrich;
 pub mod event;

@@ -5,8 +5,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use serde_json::json;
-
 use crate::alert;
 use crate::baseline::BaselineConfig;
 use crate::detect::{Engine, Finding, Rule};
@@ -14,6 +12,9 @@ use crate::enrich::Enricher;
 use crate::event::{AuditEvent, InventoryMatch};
 use crate::geo::GeoDb;
 use crate::inventory::Inventory;
+
+/// Room a dead letter needs besides its record (reason, error, position, digest).
+const DEAD_LETTER_OVERHEAD: usize = 64 << 10;
 use crate::parsers::{Format, Parsers};
 use crate::sinks::AlertOut;
 use crate::sources::file::{read_input, InputError, Item, ReadLimits};
@@ -242,19 +243,21 @@ impl Pipeline {
             eprintln!("nhid: further skipped records are counted, not listed (see summary)");
         }
         if let Some(w) = dead_letter.as_deref_mut() {
-            let keep = bytes.len().min(self.config.max_record_bytes);
-            let line = json!({
-                "input": origin.input,
-                "line": origin.line,
-                "index": origin.index,
-                "reason": reason,
-                "error": error,
-                "record_bytes": bytes.len(),
-                "record_truncated": keep < bytes.len(),
-                "record": String::from_utf8_lossy(&bytes[..keep]),
-            });
-            serde_json::to_writer(&mut *w, &line)?;
-            w.write_all(b"\n")?;
+            // The whole record when it is within the record limit; else (and always for input
+            // too large to frame, of which only a prefix is at hand) its position and digest.
+            let limit = if reason == "too_large" {
+                1
+            } else {
+                self.config.max_record_bytes + DEAD_LETTER_OVERHEAD
+            };
+            let pos = crate::deadletter::Position {
+                input: origin.input,
+                line: origin.line,
+                index: origin.index,
+            };
+            w.write_all(&crate::deadletter::record_line(
+                pos, reason, error, bytes, limit,
+            ))?;
         }
         Ok(())
     }

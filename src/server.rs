@@ -5,7 +5,8 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -25,6 +26,33 @@ pub struct Control {
     pub heartbeat_ms: AtomicI64,
     /// Extra exposition text appended to /metrics (the latency summary).
     pub extra_metrics: Mutex<String>,
+    /// Wakes an idle detection loop (a signal arrived): a generation count and its condvar.
+    wake: (Mutex<u64>, Condvar),
+}
+
+impl Control {
+    /// Wakes the detection loop if it is idle (after setting `shutdown` or `reload`).
+    pub fn notify(&self) {
+        let mut g = self.wake.0.lock().unwrap_or_else(|e| e.into_inner());
+        *g += 1;
+        self.wake.1.notify_all();
+    }
+
+    /// Waits up to `timeout` unless shutdown or reload is already requested, or until
+    /// [`Control::notify`]. The idle daemon (file sources read to the end, nothing to poll)
+    /// waits here instead of spinning; a sink retry waits here so SIGTERM cuts it short.
+    pub fn idle(&self, timeout: Duration) {
+        let g = self.wake.0.lock().unwrap_or_else(|e| e.into_inner());
+        if self.shutdown.load(Ordering::SeqCst) || self.reload.load(Ordering::SeqCst) {
+            return;
+        }
+        let start = *g;
+        let _ = self
+            .wake
+            .1
+            .wait_timeout_while(g, timeout, |gen| *gen == start)
+            .map_err(|e| e.into_inner());
+    }
 }
 
 /// Wall clock in ms.
@@ -122,9 +150,9 @@ pub fn spawn(
                         tokio::select! {
                             // HTTP sinks stop retrying at once: a slow receiver cannot hold the
                             // drain past the stop timeout (what it cannot take is dead-lettered).
-                            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); crate::sinks::http::SHUTTING_DOWN.store(true, Ordering::SeqCst); c2.shutdown.store(true, Ordering::SeqCst); }
-                            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); crate::sinks::http::SHUTTING_DOWN.store(true, Ordering::SeqCst); c2.shutdown.store(true, Ordering::SeqCst); }
-                            _ = hup.recv() => { tracing::info!("SIGHUP: reloading rules"); c2.reload.store(true, Ordering::SeqCst); }
+                            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); crate::sinks::http::SHUTTING_DOWN.store(true, Ordering::SeqCst); c2.shutdown.store(true, Ordering::SeqCst); c2.notify(); }
+                            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); crate::sinks::http::SHUTTING_DOWN.store(true, Ordering::SeqCst); c2.shutdown.store(true, Ordering::SeqCst); c2.notify(); }
+                            _ = hup.recv() => { tracing::info!("SIGHUP: reloading rules"); c2.reload.store(true, Ordering::SeqCst); c2.notify(); }
                         }
                     }
                 });

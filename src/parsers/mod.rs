@@ -133,6 +133,10 @@ struct Envelope<'a> {
     detail: Option<&'a serde_json::value::RawValue>,
 }
 
+/// EventBridge envelopes unwrapped at most (a record inside an envelope inside an envelope is
+/// already more than any AWS delivery produces).
+const MAX_ENVELOPE_DEPTH: u8 = 2;
+
 /// Default record size limit (1 MiB; a CloudTrail event is at most 256 KB).
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
 
@@ -183,6 +187,18 @@ impl Parsers {
 
     /// Parses one record.
     pub fn parse<'a>(&self, raw: &'a [u8], format: Format) -> Result<AuditEvent<'a>, ParseError> {
+        self.parse_nested(raw, format, 0)
+    }
+
+    /// Parses one record found `depth` EventBridge envelopes deep. Real envelopes nest once;
+    /// the bound keeps a hostile record nested thousands of levels deep from costing quadratic
+    /// time (every level is re-scanned).
+    fn parse_nested<'a>(
+        &self,
+        raw: &'a [u8],
+        format: Format,
+        depth: u8,
+    ) -> Result<AuditEvent<'a>, ParseError> {
         if raw.len() > self.max_record_bytes {
             return Err(ParseError::TooLarge {
                 size: raw.len(),
@@ -210,8 +226,9 @@ impl Parsers {
             Ok(ev) => Ok(ev),
             // An EventBridge envelope does not parse as its source (its keys are nested in
             // `detail`): only then look for one, so ordinary records never pay for the check.
+            Err(e) if depth >= MAX_ENVELOPE_DEPTH => Err(e),
             Err(e) => match self.envelope_detail(raw) {
-                Some(inner) => self.parse(inner, format),
+                Some(inner) => self.parse_nested(inner, format, depth + 1),
                 None => Err(e),
             },
         }
@@ -322,6 +339,29 @@ mod tests {
         assert_eq!(ev.action(), "sts:GetCallerIdentity");
         assert_eq!(ev.record_id.as_deref(), Some("e1"));
         assert_eq!(ev.time_ms, 1_709_251_200_000);
+    }
+
+    #[test]
+    fn deeply_nested_envelopes_are_refused_after_two_levels() {
+        let p = Parsers::default();
+        let inner = r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/u","accountId":"1"},"eventTime":"2024-03-01T00:00:00Z","eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","eventID":"e1"}"#;
+        let wrap =
+            |s: String| format!(r#"{{"detail-type":"AWS API Call via CloudTrail","detail":{s}}}"#);
+        // Two envelopes: still a record.
+        let two = wrap(wrap(inner.to_string()));
+        assert!(p.parse(two.as_bytes(), Format::Auto).is_ok());
+        // Three: refused, whatever lies inside.
+        let three = wrap(two.clone());
+        assert!(p.parse(three.as_bytes(), Format::Auto).is_err());
+        // The hostile shape: 30,000 levels in about 1 MB. Refused after three scans instead of
+        // thirty thousand (it took 24 s before the bound).
+        let deep = format!(
+            "{}{{}}{}",
+            r#"{"detail-type":"x","detail":"#.repeat(30_000),
+            "}".repeat(30_000)
+        );
+        let p = Parsers::new(4 << 20);
+        assert!(p.parse(deep.as_bytes(), Format::Auto).is_err());
     }
 
     #[test]

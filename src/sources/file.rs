@@ -57,17 +57,25 @@ pub enum Item<'a> {
     },
 }
 
-/// Limits for framing.
+/// Limits for framing: how much of the input is held in memory at once.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadLimits {
-    /// Longest line or document that is read into memory; longer ones are skipped and reported.
+    /// Longest line holding one record. A longer line is skipped (reported, its start
+    /// dead-lettered) without being buffered: the parser would refuse it anyway.
+    pub max_record_bytes: usize,
+    /// Longest batch document (a JSON array, `{"Records":[..]}` on one line or pretty-printed)
+    /// read into memory; longer ones are skipped and reported.
     pub max_document_bytes: usize,
 }
+
+/// Default batch document limit (a CloudTrail S3 delivery file is a few MB uncompressed).
+pub const DEFAULT_MAX_DOCUMENT_BYTES: usize = 256 << 20;
 
 impl Default for ReadLimits {
     fn default() -> Self {
         ReadLimits {
-            max_document_bytes: 512 << 20,
+            max_record_bytes: crate::parsers::DEFAULT_MAX_RECORD_BYTES,
+            max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
         }
     }
 }
@@ -77,9 +85,8 @@ impl ReadLimits {
     /// be larger than one record, so the default document limit is the floor).
     pub fn for_records(max_record_bytes: usize) -> Self {
         ReadLimits {
-            max_document_bytes: ReadLimits::default()
-                .max_document_bytes
-                .max(max_record_bytes),
+            max_record_bytes,
+            max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES.max(max_record_bytes),
         }
     }
 }
@@ -162,9 +169,7 @@ pub fn read_input(
     let mut first_line = true;
     loop {
         let start_line = line_no;
-        let Some(over) =
-            read_line(&mut *reader, &mut line, limits.max_document_bytes).map_err(rerr)?
-        else {
+        let Some(over) = read_line(&mut *reader, &mut line, limits).map_err(rerr)? else {
             return Ok(());
         };
         line_no += 1;
@@ -177,7 +182,10 @@ pub fn read_input(
                     index: None,
                 },
                 reason: "too_large",
-                error: format!("line longer than {} bytes", limits.max_document_bytes),
+                error: format!(
+                    "line longer than the record limit ({} bytes)",
+                    limits.max_record_bytes
+                ),
             });
             first_line = false;
             continue;
@@ -186,10 +194,7 @@ pub fn read_input(
         if body.is_empty() {
             continue;
         }
-        if first_line
-            && body[0] == b'{'
-            && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err()
-        {
+        if first_line && body[0] == b'{' && unfinished(body) {
             // A pretty-printed document: read the rest and frame it as a whole. If that fails on
             // its very first value, fall back to lines (a JSONL file with a broken first line).
             let mut doc = line.clone();
@@ -219,7 +224,7 @@ pub fn read_input(
             let mut carry = doc[complete..].to_vec();
             drop(doc);
             if !carry.is_empty() {
-                let over = read_line(&mut *reader, &mut line, limits.max_document_bytes)
+                let over = read_line(&mut *reader, &mut line, limits)
                     .map_err(rerr)?
                     .unwrap_or(false);
                 carry.extend_from_slice(&line);
@@ -272,6 +277,15 @@ pub fn frame_bytes(input: &str, bytes: &[u8], limits: ReadLimits, mut f: impl Fn
     }
 }
 
+/// True if `body` is the start of a JSON value cut at the end of the line (a pretty-printed
+/// document's first line), not a complete value or one with junk after it (a broken line).
+fn unfinished(body: &[u8]) -> bool {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        Ok(_) => false,
+        Err(e) => e.classify() == serde_json::error::Category::Eof,
+    }
+}
+
 fn trim(b: &[u8]) -> &[u8] {
     let s = b
         .iter()
@@ -291,14 +305,41 @@ fn one_line(input: &str, line: u64, body: &[u8], f: &mut impl FnMut(Item<'_>)) {
             return;
         }
     }
-    f(Item::Record(
-        body,
-        Origin {
-            input,
-            line,
-            index: None,
-        },
-    ));
+    record(input, line, None, body, f);
+}
+
+/// One record; a dead letter (`nhid replay` on a dead-letter file) stands for the record it
+/// carries, and an alert letter or a letter without its record is reported, not processed.
+fn record(input: &str, line: u64, index: Option<u64>, body: &[u8], f: &mut impl FnMut(Item<'_>)) {
+    let origin = Origin { input, line, index };
+    if !crate::deadletter::is_letter(body) {
+        f(Item::Record(body, origin));
+        return;
+    }
+    let (reason, error) = match crate::deadletter::read(body) {
+        Some(crate::deadletter::Read::Record(r)) => {
+            f(Item::Record(&r, origin));
+            return;
+        }
+        Some(crate::deadletter::Read::Omitted { position, sha256 }) => (
+            "record_omitted",
+            format!("a dead letter without its record: fetch it from {position} (sha256 {sha256})"),
+        ),
+        Some(crate::deadletter::Read::Alert { .. }) => (
+            "not_a_record",
+            "a dead-lettered alert: deliver it with `nhid dead-letter resend`".to_string(),
+        ),
+        None => (
+            "malformed_json",
+            "a dead letter that does not read".to_string(),
+        ),
+    };
+    f(Item::Unframed {
+        bytes: &body[..body.len().min(4096)],
+        origin,
+        reason,
+        error,
+    });
 }
 
 fn is_batch_candidate(body: &[u8]) -> bool {
@@ -346,60 +387,81 @@ fn document(
         });
         return;
     }
-    let mut stream = serde_json::Deserializer::from_slice(doc).into_iter::<&RawValue>();
-    loop {
-        let end = stream.byte_offset();
-        // The next value starts after the whitespace that follows the previous one.
-        let offset = end
-            + doc[end..]
-                .iter()
-                .take_while(|b| b.is_ascii_whitespace())
-                .count();
-        match stream.next() {
-            None => return,
-            Some(Ok(v)) => {
-                let line = first_line + memchr::memchr_iter(b'\n', &doc[..offset]).count() as u64;
-                let body = v.get().as_bytes();
-                let start = trim(body);
-                if (start.first() == Some(&b'[') || is_batch_candidate(start))
-                    && expand(input, line, start, f).is_some()
-                {
-                    continue;
+    // After a value that does not parse, framing resumes at the next line that starts a
+    // value (`{` or `[` in the first column): one bad document loses only itself.
+    let mut base = 0usize;
+    while base < doc.len() {
+        let part = &doc[base..];
+        let mut stream = serde_json::Deserializer::from_slice(part).into_iter::<&RawValue>();
+        loop {
+            let end = stream.byte_offset();
+            // The next value starts after the whitespace that follows the previous one.
+            let offset = end
+                + part[end..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_whitespace())
+                    .count();
+            let line =
+                first_line + memchr::memchr_iter(b'\n', &doc[..base + offset]).count() as u64;
+            match stream.next() {
+                None => return,
+                Some(Ok(v)) => {
+                    let start = trim(v.get().as_bytes());
+                    if (start.first() == Some(&b'[') || is_batch_candidate(start))
+                        && expand(input, line, start, f).is_some()
+                    {
+                        continue;
+                    }
+                    record(input, line, None, start, f);
                 }
-                f(Item::Record(
-                    start,
-                    Origin {
-                        input,
-                        line,
-                        index: None,
-                    },
-                ));
-            }
-            Some(Err(e)) => {
-                let line = first_line + memchr::memchr_iter(b'\n', &doc[..offset]).count() as u64;
-                let rest = &doc[offset..];
-                f(Item::Unframed {
-                    bytes: &rest[..rest.len().min(4096)],
-                    origin: Origin {
-                        input,
-                        line,
-                        index: None,
-                    },
-                    reason: "malformed_json",
-                    error: format!("document cannot be framed: {e}"),
-                });
-                return;
+                Some(Err(e)) => {
+                    let rest = &part[offset..];
+                    let next = resync_point(rest);
+                    f(Item::Unframed {
+                        bytes: &rest[..next.min(4096)],
+                        origin: Origin {
+                            input,
+                            line,
+                            index: None,
+                        },
+                        reason: "malformed_json",
+                        error: format!("document cannot be framed: {e}"),
+                    });
+                    base += offset + next;
+                    break;
+                }
             }
         }
     }
 }
 
+/// Where framing resumes after a bad value at the start of `rest`: the next line starting with
+/// `{` or `[`, or the end.
+fn resync_point(rest: &[u8]) -> usize {
+    let mut from = 1;
+    while let Some(i) = memchr::memchr(b'\n', rest.get(from..).unwrap_or_default()) {
+        let at = from + i + 1;
+        if matches!(rest.get(at), Some(b'{' | b'[')) {
+            return at;
+        }
+        from = at;
+    }
+    rest.len()
+}
+
 /// Reads one line into `buf` (without the newline). Returns `None` at end of input, else whether
-/// the line was longer than `max` (the rest is consumed and discarded; `buf` keeps a prefix).
-fn read_line(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<bool>> {
+/// the line was longer than its limit (the rest is consumed and discarded; `buf` keeps a
+/// prefix). A line's limit is the record limit, unless it starts like a batch document (`[`,
+/// `{"Records"`), which may be as long as the document limit.
+fn read_line(
+    r: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    limits: ReadLimits,
+) -> io::Result<Option<bool>> {
     buf.clear();
     let mut over = false;
     let mut any = false;
+    let mut max = limits.max_record_bytes.min(limits.max_document_bytes);
     loop {
         let avail = match r.fill_buf() {
             Ok(b) => b,
@@ -414,6 +476,13 @@ fn read_line(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<O
             Some(i) => (&avail[..i], Some(i + 1)),
             None => (avail, None),
         };
+        if !over && buf.len() + chunk.len() > max && max < limits.max_document_bytes {
+            let mut head = buf[..buf.len().min(64)].to_vec();
+            head.extend_from_slice(&chunk[..chunk.len().min(64)]);
+            if starts_like_batch(&head) {
+                max = limits.max_document_bytes;
+            }
+        }
         if !over {
             if buf.len() + chunk.len() > max {
                 over = true;
@@ -429,6 +498,20 @@ fn read_line(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<O
             return Ok(Some(over));
         }
     }
+}
+
+/// Does a line start like a batch document (an array, or an object whose first key is
+/// `Records` / `records`)?
+fn starts_like_batch(head: &[u8]) -> bool {
+    let b = trim(head);
+    if b.first() == Some(&b'[') {
+        return true;
+    }
+    let Some(rest) = b.strip_prefix(b"{") else {
+        return false;
+    };
+    let rest = trim(rest);
+    rest.starts_with(b"\"Records\"") || rest.starts_with(b"\"records\"")
 }
 
 #[cfg(test)]
@@ -551,6 +634,7 @@ mod tests {
         read_input(
             p.to_str().unwrap(),
             ReadLimits {
+                max_record_bytes: 256,
                 max_document_bytes: 256,
             },
             |it| {
@@ -596,7 +680,8 @@ mod tests {
         read_input(
             p.to_str().unwrap(),
             ReadLimits {
-                max_document_bytes: 1000,
+                max_record_bytes: 1000,
+                max_document_bytes: 1 << 20,
             },
             |it| match it {
                 Item::Record(..) => recs += 1,
@@ -608,6 +693,81 @@ mod tests {
         )
         .unwrap();
         assert_eq!((recs, unframed), (2, 1));
+    }
+
+    #[test]
+    fn junk_after_the_first_line_is_one_bad_line_not_a_document() {
+        // Found by black-box tests: read as a pretty-printed document, 2 of 1,001 records.
+        let mut content = b"{\"n\":0} trailing junk\n".to_vec();
+        for i in 1..=1000 {
+            content.extend_from_slice(format!("{{\"n\":{i}}}\n").as_bytes());
+        }
+        let out = collect(&content, false);
+        assert_eq!(out.len(), 1001);
+        assert_eq!(out[0].0, "{\"n\":0} trailing junk");
+        assert_eq!(out[1000].0, "{\"n\":1000}");
+        assert!(out.iter().all(|o| o.3), "every line is a record");
+    }
+
+    #[test]
+    fn a_bad_pretty_document_loses_only_itself() {
+        let content = b"{\n  \"a\": 1\n}\n{\n  \"b\": oops\n}\n{\n  \"c\": 3\n}\n";
+        let out = collect(content, false);
+        let recs: Vec<_> = out.iter().filter(|o| o.3).map(|o| o.0.clone()).collect();
+        assert_eq!(recs.len(), 2, "{out:?}");
+        assert!(recs[0].contains("\"a\"") && recs[1].contains("\"c\""));
+        assert_eq!(out.iter().filter(|o| !o.3).count(), 1);
+        assert_eq!(out[2].1, 7, "the third document starts on line 7");
+    }
+
+    #[test]
+    fn record_lines_are_bounded_by_the_record_limit_batch_lines_by_the_document_limit() {
+        let limits = ReadLimits {
+            max_record_bytes: 1000,
+            max_document_bytes: 1 << 20,
+        };
+        let big = format!("{{\"x\":\"{}\"}}", "y".repeat(5000));
+        let batch = format!("{{\"Records\":[{big},{big}]}}");
+        let content = format!("{big}\n{batch}\n{{\"ok\":1}}\n");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("in");
+        std::fs::write(&p, content).unwrap();
+        let mut got = Vec::new();
+        read_input(p.to_str().unwrap(), limits, |it| match it {
+            Item::Record(b, o) => got.push((b.len(), o.line, true)),
+            Item::Unframed { bytes, origin, .. } => got.push((bytes.len(), origin.line, false)),
+        })
+        .unwrap();
+        // The long record line is skipped holding at most 4 KiB; the batch line is expanded.
+        assert_eq!(got[0], (4096, 1, false));
+        assert_eq!(got.len(), 4);
+        assert!(got[1].2 && got[2].2 && got[1].1 == 2);
+        assert_eq!(got[3], (8, 3, true));
+    }
+
+    #[test]
+    fn dead_letters_replay_as_their_records() {
+        let pos = crate::deadletter::Position {
+            input: "x",
+            line: 3,
+            index: None,
+        };
+        let rec = br#"{"eventName":"a"}"#;
+        let mut content = crate::deadletter::record_line(pos, "unknown_format", "e", rec, 0);
+        content.extend(crate::deadletter::record_line(
+            pos,
+            "too_large",
+            "e",
+            rec,
+            1,
+        ));
+        content.extend(crate::deadletter::alert_line("s", "r", "u", 1, b"{}"));
+        let out = collect(&content, false);
+        assert_eq!(
+            out[0],
+            (String::from_utf8_lossy(rec).into_owned(), 1, None, true)
+        );
+        assert!(!out[1].3 && !out[2].3, "{out:?}");
     }
 
     #[test]

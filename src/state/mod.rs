@@ -9,8 +9,9 @@
 //! ```
 //!
 //! Writes are atomic: the snapshot is written to a temporary file in the same directory, fsynced,
-//! the previous snapshot is kept as `nhid.snapshot.prev`, and the new one renamed into place (then
-//! the directory is fsynced). A reader verifies magic, version, trailer and checksum before
+//! the current snapshot is hard-linked (or copied) and renamed over `nhid.snapshot.prev`, and the
+//! new one renamed over the current one (then the directory is fsynced), so a crash at any step
+//! leaves a whole current snapshot; with no current file, the previous one is read. A reader verifies magic, version, trailer and checksum before
 //! decoding; a damaged current snapshot falls back to the previous one.
 
 use std::fs::{self, File};
@@ -210,15 +211,56 @@ fn write_any<E: Serialize>(
             return Err(e);
         }
     };
+    install(dir, &tmp, &path, &mut |_| true)?;
+    Ok(WriteReport { path, bytes })
+}
+
+/// The steps that put a written snapshot in place (a crash may stop after any of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The current snapshot is linked (or copied) as `.prev.tmp`.
+    PrevStaged,
+    /// `.prev.tmp` replaced `.prev`.
+    PrevInstalled,
+    /// The new snapshot replaced the current one.
+    CurrentInstalled,
+}
+
+/// Puts `tmp` in place as the current snapshot, keeping the current one as `.prev`. Each step
+/// is one atomic rename over an existing name, so at every point the directory holds a whole
+/// current snapshot (the old one, then the new one) and never none: the previous design
+/// renamed current → `.prev` first, and a crash before the second rename left no current file.
+/// `go` is asked before each step (a test stops there to simulate a crash).
+fn install(
+    dir: &Path,
+    tmp: &Path,
+    path: &Path,
+    go: &mut dyn FnMut(Step) -> bool,
+) -> Result<(), StateError> {
     if path.exists() {
         let prev = dir.join(PREV_FILE_NAME);
-        fs::rename(&path, &prev).map_err(io_err(&prev))?;
+        let staged = dir.join(format!(".{PREV_FILE_NAME}.tmp-{}", std::process::id()));
+        let _ = fs::remove_file(&staged);
+        if fs::hard_link(path, &staged).is_err() {
+            // File systems without hard links: a copy.
+            fs::copy(path, &staged).map_err(io_err(&staged))?;
+        }
+        if !go(Step::PrevStaged) {
+            return Ok(());
+        }
+        fs::rename(&staged, &prev).map_err(io_err(&prev))?;
+        if !go(Step::PrevInstalled) {
+            return Ok(());
+        }
     }
-    fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    fs::rename(tmp, path).map_err(io_err(path))?;
+    if !go(Step::CurrentInstalled) {
+        return Ok(());
+    }
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(WriteReport { path, bytes })
+    Ok(())
 }
 
 /// Reads and verifies one snapshot file.
@@ -262,18 +304,28 @@ pub enum Loaded {
 /// previous one; if neither reads, the current one's error is returned.
 pub fn load(dir: &Path) -> Result<Loaded, StateError> {
     let cur = dir.join(FILE_NAME);
+    let prev = dir.join(PREV_FILE_NAME);
     if !cur.exists() {
-        return Ok(Loaded::Empty);
+        // No current file but a previous one: a crash of an older nhid between its two
+        // renames. Restore the previous state rather than relearn from nothing.
+        return match prev.exists().then(|| read(&prev)) {
+            Some(Ok(s)) => Ok(Loaded::Previous(
+                Box::new(s),
+                StateError::Io {
+                    path: cur,
+                    source: io::Error::new(io::ErrorKind::NotFound, "no current snapshot"),
+                },
+            )),
+            Some(Err(e)) => Err(e),
+            None => Ok(Loaded::Empty),
+        };
     }
     match read(&cur) {
         Ok(s) => Ok(Loaded::Current(Box::new(s))),
-        Err(e) => {
-            let prev = dir.join(PREV_FILE_NAME);
-            match prev.exists().then(|| read(&prev)) {
-                Some(Ok(s)) => Ok(Loaded::Previous(Box::new(s), e)),
-                _ => Err(e),
-            }
-        }
+        Err(e) => match prev.exists().then(|| read(&prev)) {
+            Some(Ok(s)) => Ok(Loaded::Previous(Box::new(s), e)),
+            _ => Err(e),
+        },
     }
 }
 
@@ -342,4 +394,96 @@ pub fn profile_json(
         "hours_of_week": busy_hours,
         "sessions": sessions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn meta(records: u64) -> SnapshotMeta {
+        SnapshotMeta {
+            records,
+            ..Default::default()
+        }
+    }
+
+    fn engine() -> Engine {
+        Engine::new(Arc::new(Vec::new()), Default::default())
+    }
+
+    fn records_of(dir: &Path) -> (u64, bool) {
+        match load(dir).expect("a snapshot loads") {
+            Loaded::Empty => panic!("no snapshot after a crash"),
+            Loaded::Current(s) => (s.meta.records, true),
+            Loaded::Previous(s, _) => (s.meta.records, false),
+        }
+    }
+
+    /// Writes snapshot `records` but "crashes" right after `stop` (the temporary file is
+    /// written and synced before any step).
+    fn write_crashing(dir: &Path, records: u64, stop: Option<Step>) {
+        let path = dir.join(FILE_NAME);
+        let tmp = dir.join("crash.tmp");
+        write(dir, &meta(records), &engine()).unwrap();
+        fs::rename(&path, &tmp).unwrap();
+        // Put the state from before this write back as current.
+        if dir.join("before").exists() {
+            fs::copy(dir.join("before"), &path).unwrap();
+        }
+        install(dir, &tmp, &path, &mut |s| Some(s) != stop).unwrap();
+    }
+
+    #[test]
+    fn a_crash_at_any_step_leaves_a_snapshot_to_restore() {
+        for stop in [
+            Some(Step::PrevStaged),
+            Some(Step::PrevInstalled),
+            Some(Step::CurrentInstalled),
+            None,
+        ] {
+            let d = tempfile::tempdir().unwrap();
+            write(d.path(), &meta(1), &engine()).unwrap();
+            fs::copy(d.path().join(FILE_NAME), d.path().join("before")).unwrap();
+            write_crashing(d.path(), 2, stop);
+            let (records, current) = records_of(d.path());
+            match stop {
+                Some(Step::PrevStaged) | Some(Step::PrevInstalled) => {
+                    assert_eq!((records, current), (1, true), "{stop:?}: the old one stays")
+                }
+                _ => assert_eq!((records, current), (2, true), "{stop:?}: the new one"),
+            }
+            if stop != Some(Step::PrevStaged) {
+                assert_eq!(
+                    read(&d.path().join(PREV_FILE_NAME)).unwrap().meta.records,
+                    1
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_current_file_falls_back_to_the_previous_one() {
+        // What the old two-rename write left after a crash between its renames.
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), &meta(7), &engine()).unwrap();
+        fs::rename(d.path().join(FILE_NAME), d.path().join(PREV_FILE_NAME)).unwrap();
+        assert_eq!(records_of(d.path()), (7, false));
+        // Nothing at all: a first start.
+        let e = tempfile::tempdir().unwrap();
+        assert!(matches!(load(e.path()), Ok(Loaded::Empty)));
+    }
+
+    #[test]
+    fn a_damaged_current_snapshot_falls_back_to_the_previous_one() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), &meta(1), &engine()).unwrap();
+        write(d.path(), &meta(2), &engine()).unwrap();
+        let cur = d.path().join(FILE_NAME);
+        let mut b = fs::read(&cur).unwrap();
+        let n = b.len();
+        b[n / 2] ^= 0xff;
+        fs::write(&cur, b).unwrap();
+        assert_eq!(records_of(d.path()), (1, false));
+    }
 }
