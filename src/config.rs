@@ -440,6 +440,11 @@ pub struct SinkFilter {
     /// `splunk_hec` to `cim`).
     #[serde(default)]
     pub format: Option<String>,
+    /// Largest alert document sent (bytes); longer strings of a larger alert are cut with a
+    /// marker (`unmapped.nhid.truncated`). Default by type: Kafka `message.max.bytes` less
+    /// 4 KiB, HEC and webhook 1,000,000, Elastic 10,000,000, file and stdout no limit.
+    #[serde(default)]
+    pub max_alert_bytes: Option<usize>,
 }
 
 impl SinkFilter {
@@ -1135,6 +1140,11 @@ impl Config {
                         e.push(format!("{at}.topic: empty"));
                     }
                     check_properties(&format!("{at}.properties"), &k.properties, &mut e);
+                    if dl.is_none() {
+                        e.push(format!(
+                            "{at}: needs [dead_letter] path: alerts the broker refuses for good (over message.max.bytes) go there"
+                        ));
+                    }
                 }
                 SinkConfig::SplunkHec(h) => {
                     http(

@@ -12,20 +12,20 @@
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::{duration_ms, Config, SourceConfig};
+use crate::deadletter::DeadLetterFile;
 use crate::detect::loader::{load_dir, load_embedded};
 use crate::detect::Rule;
 use crate::geo::GeoDb;
 use crate::parsers::Format;
 use crate::pipeline::{Pipeline, ReplayConfig};
 use crate::server::{now_ms, Control};
-use crate::sinks::{AlertOut, Routed, SinkError};
+use crate::sinks::{AlertOut, Refused, Routed, SinkError};
 use crate::sources::file::{frame_bytes, read_input, ReadLimits};
 use crate::sources::kafka::{KafkaSource, Msg, Offsets};
 use crate::state::{self, PartitionOffset, SnapshotMeta};
@@ -56,6 +56,22 @@ fn load_rules(cfg: &Config) -> Result<Arc<Vec<Rule>>, String> {
     Ok(Arc::new(pack.rules))
 }
 
+/// One dead letter waiting for its batch's delivery.
+struct Dead {
+    /// The source whose dead-letter topic takes it; `None`: the dead-letter file.
+    topic_of: Option<String>,
+    /// Message key (the source position, or the alert's uid).
+    key: Vec<u8>,
+    /// The letter (one JSON line with its newline).
+    line: Vec<u8>,
+}
+
+/// How long an idle daemon (file sources only, all read) waits between looks at its timers.
+const IDLE_WAIT: Duration = Duration::from_millis(500);
+
+/// Longest wait between delivery retries.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
 enum Source {
     Kafka(KafkaSource),
     File {
@@ -76,8 +92,9 @@ struct Daemon {
     pipe: Pipeline,
     sinks: Vec<Routed>,
     sources: Vec<Source>,
-    dead_letter_file: Option<BufWriter<File>>,
-    dead_letter_producers: BTreeMap<String, crate::sinks::kafka::BatchProducer>,
+    dead_letter_file: Option<DeadLetterFile>,
+    /// Dead-letter topic producers by source name, with the largest letter each takes.
+    dead_letter_producers: BTreeMap<String, (crate::sinks::kafka::BatchProducer, usize)>,
     /// Alerts of the open batch.
     pending: Vec<AlertOut>,
     /// Records in the open batch, and when it opened.
@@ -96,8 +113,9 @@ struct Daemon {
     /// process stopped between writing a snapshot and committing its offsets): skipped, not
     /// processed twice. An entry is dropped once its partition has caught up.
     skip_below: HashMap<String, HashMap<i32, i64>>,
-    /// Dead letters of the open batch destined to Kafka: (topic, key, body).
-    pending_dead: Vec<(String, Vec<u8>, Vec<u8>)>,
+    /// Dead letters of the open batch (records that could not be used, alerts a sink refused):
+    /// written before the batch's offsets count as delivered.
+    pending_dead: Vec<Dead>,
     latency: hdrhistogram::Histogram<u64>,
     batch_started_at: Vec<Instant>,
     records_total: u64,
@@ -203,15 +221,10 @@ pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
         }
     }
     let dead_letter_file = match &cfg.dead_letter.path {
-        Some(p) => Some(BufWriter::new(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|e| {
-                    DaemonError::Startup(format!("dead_letter.path {}: {e}", p.display()))
-                })?,
-        )),
+        Some(p) => Some(
+            DeadLetterFile::open(p)
+                .map_err(|e| DaemonError::Startup(format!("dead_letter.path: {e}")))?,
+        ),
         None => None,
     };
     let mut dead_letter_producers = BTreeMap::new();
@@ -220,7 +233,8 @@ pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
             if let Some(t) = &k.dead_letter_topic {
                 let p = crate::sinks::kafka::BatchProducer::new(&k.brokers, t, true, &k.properties)
                     .map_err(DaemonError::Startup)?;
-                dead_letter_producers.insert(k.name.clone(), p);
+                let limit = crate::sinks::kafka::max_message_bytes(&k.properties);
+                dead_letter_producers.insert(k.name.clone(), (p, limit));
             }
         }
     }
@@ -260,6 +274,7 @@ impl Daemon {
         let mut last_metrics = Instant::now();
         let mut last_watch = Instant::now();
         let mut watched = self.watch_fingerprint();
+        let has_kafka = self.sources.iter().any(|s| matches!(s, Source::Kafka(_)));
         loop {
             self.control.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
             if self.control.shutdown.load(Ordering::SeqCst) {
@@ -303,6 +318,11 @@ impl Daemon {
             if last_metrics.elapsed() >= Duration::from_secs(1) {
                 self.publish_metrics();
                 last_metrics = Instant::now();
+            }
+            if !got && self.pending_records == 0 && !has_kafka {
+                // Files read to their end and nothing to poll: wait for a signal (or the next
+                // timer) instead of spinning.
+                self.control.idle(IDLE_WAIT);
             }
         }
         tracing::info!("draining: delivering the open batch, snapshotting, committing");
@@ -415,19 +435,18 @@ impl Daemon {
             });
         }
         if !dead.is_empty() {
-            let has_topic = self.dead_letter_producers.contains_key(source);
+            let topic_of = self
+                .dead_letter_producers
+                .contains_key(source)
+                .then(|| source.to_string());
             let mut dead_lines = 0u64;
-            for line in dead.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            for line in dead.split_inclusive(|&b| b == b'\n') {
                 dead_lines += 1;
-                if has_topic {
-                    self.pending_dead.push((
-                        source.to_string(),
-                        self.input_name.as_bytes().to_vec(),
-                        line.to_vec(),
-                    ));
-                } else if let Some(f) = &mut self.dead_letter_file {
-                    let _ = f.write_all(line).and_then(|()| f.write_all(b"\n"));
-                }
+                self.pending_dead.push(Dead {
+                    topic_of: topic_of.clone(),
+                    key: self.input_name.as_bytes().to_vec(),
+                    line: line.to_vec(),
+                });
             }
             metrics::counter!("nhid_parse_errors_total", "source" => source.to_string())
                 .increment(dead_lines);
@@ -439,7 +458,9 @@ impl Daemon {
             .insert((m.topic, m.partition), m.offset + 1);
     }
 
-    /// Reads a file source to its end (records already reflected in the state are skipped).
+    /// Reads a file source to its end (records already reflected in the state are skipped),
+    /// delivering every `batch_max` records. A delivery that fails (only at shutdown: until
+    /// then it is retried) stops the reading; the file resumes after the last delivered record.
     fn read_files(&mut self, i: usize) {
         let Source::File {
             name,
@@ -454,57 +475,78 @@ impl Daemon {
         let format = *format;
         let paths = paths.clone();
         *done = true;
+        let limits = ReadLimits::for_records(self.cfg.pipeline.max_record_bytes);
         for path in paths {
             let key = (format!("file:{path}"), 0);
             let skip = self.snapshot_offsets.get(&key).copied().unwrap_or(0);
             let mut n: i64 = 0;
-            let limits = ReadLimits::for_records(self.cfg.pipeline.max_record_bytes);
+            let mut count = 0u64;
+            let mut stopped = false;
             let skipped_before = self.pipe.stats.skipped_total();
-            let res = {
-                let pipe = &mut self.pipe;
-                let pending = &mut self.pending;
-                let dlf = &mut self.dead_letter_file;
-                let mut count = 0usize;
-                let r = read_input(&path, limits, |item| {
-                    n += 1;
-                    if n <= skip {
-                        return;
-                    }
-                    let mut dl: Option<&mut dyn Write> = dlf.as_mut().map(|f| f as &mut dyn Write);
-                    let _ = pipe.process_item_into(item, format, pending, &mut dl);
-                    count += 1;
-                });
-                r.map(|()| count)
-            };
+            let res = read_input(&path, limits, |item| {
+                n += 1;
+                if n <= skip || stopped {
+                    return;
+                }
+                self.file_item(item, format);
+                count += 1;
+                self.pending_offsets.insert(key.clone(), n);
+                if self.pending_records >= self.cfg.pipeline.batch_max && self.deliver().is_err() {
+                    stopped = true;
+                }
+            });
+            metrics::counter!("nhid_messages_received_total", "source" => name.clone())
+                .increment(count);
+            let bad = self.pipe.stats.skipped_total() - skipped_before;
+            if bad > 0 {
+                metrics::counter!("nhid_parse_errors_total", "source" => name.clone())
+                    .increment(bad);
+            }
             match res {
-                Ok(count) => {
-                    metrics::counter!("nhid_messages_received_total", "source" => name.clone())
-                        .increment(count as u64);
-                    self.records_total += count as u64;
-                    self.pending_records += count;
+                Ok(()) if !stopped => {
+                    // Empty or fully skipped inputs still count as read to their end.
                     self.open_batch();
                     self.pending_offsets.insert(key, n.max(skip));
-                    let bad = self.pipe.stats.skipped_total() - skipped_before;
-                    if bad > 0 {
-                        metrics::counter!("nhid_parse_errors_total", "source" => name.clone())
-                            .increment(bad);
-                    }
                 }
+                Ok(()) => {}
                 Err(e) => {
                     metrics::counter!("nhid_source_errors_total", "source" => name.clone())
                         .increment(1);
                     tracing::error!(source = %name, error = %e, "cannot read input");
                 }
             }
-            // Deliver after each file (its alerts are held until then).
-            if let Err(e) = self.deliver() {
-                tracing::error!(error = %e, "delivery failed");
+            if stopped || self.deliver().is_err() {
+                tracing::error!(source = %name, input = %path, "delivery failed: reading stops; the input resumes after its last delivered record");
+                return;
             }
         }
     }
 
-    /// Hands the open batch to every sink (retrying while not shutting down), then marks its
-    /// records done.
+    /// One framed item of a file source into the open batch.
+    fn file_item(&mut self, item: crate::sources::file::Item<'_>, format: Format) {
+        self.open_batch();
+        let mut dead: Vec<u8> = Vec::new();
+        {
+            let mut dl: Option<&mut dyn Write> = Some(&mut dead);
+            // Writing to a Vec cannot fail.
+            let _ = self
+                .pipe
+                .process_item_into(item, format, &mut self.pending, &mut dl);
+        }
+        for line in dead.split_inclusive(|&b| b == b'\n') {
+            self.pending_dead.push(Dead {
+                topic_of: None,
+                key: Vec::new(),
+                line: line.to_vec(),
+            });
+        }
+        self.pending_records += 1;
+        self.records_total += 1;
+    }
+
+    /// Hands the open batch to every sink, then writes its dead letters, then marks its records
+    /// done. Retryable failures are retried with backoff until they succeed (back-pressure:
+    /// nothing is committed past them) or shutdown, which returns the error.
     fn deliver(&mut self) -> Result<(), DaemonError> {
         if self.pending_records == 0 && self.pending.is_empty() && self.pending_dead.is_empty() {
             self.batch_opened = None;
@@ -513,59 +555,10 @@ impl Daemon {
         for a in &self.pending {
             metrics::counter!("nhid_alerts_total", "rule" => a.rule.clone(), "severity" => severity_name(a.severity)).increment(1);
         }
-        for s in &mut self.sinks {
-            let batch: Vec<&AlertOut> = self.pending.iter().filter(|a| s.wants(a)).collect();
-            if batch.is_empty() {
-                continue;
-            }
-            let converted = s.prepare(&batch);
-            let batch: Vec<&AlertOut> = match &converted {
-                Some(c) => c.iter().collect(),
-                None => batch,
-            };
-            let mut backoff = Duration::from_millis(200);
-            loop {
-                match s.sink.send(&batch) {
-                    Ok(()) => {
-                        metrics::counter!("nhid_sink_alerts_total", "sink" => s.name.clone())
-                            .increment(batch.len() as u64);
-                        break;
-                    }
-                    Err(e) => {
-                        metrics::counter!("nhid_sink_errors_total", "sink" => s.name.clone())
-                            .increment(1);
-                        tracing::warn!(sink = %s.name, error = %e, "sink send failed");
-                        let fatal = matches!(e, SinkError::Fatal(_));
-                        if fatal || self.control.shutdown.load(Ordering::SeqCst) {
-                            // Not delivered: keep the offsets uncommitted, the records will be
-                            // read again after restart (at-least-once).
-                            return Err(DaemonError::Delivery(format!(
-                                "sink {} could not accept alerts: {e}",
-                                s.name
-                            )));
-                        }
-                        std::thread::sleep(backoff);
-                        backoff = (backoff * 2).min(Duration::from_secs(30));
-                    }
-                }
-            }
+        for i in 0..self.sinks.len() {
+            self.deliver_to(i)?;
         }
-        // Dead letters to Kafka count as delivered once the broker has them.
-        if !self.pending_dead.is_empty() {
-            let dead = std::mem::take(&mut self.pending_dead);
-            for (src, p) in &self.dead_letter_producers {
-                let items = dead
-                    .iter()
-                    .filter(|d| &d.0 == src)
-                    .map(|d| (d.1.as_slice(), d.2.as_slice()));
-                if let Err(e) = p.send_all(items) {
-                    return Err(DaemonError::Delivery(format!("dead-letter topic: {e}")));
-                }
-            }
-        }
-        if let Some(f) = &mut self.dead_letter_file {
-            let _ = f.flush();
-        }
+        self.flush_dead()?;
         let now = Instant::now();
         for t in self.batch_started_at.drain(..) {
             let us = now.duration_since(t).as_micros() as u64;
@@ -596,6 +589,155 @@ impl Daemon {
         if self.cfg.state.dir.is_none() {
             self.commit();
         }
+        Ok(())
+    }
+
+    /// Delivers the open batch's alerts to sink `i`. Alerts it refuses for good become alert
+    /// letters (the batch goes on without them); a retryable failure is retried.
+    fn deliver_to(&mut self, i: usize) -> Result<(), DaemonError> {
+        let s = &mut self.sinks[i];
+        let orig: Vec<&AlertOut> = self.pending.iter().filter(|a| s.wants(a)).collect();
+        if orig.is_empty() {
+            return Ok(());
+        }
+        let prepared = s.prepare(&orig);
+        let batch: Vec<&AlertOut> = match &prepared {
+            Some(c) => c.iter().collect(),
+            None => orig.clone(),
+        };
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match s.sink.send(&batch) {
+                Ok(()) => {
+                    metrics::counter!("nhid_sink_alerts_total", "sink" => s.name.clone())
+                        .increment(batch.len() as u64);
+                    return Ok(());
+                }
+                Err(SinkError::Permanent { reason, refused }) => {
+                    let idx: Vec<usize> = match refused {
+                        Refused::All => (0..orig.len()).collect(),
+                        Refused::Some(v) => v,
+                    };
+                    let accepted = batch.len().saturating_sub(idx.len());
+                    metrics::counter!("nhid_sink_alerts_total", "sink" => s.name.clone())
+                        .increment(accepted as u64);
+                    metrics::counter!("nhid_sink_refused_total", "sink" => s.name.clone())
+                        .increment(idx.len() as u64);
+                    tracing::error!(sink = %s.name, alerts = idx.len(), %reason, "alerts refused for good: dead-lettered, not retried");
+                    for a in idx.iter().filter_map(|&j| orig.get(j)) {
+                        self.pending_dead.push(Dead {
+                            topic_of: None,
+                            key: a.uid.as_bytes().to_vec(),
+                            line: crate::deadletter::alert_line(
+                                &s.name,
+                                &reason,
+                                &a.uid,
+                                a.alert.metadata.sequence,
+                                &a.json,
+                            ),
+                        });
+                    }
+                    return Ok(());
+                }
+                Err(SinkError::Retryable(e)) => {
+                    metrics::counter!("nhid_sink_errors_total", "sink" => s.name.clone())
+                        .increment(1);
+                    tracing::warn!(sink = %s.name, error = %e, "sink send failed; retrying");
+                    if self.control.shutdown.load(Ordering::SeqCst) {
+                        // Not delivered: keep the offsets uncommitted, the records will be
+                        // read again after restart (at-least-once).
+                        return Err(DaemonError::Delivery(format!(
+                            "sink {} could not accept alerts: {e}",
+                            s.name
+                        )));
+                    }
+                    self.control.backoff(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Writes the open batch's dead letters, retrying until they are durably written or
+    /// shutdown: a dead letter that cannot be written is a delivery failure.
+    fn flush_dead(&mut self) -> Result<(), DaemonError> {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match self.write_dead() {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    metrics::counter!("nhid_dead_letter_errors_total").increment(1);
+                    tracing::error!(error = %e, letters = self.pending_dead.len(), "dead letters cannot be written: the batch is held, nothing is committed past it");
+                    if self.control.shutdown.load(Ordering::SeqCst) {
+                        return Err(DaemonError::Delivery(format!("dead letters: {e}")));
+                    }
+                    self.control.backoff(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// One attempt: topic letters by source, then file letters. What was written leaves
+    /// `pending_dead`, so a retry does not write it twice.
+    fn write_dead(&mut self) -> Result<(), String> {
+        if self.pending_dead.is_empty() {
+            return Ok(());
+        }
+        for (src, (producer, limit)) in &self.dead_letter_producers {
+            let mine: Vec<usize> = (0..self.pending_dead.len())
+                .filter(|&j| self.pending_dead[j].topic_of.as_deref() == Some(src))
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let fitted: Vec<std::borrow::Cow<[u8]>> = mine
+                .iter()
+                .map(|&j| crate::deadletter::fit(&self.pending_dead[j].line, *limit))
+                .collect();
+            let items = mine
+                .iter()
+                .zip(&fitted)
+                .map(|(&j, l)| (self.pending_dead[j].key.as_slice(), l.as_ref()));
+            match producer.send_all(items) {
+                Ok(()) => {}
+                Err(SinkError::Permanent { reason, .. }) => {
+                    // Even the letter without its record is refused (a topic limit below
+                    // the producer's): a configuration fault, held like a full disk.
+                    return Err(format!(
+                        "dead-letter topic of {src} refuses letters: {reason}"
+                    ));
+                }
+                Err(e) => return Err(format!("dead-letter topic of {src}: {e}")),
+            }
+            metrics::counter!("nhid_dead_letters_total", "target" => "topic")
+                .increment(mine.len() as u64);
+            self.pending_dead
+                .retain(|d| d.topic_of.as_deref() != Some(src.as_str()));
+        }
+        if self.pending_dead.is_empty() {
+            return Ok(());
+        }
+        let n = self.pending_dead.len() as u64;
+        match &mut self.dead_letter_file {
+            Some(f) => {
+                let mut lines = Vec::new();
+                for d in &self.pending_dead {
+                    lines.extend_from_slice(&d.line);
+                }
+                f.append(&lines).map_err(|e| e.to_string())?;
+                metrics::counter!("nhid_dead_letters_total", "target" => "file").increment(n);
+            }
+            None => {
+                // No dead-letter target configured: counted and logged, not kept.
+                metrics::counter!("nhid_dead_letters_discarded_total").increment(n);
+                tracing::warn!(
+                    letters = n,
+                    "no [dead_letter] path: dead letters counted, not kept"
+                );
+            }
+        }
+        self.pending_dead.clear();
         Ok(())
     }
 

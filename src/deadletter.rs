@@ -104,15 +104,23 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A record letter of at most `limit` bytes (with its newline): the whole record when it fits,
-/// else its position and digest only. `limit` 0 = no limit.
+/// else its position and digest only. `limit` 0 = no limit. `size` is the record's whole size:
+/// when only its start is at hand (`bytes` shorter: a line too long to buffer), the letter
+/// keeps the position, the size and the start.
 pub fn record_line(
     pos: Position<'_>,
     reason: &str,
     error: &str,
     bytes: &[u8],
+    size: usize,
     limit: usize,
 ) -> Vec<u8> {
-    let sha = sha256_hex(bytes);
+    let partial = size > bytes.len();
+    let sha = if partial {
+        String::new()
+    } else {
+        sha256_hex(bytes)
+    };
     let mut l = Letter {
         nhid_dead_letter: 1,
         kind: "record".into(),
@@ -122,12 +130,12 @@ pub fn record_line(
         input: Some(pos.input.into()),
         line: Some(pos.line),
         index: pos.index,
-        record_bytes: Some(bytes.len() as u64),
-        sha256: Some(sha.as_str().into()),
+        record_bytes: Some(size.max(bytes.len()) as u64),
+        sha256: (!partial).then(|| sha.as_str().into()),
         ..Default::default()
     };
     let fits = |n: usize| limit == 0 || n < limit;
-    if fits(bytes.len() + 512 + error.len()) {
+    if !partial && fits(bytes.len() + 512 + error.len()) {
         set_record(&mut l, bytes);
         let out = encode(&l);
         if fits(out.len()) {
@@ -396,7 +404,7 @@ mod tests {
     #[test]
     fn json_records_are_embedded_and_read_back() {
         let rec = br#"{"eventName":"x","n":[1,2]}"#;
-        let line = record_line(pos(), "unknown_format", "no source", rec, 0);
+        let line = record_line(pos(), "unknown_format", "no source", rec, rec.len(), 0);
         assert!(is_letter(&line));
         let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(v["record"]["n"][1], 2);
@@ -411,7 +419,7 @@ mod tests {
     #[test]
     fn control_bytes_go_base64_not_six_times_larger() {
         let rec = vec![1u8; 200_000];
-        let line = record_line(pos(), "malformed_json", "x", &rec, 0);
+        let line = record_line(pos(), "malformed_json", "x", &rec, rec.len(), 0);
         assert!(line.len() < 280_000, "{} bytes", line.len());
         match read(line.strip_suffix(b"\n").unwrap()) {
             Some(Read::Record(r)) => assert_eq!(&r[..], &rec[..]),
@@ -419,7 +427,7 @@ mod tests {
         }
         // Text with a few quotes stays text.
         let t = br#"not json "quoted" text"#;
-        let line = record_line(pos(), "malformed_json", "x", t, 0);
+        let line = record_line(pos(), "malformed_json", "x", t, t.len(), 0);
         let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(v["record_text"], "not json \"quoted\" text");
     }
@@ -427,7 +435,7 @@ mod tests {
     #[test]
     fn over_the_limit_keeps_position_and_digest() {
         let rec = vec![b'x'; 5000];
-        let line = record_line(pos(), "too_large", "x", &rec, 1000);
+        let line = record_line(pos(), "too_large", "x", &rec, rec.len(), 1000);
         assert!(line.len() < 1000, "{}", line.len());
         let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(v["record_omitted"], true);
@@ -437,7 +445,7 @@ mod tests {
             Some(Read::Omitted { .. })
         ));
         // A whole letter refitted for a smaller target.
-        let whole = record_line(pos(), "too_large", "x", &rec, 0);
+        let whole = record_line(pos(), "too_large", "x", &rec, rec.len(), 0);
         let fitted = fit(&whole, 1000);
         assert!(fitted.len() < 1000);
         let v: serde_json::Value = serde_json::from_slice(&fitted).unwrap();

@@ -221,10 +221,11 @@ impl Pipeline {
         reason: &'static str,
         error: &str,
         bytes: &[u8],
+        size: usize,
         dead_letter: &mut Option<&mut dyn Write>,
     ) -> io::Result<()> {
         self.stats.records_read += 1;
-        self.bad(origin, reason, error, bytes, dead_letter)
+        self.bad(origin, reason, error, bytes, size, dead_letter)
     }
 
     fn bad(
@@ -233,6 +234,7 @@ impl Pipeline {
         reason: &'static str,
         error: &str,
         bytes: &[u8],
+        size: usize,
         dead_letter: &mut Option<&mut dyn Write>,
     ) -> io::Result<()> {
         *self.stats.skipped.entry(reason).or_default() += 1;
@@ -243,20 +245,16 @@ impl Pipeline {
             eprintln!("nhid: further skipped records are counted, not listed (see summary)");
         }
         if let Some(w) = dead_letter.as_deref_mut() {
-            // The whole record when it is within the record limit; else (and always for input
-            // too large to frame, of which only a prefix is at hand) its position and digest.
-            let limit = if reason == "too_large" {
-                1
-            } else {
-                self.config.max_record_bytes + DEAD_LETTER_OVERHEAD
-            };
+            // The whole record when it is within the record limit; else its position and
+            // digest (input too large to frame: its position, size and start).
+            let limit = self.config.max_record_bytes + DEAD_LETTER_OVERHEAD;
             let pos = crate::deadletter::Position {
                 input: origin.input,
                 line: origin.line,
                 index: origin.index,
             };
             w.write_all(&crate::deadletter::record_line(
-                pos, reason, error, bytes, limit,
+                pos, reason, error, bytes, size, limit,
             ))?;
         }
         Ok(())
@@ -317,7 +315,8 @@ impl Pipeline {
                 origin,
                 reason,
                 error,
-            } => self.unframed(&origin, reason, &error, bytes, dead_letter),
+                size,
+            } => self.unframed(&origin, reason, &error, bytes, size, dead_letter),
         }
     }
 
@@ -333,7 +332,16 @@ impl Pipeline {
         self.stats.bytes += raw.len() as u64;
         let mut ev = match self.parsers.parse(raw, format) {
             Ok(ev) => ev,
-            Err(e) => return self.bad(origin, e.reason(), &e.to_string(), raw, dead_letter),
+            Err(e) => {
+                return self.bad(
+                    origin,
+                    e.reason(),
+                    &e.to_string(),
+                    raw,
+                    raw.len(),
+                    dead_letter,
+                )
+            }
         };
         self.stats.parsed += 1;
         *self.stats.by_source.entry(ev.source.as_str()).or_default() += 1;
@@ -412,7 +420,8 @@ impl Pipeline {
                     origin,
                     reason,
                     error,
-                } => self.unframed(&origin, reason, &error, bytes, &mut dead_letter),
+                    size,
+                } => self.unframed(&origin, reason, &error, bytes, size, &mut dead_letter),
             };
             if let Err(e) = r {
                 write_err = Some(e);

@@ -42,8 +42,20 @@ impl Control {
     /// [`Control::notify`]. The idle daemon (file sources read to the end, nothing to poll)
     /// waits here instead of spinning; a sink retry waits here so SIGTERM cuts it short.
     pub fn idle(&self, timeout: Duration) {
+        self.wait(timeout, true);
+    }
+
+    /// Waits up to `timeout` unless shutdown is requested (a retry's backoff: a pending reload
+    /// does not cut it short, it is handled after the delivery).
+    pub fn backoff(&self, timeout: Duration) {
+        self.wait(timeout, false);
+    }
+
+    fn wait(&self, timeout: Duration, reload_wakes: bool) {
         let g = self.wake.0.lock().unwrap_or_else(|e| e.into_inner());
-        if self.shutdown.load(Ordering::SeqCst) || self.reload.load(Ordering::SeqCst) {
+        if self.shutdown.load(Ordering::SeqCst)
+            || (reload_wakes && self.reload.load(Ordering::SeqCst))
+        {
             return;
         }
         let start = *g;

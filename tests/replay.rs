@@ -427,7 +427,15 @@ fn bad_records_are_counted_reported_dead_lettered_and_never_fatal() {
     assert_eq!(dead[0]["reason"], "malformed_json");
     let big = dead.iter().find(|d| d["reason"] == "too_large").unwrap();
     assert!(big["record_bytes"].as_u64().unwrap() > 10 << 20);
-    assert_eq!(big["record_truncated"], true);
+    assert_eq!(
+        big["record_omitted"], true,
+        "only the position and start are kept"
+    );
+    assert_eq!(big["nhid_dead_letter"], 1);
+    assert_eq!(
+        big["input"].as_str().map(|i| i.ends_with("mixed.jsonl")),
+        Some(true)
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 pub mod incident;
 pub mod model;
+pub mod shrink;
 
 use sha2::{Digest, Sha256};
 
@@ -468,6 +469,7 @@ pub fn build_finding(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> Alert {
                 related: f.related.clone(),
                 storm: f.storm.clone(),
                 incident: None,
+                truncated: None,
             },
         },
     }

@@ -529,6 +529,22 @@ pub struct NhidDetails {
     /// Incident: its steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident: Option<IncidentDetails>,
+    /// Set when the alert was cut to fit a sink (long strings shortened with a marker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncated>,
+}
+
+/// `unmapped.nhid.truncated`: what was cut to fit a sink's size limit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Truncated {
+    /// Size of the whole OCSF document before cutting.
+    pub original_bytes: u64,
+    /// SHA-256 (hex) of the whole OCSF document.
+    pub original_sha256: String,
+    /// The sink's limit (`max_alert_bytes`).
+    pub limit_bytes: u64,
+    /// Strings longer than this many bytes were cut.
+    pub max_string_bytes: u64,
 }
 
 /// `unmapped.nhid.incident`: the incident's story.

@@ -97,7 +97,7 @@ impl ElasticSink {
                 }})
             };
             serde_json::to_writer(&mut body, &action)
-                .map_err(|e| SinkError::Fatal(format!("alert JSON: {e}")))?;
+                .map_err(|e| SinkError::all(format!("alert JSON: {e}")))?;
             body.push(b'\n');
             body.extend_from_slice(a.render(self.s.format));
             body.push(b'\n');

@@ -4,9 +4,7 @@
 //! is dropped silently. Secrets (tokens, keys) live only in request headers; they are never
 //! logged and never written to the dead-letter file.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -62,7 +60,7 @@ pub struct HttpCore {
     pub client: Client,
     /// Settings.
     pub settings: HttpSettings,
-    dead: Option<BufWriter<File>>,
+    dead: Option<crate::deadletter::DeadLetterFile>,
 }
 
 /// Is this status worth retrying?
@@ -207,49 +205,36 @@ impl HttpCore {
         }
     }
 
-    /// Writes alerts that could not be delivered to the dead-letter file (with the reason) and
-    /// counts them. An error here is retryable: the batch stays undelivered.
+    /// Writes alerts that could not be delivered to the dead-letter file (alert letters, see
+    /// [`crate::deadletter`]), synced, and counts them. An error here is retryable: the batch
+    /// stays undelivered.
     pub fn dead_letter(&mut self, alerts: &[&AlertOut], reason: &str) -> Result<(), SinkError> {
         if alerts.is_empty() {
             return Ok(());
         }
         tracing::error!(sink = %self.name, alerts = alerts.len(), %reason, "alerts dead-lettered");
-        if self.dead.is_none() {
-            self.dead = Some(BufWriter::new(open_append(&self.settings.dead_letter)?));
-        }
-        let name = self.name.clone();
-        let w = self
-            .dead
-            .as_mut()
-            .ok_or_else(|| SinkError::Retryable("dead-letter file".into()))?;
-        let err = |e: std::io::Error| {
-            SinkError::Retryable(format!("dead-letter file for sink {name}: {e}"))
-        };
+        let mut lines = Vec::new();
         for a in alerts {
-            let alert: &serde_json::value::RawValue = serde_json::from_slice(&a.json)
-                .map_err(|e| SinkError::Retryable(format!("alert JSON: {e}")))?;
-            let line = serde_json::json!({
-                "time": crate::time::format_rfc3339_ms(crate::server::now_ms()),
-                "sink": &name,
-                "reason": reason,
-                "finding_uid": &a.uid,
-                "sequence": a.alert.metadata.sequence,
-                "alert": alert,
-            });
-            serde_json::to_writer(&mut *w, &line).map_err(|e| err(e.into()))?;
-            w.write_all(b"\n").map_err(err)?;
+            lines.extend(crate::deadletter::alert_line(
+                &self.name,
+                reason,
+                &a.uid,
+                a.alert.metadata.sequence,
+                &a.json,
+            ));
         }
-        w.flush().map_err(err)?;
-        metrics::counter!("nhid_sink_dead_letters_total", "sink" => name)
+        if self.dead.is_none() {
+            self.dead = Some(
+                crate::deadletter::DeadLetterFile::open(&self.settings.dead_letter)
+                    .map_err(|e| SinkError::Retryable(e.to_string()))?,
+            );
+        }
+        if let Some(d) = self.dead.as_mut() {
+            d.append(&lines)
+                .map_err(|e| SinkError::Retryable(e.to_string()))?;
+        }
+        metrics::counter!("nhid_sink_dead_letters_total", "sink" => self.name.clone())
             .increment(alerts.len() as u64);
         Ok(())
     }
-}
-
-fn open_append(p: &Path) -> Result<File, SinkError> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(p)
-        .map_err(|e| SinkError::Retryable(format!("dead-letter file {}: {e}", p.display())))
 }

@@ -90,15 +90,42 @@ impl AlertOut {
     }
 }
 
-/// Errors delivering a batch.
+/// Errors delivering a batch, typed by what the daemon does next.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
-    /// Worth retrying (I/O error, broker unavailable, timeout).
+    /// Worth retrying (I/O error, a full disk, broker or receiver unavailable, timeout):
+    /// nothing of the batch counts as delivered; the daemon retries with backoff and commits
+    /// nothing past it (back-pressure).
     #[error("{0}")]
     Retryable(String),
-    /// Retrying will not help (the sink cannot be built, a message is refused for good).
-    #[error("{0}")]
-    Fatal(String),
+    /// Retrying will not help these alerts (too large, invalid): the others of the batch were
+    /// accepted; the daemon dead-letters the refused ones and goes on.
+    #[error("{reason}")]
+    Permanent {
+        /// Why (the receiver's answer).
+        reason: String,
+        /// Which alerts.
+        refused: Refused,
+    },
+}
+
+/// The alerts of a batch a sink refused for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// All of them.
+    All,
+    /// These (indices into the batch, ascending).
+    Some(Vec<usize>),
+}
+
+impl SinkError {
+    /// Every alert of the batch refused for good (an alert the sink cannot even encode).
+    pub fn all(reason: impl Into<String>) -> Self {
+        SinkError::Permanent {
+            reason: reason.into(),
+            refused: Refused::All,
+        }
+    }
 }
 
 /// A destination for alerts.
@@ -118,6 +145,10 @@ pub struct Routed {
     /// Format the router converts to before `send` (file, stdout and Kafka sinks; the HTTP
     /// sinks convert themselves, they need the OCSF fields for their envelopes).
     convert_to: Option<format::Format>,
+    /// The format the sink writes (what its size limit is measured on).
+    format: format::Format,
+    /// Largest alert document the sink takes (0 = no limit); larger ones are cut.
+    pub max_alert_bytes: usize,
     /// The sink.
     pub sink: Box<dyn Sink>,
 }
@@ -128,19 +159,50 @@ impl Routed {
         a.severity >= self.min_severity && self.rules.is_match(&a.rule)
     }
 
-    /// The alerts as this sink takes them: converted copies when its format is not OCSF.
+    /// The alerts as this sink takes them: converted to its format and cut to its size limit
+    /// (`max_alert_bytes`). `None` when the batch goes as it is (the common case: no copy).
+    /// An alert that cannot be cut small enough goes as it is; the sink refuses it and the
+    /// daemon dead-letters it.
     pub fn prepare(&self, batch: &[&AlertOut]) -> Option<Vec<AlertOut>> {
-        let f = self.convert_to?;
+        let limit = self.max_alert_bytes;
+        let over = |a: &AlertOut| limit > 0 && a.render(self.format).len() > limit;
+        if self.convert_to.is_none() && !batch.iter().any(|a| over(a)) {
+            return None;
+        }
         Some(
             batch
                 .iter()
                 .map(|a| {
-                    let mut c = (*a).clone();
-                    c.json = a.render(f).to_vec();
+                    let mut c = match over(a) {
+                        true => match crate::alert::shrink::shrink(a, self.format, limit) {
+                            Some(cut) => {
+                                metrics::counter!("nhid_alerts_truncated_total", "sink" => self.name.clone())
+                                    .increment(1);
+                                cut
+                            }
+                            None => (*a).clone(),
+                        },
+                        false => (*a).clone(),
+                    };
+                    if let Some(f) = self.convert_to {
+                        c.json = c.render(f).to_vec();
+                    }
                     c
                 })
                 .collect(),
         )
+    }
+}
+
+/// The largest alert a sink of this type takes by default (0 = no limit): what the receivers
+/// accept out of the box (Kafka `message.max.bytes`, HEC and typical webhook receivers 1 MB,
+/// Elasticsearch a document well under `http.max_content_length`).
+fn default_max_alert_bytes(c: &SinkConfig) -> usize {
+    match c {
+        SinkConfig::File(_) | SinkConfig::Stdout(_) => 0,
+        SinkConfig::Kafka(k) => kafka::max_message_bytes(&k.properties),
+        SinkConfig::SplunkHec(_) | SinkConfig::Webhook(_) => 1_000_000,
+        SinkConfig::Elastic(_) => 10_000_000,
     }
 }
 
@@ -175,6 +237,15 @@ pub fn build(configs: &[SinkConfig], dead_letter: Option<&Path>) -> Result<Vec<R
         };
         let e = |x: String| format!("sink {name}: {x}");
         let mut convert_to = None;
+        let written = match c {
+            SinkConfig::SplunkHec(_) => native(format::Format::Cim),
+            SinkConfig::Elastic(_) => native(format::Format::Ecs),
+            _ => fmt,
+        };
+        let max_alert_bytes = c
+            .filter()
+            .max_alert_bytes
+            .unwrap_or_else(|| default_max_alert_bytes(c));
         let sink: Box<dyn Sink> = match c {
             SinkConfig::File(f) => Box::new(
                 file::FileSink::with_rotation(&f.path, f.max_bytes, f.keep)
@@ -268,6 +339,8 @@ pub fn build(configs: &[SinkConfig], dead_letter: Option<&Path>) -> Result<Vec<R
             min_severity,
             rules,
             convert_to,
+            format: written,
+            max_alert_bytes,
             sink,
         });
     }

@@ -73,7 +73,7 @@ impl SplunkHecSink {
         let mut body = Vec::new();
         for a in chunk {
             let event: &RawValue = serde_json::from_slice(a.render(self.s.format))
-                .map_err(|e| SinkError::Fatal(format!("alert JSON: {e}")))?;
+                .map_err(|e| SinkError::all(format!("alert JSON: {e}")))?;
             let time = a.alert.time as f64 / 1000.0;
             let mut env = json!({
                 "time": time,
@@ -88,7 +88,7 @@ impl SplunkHecSink {
                 env["host"] = h.as_str().into();
             }
             serde_json::to_writer(&mut body, &env)
-                .map_err(|e| SinkError::Fatal(format!("alert JSON: {e}")))?;
+                .map_err(|e| SinkError::all(format!("alert JSON: {e}")))?;
             body.push(b'\n');
         }
         Ok(body)

@@ -120,7 +120,7 @@ impl WebhookSink {
         let body: Vec<u8> = match &self.s.template {
             Some(t) => {
                 let doc = super::format::to_value(self.s.format, &a.alert)
-                    .map_err(|e| SinkError::Fatal(format!("alert JSON: {e}")))?;
+                    .map_err(|e| SinkError::all(format!("alert JSON: {e}")))?;
                 fill_template(t, &doc).into_bytes()
             }
             None => a.render(self.s.format).to_vec(),

@@ -54,6 +54,8 @@ pub enum Item<'a> {
         reason: &'static str,
         /// Human-readable error.
         error: String,
+        /// Size of the whole chunk (`bytes` may be only its start).
+        size: usize,
     },
 }
 
@@ -169,7 +171,7 @@ pub fn read_input(
     let mut first_line = true;
     loop {
         let start_line = line_no;
-        let Some(over) = read_line(&mut *reader, &mut line, limits).map_err(rerr)? else {
+        let Some((over, size)) = read_line(&mut *reader, &mut line, limits).map_err(rerr)? else {
             return Ok(());
         };
         line_no += 1;
@@ -183,9 +185,10 @@ pub fn read_input(
                 },
                 reason: "too_large",
                 error: format!(
-                    "line longer than the record limit ({} bytes)",
+                    "line of {size} bytes, longer than the record limit ({} bytes)",
                     limits.max_record_bytes
                 ),
+                size,
             });
             first_line = false;
             continue;
@@ -224,9 +227,10 @@ pub fn read_input(
             let mut carry = doc[complete..].to_vec();
             drop(doc);
             if !carry.is_empty() {
-                let over = read_line(&mut *reader, &mut line, limits)
+                let (over, rest) = read_line(&mut *reader, &mut line, limits)
                     .map_err(rerr)?
-                    .unwrap_or(false);
+                    .unwrap_or((false, 0));
+                let size = carry.len() + rest;
                 carry.extend_from_slice(&line);
                 let tail_line = line_no;
                 line_no += 1;
@@ -240,7 +244,8 @@ pub fn read_input(
                             index: None,
                         },
                         reason: "too_large",
-                        error: format!("line longer than {} bytes", limits.max_document_bytes),
+                        error: format!("line of {size} bytes, longer than the limit"),
+                        size,
                     });
                 } else if !b.is_empty() {
                     one_line(input, tail_line, b, &mut f);
@@ -335,10 +340,11 @@ fn record(input: &str, line: u64, index: Option<u64>, body: &[u8], f: &mut impl 
         ),
     };
     f(Item::Unframed {
-        bytes: &body[..body.len().min(4096)],
+        bytes: body,
         origin,
         reason,
         error,
+        size: body.len(),
     });
 }
 
@@ -384,6 +390,7 @@ fn document(
             },
             reason: "too_large",
             error: format!("document longer than {} bytes", limits.max_document_bytes),
+            size: doc.len(),
         });
         return;
     }
@@ -418,7 +425,8 @@ fn document(
                     let rest = &part[offset..];
                     let next = resync_point(rest);
                     f(Item::Unframed {
-                        bytes: &rest[..next.min(4096)],
+                        bytes: &rest[..next],
+                        size: next,
                         origin: Origin {
                             input,
                             line,
@@ -457,10 +465,11 @@ fn read_line(
     r: &mut dyn BufRead,
     buf: &mut Vec<u8>,
     limits: ReadLimits,
-) -> io::Result<Option<bool>> {
+) -> io::Result<Option<(bool, usize)>> {
     buf.clear();
     let mut over = false;
     let mut any = false;
+    let mut total = 0usize;
     let mut max = limits.max_record_bytes.min(limits.max_document_bytes);
     loop {
         let avail = match r.fill_buf() {
@@ -469,13 +478,14 @@ fn read_line(
             Err(e) => return Err(e),
         };
         if avail.is_empty() {
-            return Ok(any.then_some(over));
+            return Ok(any.then_some((over, total)));
         }
         any = true;
         let (chunk, done) = match memchr::memchr(b'\n', avail) {
             Some(i) => (&avail[..i], Some(i + 1)),
             None => (avail, None),
         };
+        total += chunk.len();
         if !over && buf.len() + chunk.len() > max && max < limits.max_document_bytes {
             let mut head = buf[..buf.len().min(64)].to_vec();
             head.extend_from_slice(&chunk[..chunk.len().min(64)]);
@@ -495,7 +505,7 @@ fn read_line(
         let n = done.unwrap_or(avail.len());
         r.consume(n);
         if done.is_some() {
-            return Ok(Some(over));
+            return Ok(Some((over, total)));
         }
     }
 }
@@ -753,13 +763,15 @@ mod tests {
             index: None,
         };
         let rec = br#"{"eventName":"a"}"#;
-        let mut content = crate::deadletter::record_line(pos, "unknown_format", "e", rec, 0);
+        let mut content =
+            crate::deadletter::record_line(pos, "unknown_format", "e", rec, rec.len(), 0);
         content.extend(crate::deadletter::record_line(
             pos,
             "too_large",
             "e",
             rec,
-            1,
+            rec.len() + 1,
+            0,
         ));
         content.extend(crate::deadletter::alert_line("s", "r", "u", 1, b"{}"));
         let out = collect(&content, false);
