@@ -293,17 +293,16 @@ impl Daemon {
                     self.reload();
                 }
             }
+            // Ready before reading (a file source is read in one turn, which may wait on a
+            // stuck delivery) and again after (Kafka assignments arrive while polling).
+            self.update_ready();
             let got = self.poll_sources(linger);
             if self.checkpoint_due.swap(false, Ordering::SeqCst) {
                 // Partitions were revoked: make state and commits agree again at once.
                 self.checkpoint()?;
                 last_snapshot = Instant::now();
             }
-            let ready = self.sources.iter().all(|s| match s {
-                Source::Kafka(k) => k.has_assignment(),
-                Source::File { .. } => true,
-            });
-            self.control.ready.store(ready, Ordering::Relaxed);
+            self.update_ready();
             let due = self.batch_opened.is_some_and(|t| t.elapsed() >= linger);
             if self.pending_records >= self.cfg.pipeline.batch_max
                 || (due && self.pending_records > 0)
@@ -339,6 +338,15 @@ impl Daemon {
         }
         tracing::info!(records = self.records_total, "stopped");
         Ok(())
+    }
+
+    /// Ready: state restored (done before the loop starts) and every Kafka source assigned.
+    fn update_ready(&self) {
+        let ready = self.sources.iter().all(|s| match s {
+            Source::Kafka(k) => k.has_assignment(),
+            Source::File { .. } => true,
+        });
+        self.control.ready.store(ready, Ordering::Relaxed);
     }
 
     /// Polls every source once; true if any record was read.
@@ -651,6 +659,9 @@ impl Daemon {
                             s.name
                         )));
                     }
+                    // Retrying is the loop being alive (a stuck receiver is reported by the
+                    // error metrics and logs, not by a liveness probe that restarts us).
+                    self.control.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
                     self.control.backoff(backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
@@ -671,6 +682,9 @@ impl Daemon {
                     if self.control.shutdown.load(Ordering::SeqCst) {
                         return Err(DaemonError::Delivery(format!("dead letters: {e}")));
                     }
+                    // Retrying is the loop being alive (a stuck receiver is reported by the
+                    // error metrics and logs, not by a liveness probe that restarts us).
+                    self.control.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
                     self.control.backoff(backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }

@@ -29,6 +29,7 @@ pub mod netclass;
 pub mod parsers;
 pub mod pipeline;
 pub mod produce;
+pub mod resend;
 pub mod server;
 pub mod sinks;
 pub mod sources;

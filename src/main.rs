@@ -85,6 +85,29 @@ enum Cmd {
         #[command(subcommand)]
         cmd: StateCmd,
     },
+    /// Work with dead letters (docs/operations.md).
+    DeadLetter {
+        #[command(subcommand)]
+        cmd: DeadLetterCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeadLetterCmd {
+    /// Deliver the dead-lettered alerts of FILE again, each to the sink named in its letter (or
+    /// to --sink). Idempotent: receivers deduplicate on (uid, sequence). Record letters are
+    /// counted; feed them with `nhid replay` or `nhid produce`. Exit 0 when every alert letter
+    /// was delivered, 1 when some were not, 2 on a usage or configuration error.
+    Resend {
+        /// The daemon's config file (its sinks).
+        #[arg(long)]
+        config: PathBuf,
+        /// Send every alert to this sink instead.
+        #[arg(long)]
+        sink: Option<String>,
+        /// The dead-letter file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -453,6 +476,35 @@ fn init_logging(format: &str, level: &str) {
     };
 }
 
+fn resend_cmd(config: &Path, sink: Option<&str>, file: &Path) -> ExitCode {
+    let cfg = match nhid::config::load(config) {
+        Ok(c) => c,
+        Err(e) => {
+            for p in &e.0 {
+                eprintln!("nhid: {}: {p}", config.display());
+            }
+            return ExitCode::from(2);
+        }
+    };
+    match nhid::resend::resend(&cfg, sink, file) {
+        Ok(r) => {
+            eprintln!(
+                "nhid dead-letter resend: {} delivered, {} duplicate(s) skipped, {} refused again, {} failed, {} for unknown sinks, {} record letter(s) (use nhid replay), {} unreadable",
+                r.delivered, r.duplicates, r.refused, r.failed, r.unknown_sink, r.records, r.unreadable
+            );
+            if r.refused + r.failed + r.unknown_sink + r.unreadable > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("nhid: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn run_daemon(config: PathBuf, check: bool) -> ExitCode {
     let cfg = match nhid::config::load(&config) {
         Ok(c) => c,
@@ -632,6 +684,9 @@ fn main() -> ExitCode {
             check_config,
         } => run_daemon(config, check_config),
         Cmd::State { cmd } => state_cmd(cmd),
+        Cmd::DeadLetter {
+            cmd: DeadLetterCmd::Resend { config, sink, file },
+        } => resend_cmd(&config, sink.as_deref(), &file),
         Cmd::Inventory {
             cmd: InventoryCmd::Check { file },
         } => match nhid::inventory::Inventory::load(&file) {

@@ -155,6 +155,30 @@ impl Daemon {
         }
     }
 
+    /// SIGTERM, then waits for the exit (10 s at most); returns the exit code.
+    pub fn sigterm_exit_code(&mut self) -> Option<i32> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let t = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code();
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "no exit within 10 s of SIGTERM\n{}",
+                log_tail(&self.log)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL, no clean-up of any kind.
     pub fn kill9(mut self) {
         let _ = self.child.kill();
