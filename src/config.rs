@@ -356,6 +356,11 @@ pub struct PipelineConfig {
     /// Largest record accepted.
     #[serde(default = "max_record_bytes")]
     pub max_record_bytes: usize,
+    /// How far past the stream's confirmed watermark a record may be dated and still update
+    /// state (`off`: no check). Later records are evaluated, not learned, and dead-lettered as
+    /// `future_time` (docs/operations.md).
+    #[serde(default = "one_hour")]
+    pub future_tolerance: String,
 }
 
 impl Default for PipelineConfig {
@@ -364,7 +369,25 @@ impl Default for PipelineConfig {
             batch_max: batch_max(),
             batch_linger: batch_linger(),
             max_record_bytes: max_record_bytes(),
+            future_tolerance: one_hour(),
         }
+    }
+}
+
+fn one_hour() -> String {
+    "1h".into()
+}
+
+/// A `future_tolerance` value in ms: `None` for `off`, `Err` if it is not a duration.
+pub fn future_tolerance_ms(v: &str) -> Result<Option<i64>, String> {
+    if v.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    match parse_duration_ms(v) {
+        Some(ms) if ms > 0 => Ok(Some(ms)),
+        _ => Err(format!(
+            "`{v}` is not a positive duration (e.g. 1h, 30m) or `off`"
+        )),
     }
 }
 
@@ -1047,6 +1070,9 @@ impl Config {
                     "{key}: `{v}` is not a positive duration (e.g. 500ms, 60s, 7d)"
                 )),
             }
+        }
+        if let Err(err) = future_tolerance_ms(&self.pipeline.future_tolerance) {
+            e.push(format!("pipeline.future_tolerance: {err}"));
         }
         if let Some(d) = &self.state.dir {
             if let Err(err) = std::fs::create_dir_all(d) {

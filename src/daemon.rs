@@ -136,6 +136,8 @@ pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
         priors: cfg.priors_config(),
         incidents: cfg.incidents_config(),
         report_limit: 0,
+        future_tolerance_ms: crate::config::future_tolerance_ms(&cfg.pipeline.future_tolerance)
+            .map_err(|e| DaemonError::Startup(format!("pipeline.future_tolerance: {e}")))?,
     };
     let mut pipe = Pipeline::new(rules, geo, rc);
     if let Some(a) = &cfg.detections.allowlist {
@@ -434,6 +436,7 @@ impl Daemon {
         let input = self.input_name.as_str();
         let limits = ReadLimits::for_records(self.cfg.pipeline.max_record_bytes);
         let mut dead: Vec<u8> = Vec::new();
+        let skipped_before = self.pipe.stats.skipped_total();
         {
             let pipe = &mut self.pipe;
             let pending = &mut self.pending;
@@ -456,8 +459,11 @@ impl Daemon {
                     line: line.to_vec(),
                 });
             }
-            metrics::counter!("nhid_parse_errors_total", "source" => source.to_string())
-                .increment(dead_lines);
+            let bad = self.pipe.stats.skipped_total() - skipped_before;
+            if bad > 0 {
+                metrics::counter!("nhid_parse_errors_total", "source" => source.to_string())
+                    .increment(bad);
+            }
             tracing::debug!(source, input, dead_lines, "records dead-lettered");
         }
         self.pending_records += 1;
@@ -884,6 +890,7 @@ impl Daemon {
         self.pipe.sync_stats();
         metrics::gauge!("nhid_identities").set(self.pipe.stats.identities as f64);
         metrics::gauge!("nhid_records_processed").set(self.records_total as f64);
+        metrics::counter!("nhid_records_future_total").absolute(self.pipe.engine().stats.future);
         for (src, n) in &self.pipe.stats.by_source {
             metrics::gauge!("nhid_events_parsed", "source" => *src).set(*n as f64);
         }

@@ -177,6 +177,11 @@ struct ReplayArgs {
     /// `[incidents] enabled = false` writes (docs/incidents.md).
     #[arg(long)]
     no_incidents: bool,
+    /// Event-time sanity: a record dated more than this past the stream's confirmed watermark
+    /// (the time several identities reached) is evaluated but not learned, and dead-lettered
+    /// as `future_time` (`off`: no check). `[pipeline] future_tolerance` of the daemon.
+    #[arg(long, default_value = "1h")]
+    future_tolerance: String,
     /// Input files (JSONL, JSON array, {"Records":[..]}, {"records":[..]}, optionally .gz), or `-`.
     #[arg(required = true)]
     inputs: Vec<String>,
@@ -269,6 +274,10 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
     if let Some(p) = &pack {
         errors.extend(p.problems.iter().map(|p| format!("rule problem: {p}")));
     }
+    let ft = nhid::config::future_tolerance_ms(&a.future_tolerance).unwrap_or_else(|e| {
+        errors.push(format!("--future-tolerance: {e}"));
+        None
+    });
     if !(1024..=1 << 30).contains(&a.max_record_bytes) {
         errors.push(format!(
             "--max-record-bytes {}: expected 1024 to 1073741824",
@@ -340,6 +349,7 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
     };
     config.priors.enabled = !a.no_priors;
     config.incidents.enabled = !a.no_incidents;
+    config.future_tolerance_ms = ft;
     let mut pipe = Pipeline::new(rules, geo, config);
     if let Some(l) = allowlist {
         pipe.set_allowlist(l);

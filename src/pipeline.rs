@@ -13,6 +13,17 @@ use crate::event::{AuditEvent, InventoryMatch};
 use crate::geo::GeoDb;
 use crate::inventory::Inventory;
 
+/// A future-dated record whose identity is a suspect ([`crate::detect::clock`]).
+struct SuspectRecord {
+    id: u64,
+    bytes: Vec<u8>,
+    input: String,
+    line: u64,
+    index: Option<u64>,
+    time: i64,
+    watermark: i64,
+}
+
 /// Room a dead letter needs besides its record (reason, error, position, digest).
 const DEAD_LETTER_OVERHEAD: usize = 64 << 10;
 use crate::parsers::{Format, Parsers};
@@ -35,6 +46,8 @@ pub struct ReplayConfig {
     pub incidents: crate::detect::incident::IncidentConfig,
     /// Bad records reported individually on stderr before only counting.
     pub report_limit: u64,
+    /// Event-time sanity: how far past the confirmed watermark a record is learned (ms).
+    pub future_tolerance_ms: Option<i64>,
 }
 
 impl ReplayConfig {
@@ -44,6 +57,7 @@ impl ReplayConfig {
             baseline: self.baseline,
             priors: self.priors,
             incidents: self.incidents,
+            future_tolerance_ms: self.future_tolerance_ms,
             ..Default::default()
         }
     }
@@ -58,6 +72,7 @@ impl Default for ReplayConfig {
             priors: Default::default(),
             incidents: Default::default(),
             report_limit: 20,
+            future_tolerance_ms: Some(crate::time::HOUR_MS),
         }
     }
 }
@@ -73,6 +88,9 @@ pub struct RunStats {
     pub bytes: u64,
     /// Records skipped, by reason.
     pub skipped: BTreeMap<&'static str, u64>,
+    /// Records dated past the stream's confirmed watermark (evaluated, not learned,
+    /// dead-lettered as `future_time`).
+    pub future_time: u64,
     /// Parsed events by source.
     pub by_source: BTreeMap<&'static str, u64>,
     /// Alerts by rule id.
@@ -130,6 +148,12 @@ impl RunStats {
         for (k, v) in &self.skipped {
             s.push_str(&format!("  skipped {k}: {v}\n"));
         }
+        if self.future_time > 0 {
+            s.push_str(&format!(
+                "  future_time (refuted by the stream, unlearned, dead-lettered): {}\n",
+                self.future_time
+            ));
+        }
         for (k, v) in &self.alerts_by_rule {
             s.push_str(&format!("  alerts {k}: {v}\n"));
         }
@@ -156,6 +180,8 @@ pub struct Pipeline {
     inventory: Option<Arc<Inventory>>,
     /// Inventory lookups per identity key: (credential it was looked up with, the entry).
     owners: HashMap<Box<str>, CachedOwner>,
+    /// Future-dated records of suspect identities, until the stream decides.
+    suspects: std::collections::VecDeque<SuspectRecord>,
     /// Counters.
     pub stats: RunStats,
 }
@@ -171,6 +197,7 @@ impl Pipeline {
             config,
             inventory: None,
             owners: HashMap::new(),
+            suspects: Default::default(),
             stats: RunStats::default(),
         }
     }
@@ -350,7 +377,7 @@ impl Pipeline {
             ev.inventory = self.owner_of(&ev);
         }
         self.findings.clear();
-        self.engine.process(&ev, &mut self.findings);
+        let future = self.engine.process(&ev, &mut self.findings);
         for f in &self.findings {
             let rule = &self.engine.rules()[f.rule];
             let a = alert::build(self.engine.rules(), f, &ev);
@@ -362,6 +389,68 @@ impl Pipeline {
                 .entry(rule.id.clone())
                 .or_default() += 1;
             *self.stats.alerts_by_severity.entry(sev).or_default() += 1;
+        }
+        if let Some(w) = future {
+            self.keep_suspect(&ev, raw, origin, w);
+        }
+        let refuted = self.engine.take_refuted();
+        for (id, _) in refuted {
+            self.refuted_record(id, dead_letter)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps a future-dated record whose identity is a suspect, until the stream confirms or
+    /// refutes it (bounded: the clock holds at most `MAX_SUSPECTS`, older entries are resolved).
+    fn keep_suspect(&mut self, ev: &AuditEvent<'_>, raw: &[u8], origin: &Origin<'_>, w: i64) {
+        let id = xxhash_rust::xxh3::xxh3_64(ev.identity.key.as_bytes());
+        self.suspects.push_back(SuspectRecord {
+            id,
+            bytes: raw.to_vec(),
+            input: origin.input.to_string(),
+            line: origin.line,
+            index: origin.index,
+            time: ev.time_ms,
+            watermark: w,
+        });
+        if self.suspects.len() > 2 * crate::detect::clock::MAX_SUSPECTS {
+            self.suspects.pop_front();
+        }
+    }
+
+    /// A suspect the stream refuted: counted and dead-lettered as `future_time`.
+    fn refuted_record(
+        &mut self,
+        id: u64,
+        dead_letter: &mut Option<&mut dyn Write>,
+    ) -> io::Result<()> {
+        self.stats.future_time += 1;
+        let Some(i) = self.suspects.iter().rposition(|s| s.id == id) else {
+            return Ok(());
+        };
+        let Some(s) = self.suspects.remove(i) else {
+            return Ok(());
+        };
+        if let Some(wr) = dead_letter.as_deref_mut() {
+            let error = format!(
+                "dated {}, more than future_tolerance past the stream's confirmed watermark {}, and the stream did not follow: its identity's baseline was put back as before it",
+                crate::time::format_rfc3339_ms(s.time),
+                crate::time::format_rfc3339_ms(s.watermark)
+            );
+            let pos = crate::deadletter::Position {
+                input: &s.input,
+                line: s.line,
+                index: s.index,
+            };
+            let limit = self.config.max_record_bytes + DEAD_LETTER_OVERHEAD;
+            wr.write_all(&crate::deadletter::record_line(
+                pos,
+                "future_time",
+                &error,
+                &s.bytes,
+                s.bytes.len(),
+                limit,
+            ))?;
         }
         Ok(())
     }

@@ -279,3 +279,129 @@ fn an_idle_daemon_with_only_file_sources_does_not_spin() {
     // And a signal still wakes it at once.
     assert!(d.sigterm_and_wait() < Duration::from_secs(2));
 }
+
+/// A CloudTrail call by IAM user `user` at `t` (ms since the epoch).
+fn call(user: &str, t: i64, ip: &str) -> String {
+    let iso = nhid::time::format_rfc3339_ms(t);
+    format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","principalId":"AIDA{user}","arn":"arn:aws:iam::111122223333:user/{user}","accountId":"111122223333","accessKeyId":"AKIA{user}","userName":"{user}"}},"eventTime":"{iso}","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","awsRegion":"us-east-1","sourceIPAddress":"{ip}","userAgent":"aws-sdk-go/1.44.0","requestParameters":null,"responseElements":null,"eventID":"{user}-{t}","eventType":"AwsApiCall","readOnly":true,"recipientAccountId":"111122223333"}}"#
+    )
+}
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+/// `target` and three peers call hourly for three days; a lone record of `target` dated 2099;
+/// the peers go on daily for 60 days while `target` is silent; then `target` calls again.
+fn lone_future_record_stream(dir: &Path) -> PathBuf {
+    let t0 = 1_767_225_600_000; // 2026-01-01
+    let mut lines = Vec::new();
+    for h in 0..72 {
+        for u in ["target", "peer1", "peer2", "peer3"] {
+            lines.push(call(u, t0 + h * HOUR, "3.5.1.10"));
+        }
+    }
+    lines.push(call("target", 4_070_908_800_000, "3.5.1.10")); // 2099-01-01
+    for d in 3..63 {
+        for u in ["peer1", "peer2", "peer3"] {
+            lines.push(call(u, t0 + d * DAY, "3.5.1.10"));
+        }
+    }
+    lines.push(call("target", t0 + 63 * DAY, "3.5.1.10"));
+    let p = dir.join("stream.jsonl");
+    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+    p
+}
+
+/// (rule, time) of every finding on `user`'s alerts (incident members included).
+fn findings_for(alerts: &str, user: &str) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for a in alerts
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|a| {
+            a["actor"]["user"]["uid"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with(user)
+        })
+    {
+        let time = a["time"].as_i64().unwrap();
+        out.push((
+            a["finding_info"]["analytic"]["uid"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            time,
+        ));
+        if let Some(tl) = a["unmapped"]["nhid"]["incident"]["timeline"].as_array() {
+            for st in tl {
+                out.push((
+                    st["rule"].as_str().unwrap().to_string(),
+                    st["time"].as_i64().unwrap(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn one_record_dated_2099_does_not_blind_its_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = lone_future_record_stream(dir.path());
+    let dl = dir.path().join("dead.jsonl");
+    let input_s = input.display().to_string();
+    let dl_s = dl.display().to_string();
+    let alerts = common::replay_args(&[input_s.as_str(), "--dead-letter", dl_s.as_str()]);
+    // The 60-day reactivation is seen.
+    let back = 1_767_225_600_000 + 63 * DAY;
+    let reactivated = |alerts: &str| {
+        findings_for(alerts, "user/target")
+            .iter()
+            .any(|(r, t)| r == "standard.dormant_reactivated" && *t == back)
+    };
+    assert!(
+        reactivated(&alerts),
+        "{:?}",
+        findings_for(&alerts, "user/target")
+    );
+    // The lone record was refuted by the stream behind it, unlearned, and dead-lettered.
+    let dead = lines(&dl);
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0]["reason"], "future_time");
+    assert_eq!(dead[0]["record"]["eventTime"], "2099-01-01T00:00:00.000Z");
+    // Without the check the identity is blinded: what the issue reproduced.
+    let blind = common::replay_args(&[input_s.as_str(), "--future-tolerance", "off"]);
+    assert!(!reactivated(&blind), "the check is what finds it");
+}
+
+#[test]
+fn a_forward_jump_of_the_whole_stream_is_unaffected() {
+    // The public datasets, one after another: 2020 (OTRF), 2022-23 (Stratus), 2023 (Invictus)
+    // and the demo (2024). The alerts are the same with and without the check. (Files that go
+    // back in time refute the one-identity session before them: its record is dead-lettered as
+    // future_time and its baseline put back, which changes nothing when the identity does not
+    // come back.)
+    let mut inputs: Vec<String> = vec![format!(
+        "{ROOT}/tests/fixtures/otrf/ec2_proxy_s3_exfiltration_2020-09-14.normalized.jsonl"
+    )];
+    let mut stratus: Vec<String> = std::fs::read_dir(format!("{ROOT}/tests/fixtures/stratus"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".jsonl"))
+        .collect();
+    stratus.sort();
+    inputs.extend(stratus);
+    inputs.push(format!("{ROOT}/examples/demo.jsonl"));
+    let dir = tempfile::tempdir().unwrap();
+    let dl = dir.path().join("dead.jsonl");
+    let mut args = inputs.clone();
+    args.extend(["--dead-letter".to_string(), dl.display().to_string()]);
+    let checked = common::replay_args(&args);
+    let mut off = inputs.clone();
+    off.extend(["--future-tolerance".to_string(), "off".to_string()]);
+    let unchecked = common::replay_args(&off);
+    assert!(checked.lines().count() > 10);
+    assert_eq!(checked, unchecked);
+}

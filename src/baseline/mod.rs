@@ -824,6 +824,19 @@ impl BaselineStore {
         }
     }
 
+    /// Puts an identity's profile back as it was (`None`: it did not exist), undoing what a
+    /// refuted future-dated record and anything after it taught ([`crate::detect::clock`]).
+    pub fn put_back(&mut self, key: &str, before: Option<Box<Profile>>) {
+        match before {
+            Some(p) => {
+                self.profiles.insert(key.into(), p);
+            }
+            None => {
+                self.profiles.remove(key);
+            }
+        }
+    }
+
     /// Forgets an identity entirely (it relearns from scratch).
     pub fn forget(&mut self, key: &str) -> bool {
         self.profiles.remove(key).is_some()

@@ -19,7 +19,8 @@ use super::rule::{DedupPart, Detector, Rule, Scope, Severity};
 use crate::baseline::priors::{Priors, PriorsConfig};
 use crate::baseline::rate::RateSpec;
 use crate::baseline::{
-    feature_value, BaselineConfig, BaselineStore, Feature, LearningState, Profile, ValueEntry,
+    feature_value, BaselineConfig, BaselineStore, Feature, Labels, LearningState, Profile,
+    ValueEntry,
 };
 use crate::event::{AuditEvent, IdentityClass};
 use crate::time::{DAY_MS, MINUTE_MS};
@@ -186,6 +187,8 @@ pub struct EngineStats {
     pub storms: u64,
     /// Findings folded into an incident without a version of their own.
     pub incident_folded: u64,
+    /// Future-dated records the stream refuted (their identity's profile put back).
+    pub future: u64,
 }
 
 /// Engine settings beyond the baseline.
@@ -204,6 +207,9 @@ pub struct EngineConfig {
     pub priors: PriorsConfig,
     /// Incidents.
     pub incidents: super::incident::IncidentConfig,
+    /// How far past the stream's confirmed watermark a record may be and still be learned
+    /// (ms; `None`: no check). See [`super::clock`].
+    pub future_tolerance_ms: Option<i64>,
 }
 
 impl Default for EngineConfig {
@@ -215,6 +221,7 @@ impl Default for EngineConfig {
             update_interval_ms: crate::time::HOUR_MS,
             priors: PriorsConfig::default(),
             incidents: Default::default(),
+            future_tolerance_ms: Some(crate::time::HOUR_MS),
         }
     }
 }
@@ -277,8 +284,82 @@ pub struct Engine {
     needs_lineage: bool,
     longest_window: i64,
     next_prune: u64,
+    /// The stream's confirmed watermark (event-time sanity).
+    clock: super::clock::EventClock,
+    /// Refuted suspects not yet taken by the caller.
+    refuted: Vec<(u64, i64)>,
     /// Counters.
     pub stats: EngineStats,
+}
+
+/// What one event's rule pass needs besides the identity's profile.
+struct RuleRun<'a> {
+    rules: &'a [Rule],
+    index: &'a ActionIndex,
+    opened: Option<&'a [u64]>,
+    cfg: &'a BaselineConfig,
+    cross: &'a Cross<'a>,
+}
+
+impl RuleRun<'_> {
+    /// Runs every applicable single-event rule (composites run after), appending findings.
+    /// `dedup`: the suppression windows and their counter, to skip building a finding that
+    /// would only be counted (`None`: evaluate everything, nothing is counted).
+    fn run(
+        &self,
+        ev: &AuditEvent<'_>,
+        profile: Option<&Profile>,
+        labels: &Labels,
+        specs: &[RateSpec],
+        mut dedup: Option<(&mut FxHashMap<u64, DedupState>, &mut u64)>,
+        out: &mut Vec<Finding>,
+    ) {
+        let class = match profile {
+            Some(p) if p.class() == IdentityClass::Human => IdentityClass::Human,
+            _ => ev.identity.class(),
+        };
+        for (i, rule) in self.rules.iter().enumerate() {
+            if self.index.skips(i, self.opened)
+                || matches!(rule.detector, Detector::Composite(_))
+                || !applies(rule, ev, class)
+            {
+                continue;
+            }
+            // A rule without Update alerts whose dedup key does not depend on the finding: a
+            // repeat inside its window would only be counted, so the finding is not even built
+            // (an orphan identity's every call).
+            if let Some((windows, suppressed)) = dedup.as_mut() {
+                if matches!(rule.detector, Detector::Match)
+                    && !rule.learning.gate
+                    && !rule.dedup_updates
+                    && !rule.dedup_key.contains(&DedupPart::Value)
+                {
+                    let key = dedup_key(rule, ev, None);
+                    if let Some(st) = windows.get_mut(&key) {
+                        let t = ev.time_ms;
+                        let anchor = if rule.dedup_fixed { st.first } else { st.last };
+                        if t.abs_diff(anchor) < rule.dedup_window_ms.unsigned_abs() {
+                            st.count += 1;
+                            st.last = st.last.max(t);
+                            **suppressed += 1;
+                            continue;
+                        }
+                    }
+                }
+            }
+            let ctx = Ctx {
+                profile,
+                labels,
+                cfg: self.cfg,
+                specs,
+                class,
+                cross: self.cross,
+            };
+            if let Some(f) = evaluate(i, rule, ev, &ctx) {
+                out.push(f);
+            }
+        }
+    }
 }
 
 /// Composite windows of one identity: (rule id, event time, risk score).
@@ -437,6 +518,8 @@ impl Engine {
             needs_lineage,
             longest_window,
             next_prune: 0,
+            clock: super::clock::EventClock::new(config.future_tolerance_ms),
+            refuted: Vec::new(),
             stats: EngineStats::default(),
         }
     }
@@ -520,6 +603,12 @@ impl Engine {
         };
         report.rates_dropped = self.store.restore_state(state.store);
         report.identities = self.store.len();
+        // The confirmed watermark follows from the identities' last-seen times.
+        self.clock.rebuild(
+            self.store
+                .iter()
+                .map(|(k, p)| (xxhash_rust::xxh3::xxh3_64(k.as_bytes()), p.last_seen)),
+        );
         self.dedup = state.dedup;
         self.priors = state.priors;
         self.lineage = state.lineage;
@@ -591,8 +680,18 @@ impl Engine {
     }
 
     /// Runs the rules on one event, appends findings to `out`, then updates the baseline.
-    pub fn process(&mut self, ev: &AuditEvent<'_>, out: &mut Vec<Finding>) {
+    /// Returns `Some(watermark)` when the record is dated past the stream's confirmed
+    /// watermark and made its identity a suspect (event-time sanity, [`super::clock`]): the
+    /// caller keeps the record until [`Engine::take_refuted`] says the stream refuted it.
+    pub fn process(&mut self, ev: &AuditEvent<'_>, out: &mut Vec<Finding>) -> Option<i64> {
         self.stats.events += 1;
+        let idh = xxhash_rust::xxh3::xxh3_64(ev.identity.key.as_bytes());
+        let suspect = self.clock.judge(idh, ev.time_ms);
+        self.put_back_refuted();
+        if suspect.is_some() {
+            let before = self.store.get(&ev.identity.key).cloned().map(Box::new);
+            self.clock.keep_before(idh, &ev.identity.key, before);
+        }
         if let Some(a) = &mut self.allowlist {
             if a.has_pending_approvals() {
                 a.apply_approvals(&ev.identity.key, ev.time_ms, &mut self.store);
@@ -605,56 +704,18 @@ impl Engine {
             lineage: &self.lineage,
             config: &self.config.priors,
         };
-        let rules = &self.rules;
-        let index = &self.action_index;
-        let opened = index.opened(ev);
+        let run = RuleRun {
+            rules: &self.rules,
+            index: &self.action_index,
+            opened: self.action_index.opened(ev),
+            cfg: &cfg,
+            cross: &cross,
+        };
         let dedup = &mut self.dedup;
         let suppressed = &mut self.stats.suppressed;
         self.store
             .inspect_then_observe(ev, |profile, labels, specs| {
-                let class = match profile {
-                    Some(p) if p.class() == IdentityClass::Human => IdentityClass::Human,
-                    _ => ev.identity.class(),
-                };
-                for (i, rule) in rules.iter().enumerate() {
-                    if index.skips(i, opened)
-                        || matches!(rule.detector, Detector::Composite(_))
-                        || !applies(rule, ev, class)
-                    {
-                        continue;
-                    }
-                    // A rule without Update alerts whose dedup key does not depend on the
-                    // finding: a repeat inside its window would only be counted, so the
-                    // finding is not even built (an orphan identity's every call).
-                    if matches!(rule.detector, Detector::Match)
-                        && !rule.learning.gate
-                        && !rule.dedup_updates
-                        && !rule.dedup_key.contains(&DedupPart::Value)
-                    {
-                        let key = dedup_key(rule, ev, None);
-                        if let Some(st) = dedup.get_mut(&key) {
-                            let t = ev.time_ms;
-                            let anchor = if rule.dedup_fixed { st.first } else { st.last };
-                            if t.abs_diff(anchor) < rule.dedup_window_ms.unsigned_abs() {
-                                st.count += 1;
-                                st.last = st.last.max(t);
-                                *suppressed += 1;
-                                continue;
-                            }
-                        }
-                    }
-                    let ctx = Ctx {
-                        profile,
-                        labels,
-                        cfg: &cfg,
-                        specs,
-                        class,
-                        cross: &cross,
-                    };
-                    if let Some(f) = evaluate(i, rule, ev, &ctx) {
-                        out.push(f);
-                    }
-                }
+                run.run(ev, profile, labels, specs, Some((dedup, suppressed)), out)
             });
         if out.len() > first && !self.composite_rules.is_empty() {
             self.correlate(ev, first, out);
@@ -680,6 +741,25 @@ impl Engine {
             self.prune(ev.time_ms);
             self.next_prune = self.stats.events + 100_000;
         }
+        suspect
+    }
+
+    /// Puts back the profiles of identities whose future-dated record the stream refuted, and
+    /// keeps them for [`Engine::take_refuted`].
+    fn put_back_refuted(&mut self) {
+        for r in self.clock.take_refuted() {
+            self.store.put_back(&r.key, r.before);
+            self.incidents.forget(&r.key);
+            self.stats.future += 1;
+            self.refuted.push((r.id, r.watermark));
+        }
+    }
+
+    /// Identities (key hashes) whose future-dated record the stream refuted since the last
+    /// call, with the watermark when it came: their profiles are back as before it; the caller
+    /// dead-letters the record as `future_time`.
+    pub fn take_refuted(&mut self) -> Vec<(u64, i64)> {
+        std::mem::take(&mut self.refuted)
     }
 
     /// Cross-identity state, after the rules ran on the event: account and peer priors, and

@@ -150,16 +150,18 @@ impl Incidents {
             return;
         }
         let t = ev.time_ms;
+        // Live: within the gap after its last finding and the span after its opening, and not
+        // long before it opened (a record far behind an incident does not join it).
         let is_live = |i: &Incident| {
-            t.saturating_sub(i.last) <= cfg.gap_ms && t - i.opened <= cfg.max_span_ms
+            t.saturating_sub(i.last) <= cfg.gap_ms
+                && t - i.opened <= cfg.max_span_ms
+                && t >= i.opened.saturating_sub(cfg.gap_ms)
         };
         let key = match minter {
             Some(m) if self.open.get(m).is_some_and(is_live) => m,
             _ => ev.identity.key.as_ref(),
         };
-        let live = self.open.get(key).is_some_and(|i| {
-            t.saturating_sub(i.last) <= cfg.gap_ms && t - i.opened <= cfg.max_span_ms
-        });
+        let live = self.open.get(key).is_some_and(is_live);
         if !live {
             self.open.remove(key);
             if self.open.len() >= cfg.max_open {
@@ -220,6 +222,11 @@ impl Incidents {
                 self.folded += 1;
             }
         }
+    }
+
+    /// Closes the identity's open incident (its future-dated record was refuted).
+    pub fn forget(&mut self, key: &str) {
+        self.open.remove(key);
     }
 
     /// Forgets incidents that closed long before `now` (memory only: a later finding of the

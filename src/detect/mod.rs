@@ -9,6 +9,7 @@
 
 pub mod action_index;
 pub mod allowlist;
+pub mod clock;
 pub mod condition;
 pub mod engine;
 pub mod incident;
