@@ -91,9 +91,7 @@ impl EventClock {
     /// whether it makes its identity a suspect (`Some(watermark)`: the caller keeps the
     /// profile with [`EventClock::keep_before`]).
     pub fn judge(&mut self, id: u64, t: i64) -> Option<i64> {
-        let Some(tol) = self.tolerance_ms else {
-            return None;
-        };
+        let tol = self.tolerance_ms?;
         if !self.suspects.is_empty() {
             self.vote(id, t, tol);
         }
