@@ -235,14 +235,15 @@ KEYS = {
     "dead_letter": {"path"},
     "server": {"listen"},
     "log": {"format", "level"},
-    "pipeline": {"batch_max", "batch_linger", "max_record_bytes"},
-    "sink.file": {"type", "name", "path", "max_bytes", "keep", "min_severity", "rules", "format"},
-    "sink.stdout": {"type", "name", "min_severity", "rules", "format"},
+    "pipeline": {"batch_max", "batch_linger", "max_record_bytes", "future_tolerance"},
+    "sink.file": {"type", "name", "path", "max_bytes", "keep", "min_severity", "rules", "format",
+                  "max_alert_bytes"},
+    "sink.stdout": {"type", "name", "min_severity", "rules", "format", "max_alert_bytes"},
     "sink.kafka": {"type", "name", "brokers", "topic", "idempotent", "properties", "min_severity",
-                   "rules", "format"},
+                   "rules", "format", "max_alert_bytes"},
 }
 HTTP_SINK = {"type", "name", "url", "timeout", "max_retries", "retry_backoff", "retry_max_backoff",
-             "ca_file", "dead_letter", "min_severity", "rules", "format"}
+             "ca_file", "dead_letter", "min_severity", "rules", "format", "max_alert_bytes"}
 KEYS["sink.splunk_hec"] = HTTP_SINK | {"token", "token_file", "sourcetype", "source", "index", "host",
                                        "ack", "ack_timeout", "batch_max"}
 KEYS["sink.elastic"] = HTTP_SINK | {"index", "data_stream", "api_key", "api_key_file", "username", "password",
@@ -659,7 +660,7 @@ PY
         NHID_SINKS__0__PATH="$work/alerts.jsonl" NHID_SINKS__1__BROKERS=127.0.0.1:9 \
         NHID_DEAD_LETTER__PATH="$work/dead-letter.jsonl"
       run_config "configmap-config.yaml nhid.toml" "$work/nhid.toml" \
-        NHID_SINKS__0__BROKERS=127.0.0.1:9
+        NHID_SINKS__0__BROKERS=127.0.0.1:9 NHID_DEAD_LETTER__PATH="$work/dead-letter.jsonl"
     else
       echo "skipped: this nhid has no run subcommand yet (configs checked by the schema mirror only)"
     fi
