@@ -13,6 +13,16 @@ use crate::event::{AuditEvent, InventoryMatch};
 use crate::geo::GeoDb;
 use crate::inventory::Inventory;
 
+/// The event-time lane of an input: a file, or a Kafka partition (`topic/partition@offset`
+/// without the offset).
+fn lane_of(input: &str) -> u64 {
+    let name = match input.rfind('@') {
+        Some(i) if input[i + 1..].bytes().all(|b| b.is_ascii_digit()) => &input[..i],
+        _ => input,
+    };
+    xxhash_rust::xxh3::xxh3_64(name.as_bytes())
+}
+
 /// A future-dated record whose identity is a suspect ([`crate::detect::clock`]).
 struct SuspectRecord {
     id: u64,
@@ -180,6 +190,8 @@ pub struct Pipeline {
     inventory: Option<Arc<Inventory>>,
     /// Inventory lookups per identity key: (credential it was looked up with, the entry).
     owners: HashMap<Box<str>, CachedOwner>,
+    /// The input of the last record and its event-time lane.
+    lane: (String, u64),
     /// Future-dated records of suspect identities, until the stream decides.
     suspects: std::collections::VecDeque<SuspectRecord>,
     /// Counters.
@@ -197,6 +209,7 @@ impl Pipeline {
             config,
             inventory: None,
             owners: HashMap::new(),
+            lane: Default::default(),
             suspects: Default::default(),
             stats: RunStats::default(),
         }
@@ -377,6 +390,10 @@ impl Pipeline {
             ev.inventory = self.owner_of(&ev);
         }
         self.findings.clear();
+        if self.lane.0 != origin.input {
+            self.lane = (origin.input.to_string(), lane_of(origin.input));
+        }
+        self.engine.set_lane(self.lane.1);
         let future = self.engine.process(&ev, &mut self.findings);
         for f in &self.findings {
             let rule = &self.engine.rules()[f.rule];

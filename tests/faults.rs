@@ -395,6 +395,17 @@ fn a_forward_jump_of_the_whole_stream_is_unaffected() {
     inputs.extend(stratus);
     inputs.push(format!("{ROOT}/examples/demo.jsonl"));
     let dir = tempfile::tempdir().unwrap();
+    // One stream (one file: one event-time lane), the jumps inside it.
+    let mut one = Vec::new();
+    for i in &inputs {
+        one.extend(std::fs::read(i).unwrap());
+        if one.last() != Some(&b'\n') {
+            one.push(b'\n');
+        }
+    }
+    let joined = dir.path().join("joined.jsonl");
+    std::fs::write(&joined, one).unwrap();
+    let inputs = vec![joined.display().to_string()];
     let dl = dir.path().join("dead.jsonl");
     let mut args = inputs.clone();
     args.extend(["--dead-letter".to_string(), dl.display().to_string()]);

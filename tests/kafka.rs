@@ -337,10 +337,13 @@ fn kafka_daemon_matches_replay_counts_exactly_and_restarts_without_relearning() 
     let topics = Topics::new("match");
     topics.create(&brokers);
     let mut by_topic = split(&all, &topics);
-    // Two records that are not audit events, on the Okta topic: dead-lettered, counted.
+    // Three records that are not audit events, on the Okta topic: dead-lettered, counted. The
+    // third is 900 KB of control bytes: as JSON text its letter would be ~5.4 MB, as base64
+    // 1.2 MB, both over what the dead-letter topic takes; it once crash-looped the daemon.
     by_topic.get_mut(&topics.okta).unwrap().extend([
         "{not json".to_string(),
         r#"{"some":"unknown format"}"#.to_string(),
+        "\u{1}".repeat(900_000),
     ]);
     let mut produced = 0;
     for (t, lines) in &by_topic {
@@ -379,7 +382,7 @@ fn kafka_daemon_matches_replay_counts_exactly_and_restarts_without_relearning() 
         metric_sum(&m, "nhid_messages_received_total") as u64,
         produced
     );
-    assert_eq!(metric_sum(&m, "nhid_parse_errors_total"), 2.0, "{m}");
+    assert_eq!(metric_sum(&m, "nhid_parse_errors_total"), 3.0, "{m}");
     assert_eq!(
         metric_sum(&m, "nhid_alerts_total") as usize,
         expected_list.len(),
@@ -397,7 +400,7 @@ fn kafka_daemon_matches_replay_counts_exactly_and_restarts_without_relearning() 
         ("okta", &topics.okta),
         ("github_audit", &topics.github),
     ] {
-        let good = by_topic[topic.as_str()].len() - if topic == &topics.okta { 2 } else { 0 };
+        let good = by_topic[topic.as_str()].len() - if topic == &topics.okta { 3 } else { 0 };
         assert!(
             m.contains(&format!("nhid_events_parsed{{source=\"{src}\"}} {good}\n")),
             "{src}: {good} events expected\n{m}"
@@ -434,8 +437,22 @@ fn kafka_daemon_matches_replay_counts_exactly_and_restarts_without_relearning() 
         );
     }
 
-    // The dead-letter topic has the two bad records with their reason.
-    let dead = read_topic(&brokers, &topics.dead_letter, 1, Some(2));
+    // The dead-letter topic has the three bad records with their reason; the one too large for
+    // the topic keeps its position and digest instead of its bytes.
+    let dead = read_topic(&brokers, &topics.dead_letter, 1, Some(3));
+    let big: Vec<serde_json::Value> = dead
+        .iter()
+        .filter_map(|(_, v)| serde_json::from_slice::<serde_json::Value>(v).ok())
+        .filter(|v| v["record_bytes"] == 900_000)
+        .collect();
+    assert_eq!(big.len(), 1);
+    assert_eq!(big[0]["record_omitted"], true);
+    assert_eq!(big[0]["sha256"].as_str().map(str::len), Some(64));
+    assert!(
+        big[0]["input"].as_str().unwrap().contains('@'),
+        "{}",
+        big[0]["input"]
+    );
     let dead_text: Vec<String> = dead
         .iter()
         .map(|(_, v)| String::from_utf8_lossy(v).to_string())

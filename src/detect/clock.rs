@@ -21,12 +21,80 @@
 //! records from many identities is itself a sign of forgery). Suspects are not snapshotted:
 //! after a restart, pending ones stand as learned.
 //!
-//! Cost: a comparison per record, a [`CONFIRMING`]-slot table update when a claimed time rises,
+//! Judged per lane ([`Clocks`]: a Kafka partition, a file), so consumer interleaving does
+//! not matter. Cost: a comparison per record, a [`CONFIRMING`]-slot table update when a claimed time rises,
 //! and a vote per pending suspect. Deterministic: depends only on the records in order.
 
 use std::collections::VecDeque;
 
 use crate::baseline::Profile;
+
+/// Lanes with a clock of their own at most (beyond, records share lane 0).
+pub const MAX_LANES: usize = 4096;
+
+/// One clock per *lane*: an input whose records keep their order whatever the consumer does (a
+/// Kafka partition, a file). Partitions are consumed at uneven rates, so their event times
+/// drift apart by the consumer's lag: judged against each other, a partition running ahead
+/// would look future-dated and a lagging one would refute it. Within a lane the order is the
+/// producer's, so the judgement does not depend on how the consumer interleaves partitions.
+#[derive(Debug)]
+pub struct Clocks {
+    tolerance_ms: Option<i64>,
+    lanes: rustc_hash::FxHashMap<u64, EventClock>,
+    lane: u64,
+}
+
+impl Clocks {
+    /// Clocks with `future_tolerance` (ms; `None`: no check).
+    pub fn new(tolerance_ms: Option<i64>) -> Self {
+        Clocks {
+            tolerance_ms,
+            lanes: Default::default(),
+            lane: 0,
+        }
+    }
+
+    /// The lane of the next records.
+    pub fn set_lane(&mut self, lane: u64) {
+        self.lane = if self.lanes.len() >= MAX_LANES && !self.lanes.contains_key(&lane) {
+            0
+        } else {
+            lane
+        };
+    }
+
+    fn current(&mut self) -> &mut EventClock {
+        let tol = self.tolerance_ms;
+        self.lanes
+            .entry(self.lane)
+            .or_insert_with(|| EventClock::new(tol))
+    }
+
+    /// [`EventClock::judge`] in the current lane.
+    pub fn judge(&mut self, id: u64, t: i64) -> Option<i64> {
+        self.tolerance_ms?;
+        self.current().judge(id, t)
+    }
+
+    /// [`EventClock::keep_before`] in the current lane.
+    pub fn keep_before(&mut self, id: u64, key: &str, before: Option<Box<Profile>>) {
+        self.current().keep_before(id, key, before);
+    }
+
+    /// Refuted suspects of every lane.
+    pub fn take_refuted(&mut self) -> Vec<Refuted> {
+        let mut out = Vec::new();
+        for c in self.lanes.values_mut() {
+            out.append(&mut c.refuted);
+        }
+        out
+    }
+
+    /// Suspects confirmed in every lane.
+    pub fn confirmed(&self) -> u64 {
+        self.lanes.values().map(|c| c.confirmed).sum()
+    }
+}
 
 /// Distinct identities whose times make the watermark (a suspect is confirmed by this many
 /// less one other identities).
@@ -202,14 +270,6 @@ impl EventClock {
             .unwrap_or(self.top.len());
         self.top.insert(at, (id, t));
         self.top.truncate(CONFIRMING);
-    }
-
-    /// Rebuilds the table from the identities' last-seen times (after a snapshot restore).
-    pub fn rebuild(&mut self, times: impl Iterator<Item = (u64, i64)>) {
-        self.top.clear();
-        for (id, t) in times {
-            self.claim(id, t);
-        }
     }
 }
 

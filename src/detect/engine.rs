@@ -285,7 +285,7 @@ pub struct Engine {
     longest_window: i64,
     next_prune: u64,
     /// The stream's confirmed watermark (event-time sanity).
-    clock: super::clock::EventClock,
+    clock: super::clock::Clocks,
     /// Refuted suspects not yet taken by the caller.
     refuted: Vec<(u64, i64)>,
     /// Counters.
@@ -518,7 +518,7 @@ impl Engine {
             needs_lineage,
             longest_window,
             next_prune: 0,
-            clock: super::clock::EventClock::new(config.future_tolerance_ms),
+            clock: super::clock::Clocks::new(config.future_tolerance_ms),
             refuted: Vec::new(),
             stats: EngineStats::default(),
         }
@@ -603,12 +603,7 @@ impl Engine {
         };
         report.rates_dropped = self.store.restore_state(state.store);
         report.identities = self.store.len();
-        // The confirmed watermark follows from the identities' last-seen times.
-        self.clock.rebuild(
-            self.store
-                .iter()
-                .map(|(k, p)| (xxhash_rust::xxh3::xxh3_64(k.as_bytes()), p.last_seen)),
-        );
+        // Event-time lanes start afresh (they are not snapshotted).
         self.dedup = state.dedup;
         self.priors = state.priors;
         self.lineage = state.lineage;
@@ -742,6 +737,12 @@ impl Engine {
             self.next_prune = self.stats.events + 100_000;
         }
         suspect
+    }
+
+    /// The input lane of the next records (event-time sanity is judged per lane: a Kafka
+    /// partition, a file; see [`super::clock::Clocks`]).
+    pub fn set_lane(&mut self, lane: u64) {
+        self.clock.set_lane(lane);
     }
 
     /// Puts back the profiles of identities whose future-dated record the stream refuted, and
