@@ -13,6 +13,16 @@ use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
 use metrics_exporter_prometheus::PrometheusHandle;
 
+/// Connections served at once; more are accepted and closed at once (counted), so idle or
+/// half-sent connections can never use up the process's file handles (snapshots, sinks).
+pub const MAX_CONNECTIONS: usize = 128;
+/// A client must send a request's headers within this time.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// A connection is closed after this long, whatever it does.
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
 /// Flags shared by the detection loop, the endpoint and the signal handlers.
 #[derive(Default)]
 pub struct Control {
@@ -172,20 +182,43 @@ pub fn spawn(
                     std::future::pending::<()>().await;
                     return;
                 };
+                let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                let mut backoff = ACCEPT_BACKOFF_MIN;
                 loop {
-                    let Ok((stream, _)) = listener.accept().await else {
-                        continue;
+                    let stream = match listener.accept().await {
+                        Ok((s, _)) => {
+                            backoff = ACCEPT_BACKOFF_MIN;
+                            s
+                        }
+                        Err(e) => {
+                            // Out of file handles (or another transient error): wait instead of
+                            // spinning; the held connections time out meanwhile.
+                            tracing::warn!(error = %e, "http accept failed");
+                            tokio::time::sleep(backoff).await;
+                            backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                            continue;
+                        }
                     };
+                    if open.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
+                        metrics::counter!("nhid_http_connections_refused_total").increment(1);
+                        drop(stream);
+                        continue;
+                    }
+                    open.fetch_add(1, Ordering::Relaxed);
                     let c = control.clone();
                     let p = prom.clone();
+                    let open = open.clone();
                     tokio::spawn(async move {
                         let svc = hyper::service::service_fn(move |req| {
                             let r = route(&req, &c, &p);
                             async move { Ok::<_, std::convert::Infallible>(r) }
                         });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                            .await;
+                        let conn = hyper::server::conn::http1::Builder::new()
+                            .timer(hyper_util::rt::TokioTimer::new())
+                            .header_read_timeout(HEADER_READ_TIMEOUT)
+                            .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
+                        let _ = tokio::time::timeout(CONNECTION_LIFETIME, conn).await;
+                        open.fetch_sub(1, Ordering::Relaxed);
                     });
                 }
             });

@@ -416,3 +416,52 @@ fn a_forward_jump_of_the_whole_stream_is_unaffected() {
     assert!(checked.lines().count() > 10);
     assert_eq!(checked, unchecked);
 }
+
+#[test]
+fn idle_half_sent_connections_cannot_exhaust_the_endpoint() {
+    use std::io::Write as _;
+    if !Path::new("/proc/self/fd").exists() {
+        eprintln!("skipped: no /proc");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = PathBuf::from(format!("{ROOT}/examples/demo.jsonl"));
+    let port = free_port();
+    let cfg = config(dir.path(), port, &input, "dead.jsonl", "");
+    let d = Daemon::start(&cfg, port, Duration::from_secs(30));
+    d.wait_metrics("nhid_records_processed ");
+    // 300 connections that send half a request and then nothing (372 used every file handle
+    // of the daemon before: /healthz stopped answering, snapshots failed).
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n");
+            held.push(s);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", d.pid()))
+        .unwrap()
+        .count();
+    assert!(fds < 128 + 64, "{fds} file handles open");
+    // The held connections time out (5 s to send headers); the endpoint answers again while
+    // the attacker still holds its ends.
+    let t = Instant::now();
+    loop {
+        if http_get(port, "/healthz").is_some_and(|(c, _)| c == 200) {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "/healthz never answered"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let m = d.wait_metrics("nhid_http_connections_refused_total");
+    assert!(
+        metric_sum(&m, "nhid_http_connections_refused_total") >= 100.0,
+        "{m}"
+    );
+    assert_eq!(metric_sum(&m, "nhid_snapshot_errors_total"), 0.0);
+    drop(held);
+}
