@@ -141,21 +141,26 @@ pub fn record_line(
         if fits(out.len()) {
             return out;
         }
-        l.record = None;
-        l.record_text = None;
-        l.record_base64 = None;
     }
+    omit_record(&mut l, bytes);
+    encode(&l)
+}
+
+/// Leaves the record out of a letter: its first [`HEAD_BYTES`] stay, and the error text (also
+/// input-derived) is bounded.
+fn omit_record(l: &mut Letter<'_>, record: &[u8]) {
+    l.record = None;
+    l.record_text = None;
+    l.record_base64 = None;
     l.record_omitted = true;
-    let head = &bytes[..bytes.len().min(HEAD_BYTES)];
+    let head = &record[..record.len().min(HEAD_BYTES)];
     l.record_head = Some(String::from_utf8_lossy(head).into_owned().into());
-    // The error text is input-derived too: bound it.
     if let Some(e) = &l.error {
         if e.len() > 1024 {
             let cut = floor_char_boundary(e, 1024);
             l.error = Some(format!("{}…", &e[..cut]).into());
         }
     }
-    encode(&l)
 }
 
 /// The record as JSON when it is, as text when escaping keeps it small, else as base64.
@@ -205,22 +210,8 @@ pub fn fit(line: &[u8], limit: usize) -> Cow<'_, [u8]> {
     let Ok(mut l) = serde_json::from_slice::<Letter>(body) else {
         return Cow::Borrowed(line);
     };
-    let raw = record_of(&l);
-    l.record = None;
-    l.record_text = None;
-    l.record_base64 = None;
-    l.record_omitted = true;
-    let head: String = match &raw {
-        Some(r) => String::from_utf8_lossy(&r[..r.len().min(HEAD_BYTES)]).into_owned(),
-        None => String::new(),
-    };
-    l.record_head = Some(head.into());
-    if let Some(e) = &l.error {
-        if e.len() > 1024 {
-            let cut = floor_char_boundary(e, 1024);
-            l.error = Some(format!("{}…", &e[..cut]).into());
-        }
-    }
+    let raw = record_of(&l).map(Cow::into_owned).unwrap_or_default();
+    omit_record(&mut l, &raw);
     Cow::Owned(encode(&l))
 }
 

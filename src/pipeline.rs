@@ -15,12 +15,11 @@ use crate::inventory::Inventory;
 
 /// The event-time lane of an input: a file, or a Kafka partition (`topic/partition@offset`
 /// without the offset).
-fn lane_of(input: &str) -> u64 {
-    let name = match input.rfind('@') {
+fn lane_name(input: &str) -> &str {
+    match input.rfind('@') {
         Some(i) if input[i + 1..].bytes().all(|b| b.is_ascii_digit()) => &input[..i],
         _ => input,
-    };
-    xxhash_rust::xxh3::xxh3_64(name.as_bytes())
+    }
 }
 
 /// A future-dated record whose identity is a suspect ([`crate::detect::clock`]).
@@ -285,17 +284,12 @@ impl Pipeline {
             eprintln!("nhid: further skipped records are counted, not listed (see summary)");
         }
         if let Some(w) = dead_letter.as_deref_mut() {
-            // The whole record when it is within the record limit; else its position and
-            // digest (input too large to frame: its position, size and start).
-            let limit = self.config.max_record_bytes + DEAD_LETTER_OVERHEAD;
             let pos = crate::deadletter::Position {
                 input: origin.input,
                 line: origin.line,
                 index: origin.index,
             };
-            w.write_all(&crate::deadletter::record_line(
-                pos, reason, error, bytes, size, limit,
-            ))?;
+            self.write_letter(w, pos, reason, error, bytes, size)?;
         }
         Ok(())
     }
@@ -390,8 +384,13 @@ impl Pipeline {
             ev.inventory = self.owner_of(&ev);
         }
         self.findings.clear();
-        if self.lane.0 != origin.input {
-            self.lane = (origin.input.to_string(), lane_of(origin.input));
+        // Kafka inputs change with every offset: compare the lane's name, allocate on a change.
+        let lane = lane_name(origin.input);
+        if self.lane.0 != lane {
+            self.lane = (
+                lane.to_string(),
+                xxhash_rust::xxh3::xxh3_64(lane.as_bytes()),
+            );
         }
         self.engine.set_lane(self.lane.1);
         let future = self.engine.process(&ev, &mut self.findings);
@@ -435,6 +434,23 @@ impl Pipeline {
         }
     }
 
+    /// Writes a record letter: the whole record when it is within the record limit, else its
+    /// position and digest (input too large to frame: its position, size and start).
+    fn write_letter(
+        &self,
+        w: &mut dyn Write,
+        pos: crate::deadletter::Position<'_>,
+        reason: &str,
+        error: &str,
+        bytes: &[u8],
+        size: usize,
+    ) -> io::Result<()> {
+        let limit = self.config.max_record_bytes + DEAD_LETTER_OVERHEAD;
+        w.write_all(&crate::deadletter::record_line(
+            pos, reason, error, bytes, size, limit,
+        ))
+    }
+
     /// A suspect the stream refuted: counted and dead-lettered as `future_time`.
     fn refuted_record(
         &mut self,
@@ -459,15 +475,7 @@ impl Pipeline {
                 line: s.line,
                 index: s.index,
             };
-            let limit = self.config.max_record_bytes + DEAD_LETTER_OVERHEAD;
-            wr.write_all(&crate::deadletter::record_line(
-                pos,
-                "future_time",
-                &error,
-                &s.bytes,
-                s.bytes.len(),
-                limit,
-            ))?;
+            self.write_letter(wr, pos, "future_time", &error, &s.bytes, s.bytes.len())?;
         }
         Ok(())
     }

@@ -231,6 +231,17 @@ fn dead_letters_that_cannot_be_written_hold_the_batch_and_nothing_is_lost() {
     assert!(!lines(&dir.path().join("alerts.jsonl")).is_empty());
 }
 
+/// A daemon that has read the demo (file source, no extra sinks).
+fn daemon_on_demo() -> (tempfile::TempDir, u16, Daemon) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = PathBuf::from(format!("{ROOT}/examples/demo.jsonl"));
+    let port = free_port();
+    let cfg = config(dir.path(), port, &input, "dead.jsonl", "");
+    let d = Daemon::start(&cfg, port, Duration::from_secs(30));
+    d.wait_metrics("nhid_records_processed ");
+    (dir, port, d)
+}
+
 /// CPU seconds (user + system) the process has used.
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
@@ -258,12 +269,7 @@ fn an_idle_daemon_with_only_file_sources_does_not_spin() {
         eprintln!("skipped: no /proc");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let input = PathBuf::from(format!("{ROOT}/examples/demo.jsonl"));
-    let port = free_port();
-    let cfg = config(dir.path(), port, &input, "dead.jsonl", "");
-    let mut d = Daemon::start(&cfg, port, Duration::from_secs(30));
-    d.wait_metrics("nhid_records_processed ");
+    let (_dir, _port, mut d) = daemon_on_demo();
     std::thread::sleep(Duration::from_millis(500));
     let before = cpu_seconds(d.pid());
     let t = Instant::now();
@@ -424,12 +430,7 @@ fn idle_half_sent_connections_cannot_exhaust_the_endpoint() {
         eprintln!("skipped: no /proc");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let input = PathBuf::from(format!("{ROOT}/examples/demo.jsonl"));
-    let port = free_port();
-    let cfg = config(dir.path(), port, &input, "dead.jsonl", "");
-    let d = Daemon::start(&cfg, port, Duration::from_secs(30));
-    d.wait_metrics("nhid_records_processed ");
+    let (_dir, port, d) = daemon_on_demo();
     // 300 connections that send half a request and then nothing (372 used every file handle
     // of the daemon before: /healthz stopped answering, snapshots failed).
     let mut held = Vec::new();

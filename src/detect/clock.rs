@@ -89,11 +89,6 @@ impl Clocks {
         }
         out
     }
-
-    /// Suspects confirmed in every lane.
-    pub fn confirmed(&self) -> u64 {
-        self.lanes.values().map(|c| c.confirmed).sum()
-    }
 }
 
 /// Distinct identities whose times make the watermark (a suspect is confirmed by this many
