@@ -231,7 +231,7 @@ KEYS = {
     "baseline": {"learning_period", "learning_min_observations", "forget_after"},
     "priors": {"enabled", "warmup", "warmup_events", "peer_min_members"},
     "incidents": {"enabled", "gap", "max_span"},
-    "state": {"dir", "snapshot_interval"},
+    "state": {"dir", "snapshot_interval", "max_identities", "max_bytes"},
     "dead_letter": {"path"},
     "server": {"listen"},
     "log": {"format", "level"},

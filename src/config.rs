@@ -286,6 +286,31 @@ pub struct StateConfig {
     /// How often to snapshot (wall clock).
     #[serde(default = "sixty_s")]
     pub snapshot_interval: String,
+    /// Identities with a full profile at most (memory budget; least recently seen evicted).
+    #[serde(default = "default_max_identities")]
+    pub max_identities: usize,
+    /// Bytes of identity state at most (profiles, markers, labels as accounted; RSS is about
+    /// 1.3x this plus ~30 MB: docs/operations.md "Memory budget").
+    #[serde(default = "default_max_state_bytes")]
+    pub max_bytes: usize,
+}
+
+fn default_max_identities() -> usize {
+    crate::baseline::Budget::default().max_identities
+}
+
+fn default_max_state_bytes() -> usize {
+    crate::baseline::Budget::default().max_bytes
+}
+
+impl StateConfig {
+    /// The memory budget.
+    pub fn budget(&self) -> crate::baseline::Budget {
+        crate::baseline::Budget {
+            max_identities: self.max_identities,
+            max_bytes: self.max_bytes,
+        }
+    }
 }
 
 impl Default for StateConfig {
@@ -293,6 +318,8 @@ impl Default for StateConfig {
         StateConfig {
             dir: None,
             snapshot_interval: sixty_s(),
+            max_identities: default_max_identities(),
+            max_bytes: default_max_state_bytes(),
         }
     }
 }
@@ -1098,6 +1125,15 @@ impl Config {
         }
         if self.pipeline.batch_max == 0 {
             e.push("pipeline.batch_max: must be at least 1".into());
+        }
+        if self.state.max_identities == 0 {
+            e.push("state.max_identities: must be at least 1".into());
+        }
+        if self.state.max_bytes < (1 << 20) {
+            e.push(format!(
+                "state.max_bytes: {} is below 1 MiB (1048576); size it from docs/operations.md \"Memory budget\"",
+                self.state.max_bytes
+            ));
         }
         if self.pipeline.max_record_bytes < 1024 {
             e.push("pipeline.max_record_bytes: must be at least 1024".into());

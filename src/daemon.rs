@@ -138,6 +138,7 @@ pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
         report_limit: 0,
         future_tolerance_ms: crate::config::future_tolerance_ms(&cfg.pipeline.future_tolerance)
             .map_err(|e| DaemonError::Startup(format!("pipeline.future_tolerance: {e}")))?,
+        budget: cfg.state.budget(),
     };
     let mut pipe = Pipeline::new(rules, geo, rc);
     if let Some(a) = &cfg.detections.allowlist {
@@ -801,6 +802,8 @@ impl Daemon {
                 records: self.records_total,
             };
             let t = Instant::now();
+            // Labels of values no profile holds any more are not worth writing (or keeping).
+            self.pipe.engine_mut().compact_labels();
             match state::write(&dir, &meta, self.pipe.engine()) {
                 Ok(r) => {
                     metrics::counter!("nhid_snapshots_total").increment(1);
@@ -891,6 +894,7 @@ impl Daemon {
         metrics::gauge!("nhid_identities").set(self.pipe.stats.identities as f64);
         metrics::gauge!("nhid_records_processed").set(self.records_total as f64);
         metrics::counter!("nhid_records_future_total").absolute(self.pipe.engine().stats.future);
+        publish_state_metrics(self.pipe.engine().store());
         for (src, n) in &self.pipe.stats.by_source {
             metrics::gauge!("nhid_events_parsed", "source" => *src).set(*n as f64);
         }
@@ -942,4 +946,21 @@ pub fn install_metrics() -> Result<metrics_exporter_prometheus::PrometheusHandle
     let handle = recorder.handle();
     metrics::set_global_recorder(recorder).map_err(|e| e.to_string())?;
     Ok(handle)
+}
+
+/// The memory budget's gauges and counters (docs/operations.md "Memory budget").
+fn publish_state_metrics(store: &crate::baseline::BaselineStore) {
+    let e = store.evictions;
+    metrics::gauge!("nhid_state_bytes").set(store.bytes() as f64);
+    metrics::gauge!("nhid_state_max_bytes").set(store.budget().max_bytes as f64);
+    metrics::gauge!("nhid_state_max_identities").set(store.budget().max_identities as f64);
+    metrics::gauge!("nhid_state_markers").set(store.markers() as f64);
+    metrics::counter!("nhid_state_evictions_total").absolute(e.identities);
+    metrics::counter!("nhid_state_eviction_sweeps_total").absolute(e.sweeps);
+    metrics::counter!("nhid_state_markers_dropped_total").absolute(e.markers_dropped);
+    metrics::counter!("nhid_state_returned_total").absolute(e.returned);
+    metrics::gauge!("nhid_labels").set(store.labels.len() as f64);
+    metrics::gauge!("nhid_label_bytes").set(store.labels.approx_bytes() as f64);
+    metrics::counter!("nhid_labels_dropped_total").absolute(store.labels.dropped);
+    metrics::counter!("nhid_label_compactions_total").absolute(store.labels.compactions);
 }

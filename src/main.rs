@@ -182,6 +182,12 @@ struct ReplayArgs {
     /// as `future_time` (`off`: no check). `[pipeline] future_tolerance` of the daemon.
     #[arg(long, default_value = "1h")]
     future_tolerance: String,
+    /// Identities with a full profile at most (`[state] max_identities` of the daemon).
+    #[arg(long, default_value_t = nhid::baseline::Budget::default().max_identities)]
+    max_identities: usize,
+    /// Bytes of identity state at most (`[state] max_bytes` of the daemon).
+    #[arg(long, default_value_t = nhid::baseline::Budget::default().max_bytes)]
+    max_state_bytes: usize,
     /// Input files (JSONL, JSON array, {"Records":[..]}, {"records":[..]}, optionally .gz), or `-`.
     #[arg(required = true)]
     inputs: Vec<String>,
@@ -350,6 +356,10 @@ fn replay(a: ReplayArgs) -> Result<ExitCode, anyhow::Error> {
     config.priors.enabled = !a.no_priors;
     config.incidents.enabled = !a.no_incidents;
     config.future_tolerance_ms = ft;
+    config.budget = nhid::baseline::Budget {
+        max_identities: a.max_identities.max(1),
+        max_bytes: a.max_state_bytes,
+    };
     let mut pipe = Pipeline::new(rules, geo, config);
     if let Some(l) = allowlist {
         pipe.set_allowlist(l);

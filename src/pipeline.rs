@@ -57,6 +57,8 @@ pub struct ReplayConfig {
     pub report_limit: u64,
     /// Event-time sanity: how far past the confirmed watermark a record is learned (ms).
     pub future_tolerance_ms: Option<i64>,
+    /// Memory budget of identity state.
+    pub budget: crate::baseline::Budget,
 }
 
 impl ReplayConfig {
@@ -67,6 +69,7 @@ impl ReplayConfig {
             priors: self.priors,
             incidents: self.incidents,
             future_tolerance_ms: self.future_tolerance_ms,
+            budget: self.budget,
             ..Default::default()
         }
     }
@@ -82,6 +85,7 @@ impl Default for ReplayConfig {
             incidents: Default::default(),
             report_limit: 20,
             future_tolerance_ms: Some(crate::time::HOUR_MS),
+            budget: Default::default(),
         }
     }
 }
@@ -120,6 +124,12 @@ pub struct RunStats {
     pub identities: usize,
     /// Approximate bytes held by all baselines at the end.
     pub baseline_bytes: usize,
+    /// Memory budget counters at the end.
+    pub evictions: crate::baseline::Evictions,
+    /// Markers of evicted identities held at the end.
+    pub markers: usize,
+    /// Value labels held at the end, their bytes, and labels refused for lack of room.
+    pub labels: (usize, usize, u64),
     /// Inputs that could not be opened or read.
     pub failed_inputs: Vec<String>,
 }
@@ -161,6 +171,14 @@ impl RunStats {
             s.push_str(&format!(
                 "  future_time (refuted by the stream, unlearned, dead-lettered): {}\n",
                 self.future_time
+            ));
+        }
+        if self.evictions.identities > 0 || self.labels.2 > 0 {
+            let e = &self.evictions;
+            s.push_str(&format!(
+                "  memory budget: {} identities evicted in {} sweep(s), {} came back, {} marker(s) held, {} dropped; {} label(s) (~{} KiB), {} refused\n",
+                e.identities, e.sweeps, e.returned, self.markers, e.markers_dropped,
+                self.labels.0, self.labels.1 / 1024, self.labels.2
             ));
         }
         for (k, v) in &self.alerts_by_rule {
@@ -508,7 +526,15 @@ impl Pipeline {
         self.stats.allowlisted = self.engine.stats.allowlisted;
         self.stats.storms = self.engine.stats.storms;
         self.stats.storm_folded = self.engine.stats.storm_folded;
-        self.stats.identities = self.engine.store().len();
+        let store = self.engine.store();
+        self.stats.identities = store.len();
+        self.stats.evictions = store.evictions;
+        self.stats.markers = store.markers();
+        self.stats.labels = (
+            store.labels.len(),
+            store.labels.approx_bytes(),
+            store.labels.dropped,
+        );
     }
 
     /// Replays one input. I/O errors writing alerts are returned; unreadable inputs are

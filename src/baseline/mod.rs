@@ -11,20 +11,27 @@
 //! late record is still counted, but does not rewind `last_seen`. Values unseen for
 //! `forget_after` are treated as absent (and evicted first when a set is full).
 
+pub mod budget;
 pub mod priors;
 pub mod rate;
 mod valueset;
 
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+
+pub use budget::{Budget, Evictions, Markers};
+use budget::{ENTRY_BYTES, LOW_WATER};
 
 pub use valueset::{Labels, Slot, ValueEntry, ValueSet};
 
 use rate::{RateSpec, RateState};
 
-use crate::event::{network_key, network_to_string, AuditEvent, ClassReason, IdentityClass};
+use crate::event::{
+    network_key, network_to_string, AuditEvent, ClassReason, IdentityClass, InventoryMatch, Outcome,
+};
 use crate::time::DAY_MS;
 
 /// A behavioural feature a baseline tracks and a rule may name.
@@ -357,7 +364,9 @@ mod hours_serde {
                 Ok(out)
             }
         }
-        d.deserialize_bytes(V)
+        // `byte_buf`, not `bytes`: a streaming decoder may then reuse its scratch buffer
+        // for every profile's histogram (see `state::read`).
+        d.deserialize_byte_buf(V)
     }
 }
 
@@ -369,6 +378,11 @@ pub fn hour_of_week(t: i64) -> usize {
 }
 
 /// One identity's profile.
+///
+/// The part every identity pays for is small; where and how it calls from ([`Detail`]: value
+/// sets, sessions, hours, last location) is allocated on its first successful call, so an
+/// outside principal whose calls are only ever refused (attacker-chosen names in denied calls)
+/// costs a counter and its rate windows, not a full profile.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Profile {
     /// First event time seen.
@@ -382,15 +396,62 @@ pub struct Profile {
     /// Strong evidence of a person, if any event carried it (sticky; see
     /// [`ClassReason::is_strong_human_evidence`]).
     pub human_evidence: Option<ClassReason>,
-    /// Last located call.
-    pub last_location: Option<LastLocation>,
-    /// Activity per hour of the week (UTC), halved when a bucket saturates.
+    /// Some event found the identity in the NHI inventory (kept longest under memory pressure).
+    pub inventoried: bool,
+    /// What the identity was before it was evicted under memory pressure, if it was: its
+    /// return is not a first sighting.
+    pub history: Option<Box<Marker>>,
+    detail: Option<Box<Detail>>,
+    rates: Vec<RateState>,
+    /// [`Profile::approx_bytes`] as last accounted in the store's budget.
+    #[serde(skip)]
+    accounted: u32,
+}
+
+/// The part of a profile that describes where and how an identity calls from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Detail {
+    /// Event time of the first call folded in here.
+    since: i64,
+    /// Calls folded in here.
+    observations: u64,
+    last_location: Option<LastLocation>,
     #[serde(with = "hours_serde")]
-    pub hours: [u8; 168],
+    hours: [u8; 168],
     features: [ValueSet; 8],
     sessions: Vec<SessionState>,
-    rates: Vec<RateState>,
 }
+
+impl Detail {
+    fn new(t: i64) -> Self {
+        Detail {
+            since: t,
+            observations: 0,
+            last_location: None,
+            hours: [0; 168],
+            features: Feature::ALL.map(|f| ValueSet::new(f.capacity())),
+            sessions: Vec::new(),
+        }
+    }
+}
+
+/// What is kept of an identity evicted under memory pressure (32 bytes), so that its return is
+/// not a first sighting and a long silence before it is still seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Marker {
+    /// First event time seen.
+    pub first_seen: i64,
+    /// Latest event time seen before eviction.
+    pub last_seen: i64,
+    /// Longest silence between consecutive events (ms).
+    pub max_gap_ms: i64,
+    /// Events observed (saturating).
+    pub observations: u32,
+    /// The identity was in the inventory.
+    pub inventoried: bool,
+}
+
+static NO_HOURS: [u8; 168] = [0; 168];
 
 impl Profile {
     fn new(t: i64) -> Self {
@@ -400,24 +461,87 @@ impl Profile {
             observations: 0,
             max_gap_ms: 0,
             human_evidence: None,
-            last_location: None,
-            hours: [0; 168],
-            features: Feature::ALL.map(|f| ValueSet::new(f.capacity())),
-            sessions: Vec::new(),
+            inventoried: false,
+            history: None,
+            detail: None,
             rates: Vec::new(),
+            accounted: 0,
         }
+    }
+
+    /// A fresh profile for an identity evicted before: it learns anew, remembering `m`.
+    fn returning(t: i64, m: Marker) -> Self {
+        let mut p = Profile::new(t);
+        p.inventoried = m.inventoried;
+        p.history = Some(Box::new(m));
+        p
+    }
+
+    /// The marker kept when this profile is evicted.
+    pub fn marker(&self) -> Marker {
+        let (first, obs, gap) = match &self.history {
+            Some(h) => (
+                h.first_seen.min(self.first_seen),
+                (h.observations as u64).saturating_add(self.observations),
+                h.max_gap_ms
+                    .max(self.max_gap_ms)
+                    .max(self.first_seen.saturating_sub(h.last_seen)),
+            ),
+            None => (self.first_seen, self.observations, self.max_gap_ms),
+        };
+        Marker {
+            first_seen: first,
+            last_seen: self.last_seen,
+            max_gap_ms: gap,
+            observations: obs.min(u32::MAX as u64) as u32,
+            inventoried: self.inventoried,
+        }
+    }
+
+    /// The identity's latest call, calls and longest silence, counting what it was before an
+    /// eviction when it has not called since its return (the dormant detector's view).
+    pub fn activity(&self) -> (i64, u64, i64) {
+        match &self.history {
+            Some(h) if self.observations == 0 => (h.last_seen, h.observations as u64, h.max_gap_ms),
+            _ => (self.last_seen, self.observations, self.max_gap_ms),
+        }
+    }
+
+    /// Activity per hour of the week (UTC), halved when a bucket saturates.
+    pub fn hours(&self) -> &[u8; 168] {
+        self.detail.as_ref().map_or(&NO_HOURS, |d| &d.hours)
+    }
+
+    /// Last located call.
+    pub fn last_location(&self) -> Option<LastLocation> {
+        self.detail.as_ref().and_then(|d| d.last_location)
+    }
+
+    fn detail_mut(&mut self) -> &mut Detail {
+        let t = self.first_seen;
+        self.detail.get_or_insert_with(|| Box::new(Detail::new(t)))
     }
 
     /// The value set of a feature.
     pub fn values(&self, f: Feature) -> &ValueSet {
-        &self.features[f.index()]
+        static EMPTY: ValueSet = ValueSet::EMPTY;
+        match &self.detail {
+            Some(d) => &d.features[f.index()],
+            None => &EMPTY,
+        }
     }
 
     /// Learning state at event time `now`, against the given thresholds.
+    ///
+    /// Learning counts from the first call that taught the identity where it calls from: an
+    /// identity refused for a week and then let in has learned nothing of its places yet.
     pub fn learning_state(&self, period_ms: i64, min_obs: u64) -> LearningState {
         let span = self.last_seen.saturating_sub(self.first_seen);
+        let learned = self.detail.as_ref().is_some_and(|d| {
+            self.last_seen.saturating_sub(d.since) >= period_ms && d.observations >= min_obs
+        });
         LearningState {
-            learning: span < period_ms || self.observations < min_obs,
+            learning: !learned,
             observations: self.observations,
             observed_span_ms: span,
         }
@@ -425,14 +549,14 @@ impl Profile {
 
     /// The live session with this key ([`session_key`]) at time `now`, if any.
     pub fn session(&self, key: u64, now: i64, idle_ms: i64) -> Option<&SessionState> {
-        self.sessions
+        self.sessions()
             .iter()
             .find(|s| s.key == key && now.saturating_sub(s.last_seen) <= idle_ms)
     }
 
     /// Sessions currently remembered.
     pub fn sessions(&self) -> &[SessionState] {
-        &self.sessions
+        self.detail.as_ref().map_or(&[], |d| &d.sessions)
     }
 
     /// The rate state of spec `spec`, if the identity ever did that class.
@@ -479,25 +603,31 @@ impl Profile {
         before - self.rates.len()
     }
 
-    /// Approximate heap + inline bytes used by this profile.
+    /// Approximate heap + inline bytes used by this profile (what the memory budget counts).
     pub fn approx_bytes(&self) -> usize {
+        let detail = self.detail.as_ref().map_or(0, |d| {
+            std::mem::size_of::<Detail>()
+                + d.features
+                    .iter()
+                    .map(ValueSet::approx_heap_bytes)
+                    .sum::<usize>()
+                + d.sessions.capacity() * std::mem::size_of::<SessionState>()
+                + d.sessions
+                    .iter()
+                    .map(|s| {
+                        s.name.len()
+                            + s.networks.approx_heap_bytes()
+                            + s.clients.approx_heap_bytes()
+                            + s.asns.approx_heap_bytes()
+                    })
+                    .sum::<usize>()
+        });
         std::mem::size_of::<Profile>()
+            + detail
             + self
-                .features
-                .iter()
-                .map(ValueSet::approx_heap_bytes)
-                .sum::<usize>()
-            + self.sessions.capacity() * std::mem::size_of::<SessionState>()
-            + self
-                .sessions
-                .iter()
-                .map(|s| {
-                    s.name.len()
-                        + s.networks.approx_heap_bytes()
-                        + s.clients.approx_heap_bytes()
-                        + s.asns.approx_heap_bytes()
-                })
-                .sum::<usize>()
+                .history
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<Marker>())
             + self.rates.capacity() * std::mem::size_of::<RateState>()
             + self
                 .rates
@@ -506,11 +636,23 @@ impl Profile {
                 .sum::<usize>()
     }
 
+    /// Calls `mark` with every value key this profile holds (label compaction).
+    pub fn visit_keys(&self, mark: &mut dyn FnMut(u64)) {
+        let Some(d) = &self.detail else { return };
+        for f in &d.features {
+            f.slots().iter().for_each(|s| mark(s.key));
+        }
+        for s in &d.sessions {
+            s.networks.slots().iter().for_each(|v| mark(v.key));
+            s.clients.slots().iter().for_each(|v| mark(v.key));
+        }
+    }
+
     /// Adds a value to the identity's baseline as if seen at `t` (allowlist approvals,
     /// inventory priors).
     pub fn approve(&mut self, f: Feature, key: u64, t: i64, forget: i64) {
         let now = self.last_seen.max(t);
-        self.features[f.index()].observe(key, t, now, forget);
+        self.detail_mut().features[f.index()].observe(key, t, now, forget);
     }
 
     /// Folds an event in; returns the features ([`Feature::bit`]) whose value the identity
@@ -532,12 +674,6 @@ impl Profile {
         if self.human_evidence.is_none() && ev.identity.reason.is_strong_human_evidence() {
             self.human_evidence = Some(ev.identity.reason);
         }
-        let how = hour_of_week(t);
-        if self.hours[how] == u8::MAX {
-            self.hours.iter_mut().for_each(|x| *x /= 2);
-        }
-        self.hours[how] += 1;
-        let now = self.last_seen;
         // Before the action and resource join the baseline: were they new, past learning?
         // (`novel_actions`, `novel_resources`). Only for events of a class such a rate counts.
         let novel = |f: Feature| {
@@ -547,20 +683,13 @@ impl Profile {
                 && self.is_novel(ev, f, cfg)
         };
         let (novel_action, novel_resource) = (novel(Feature::Action), novel(Feature::Resource));
-        let mut new_features = 0u8;
-        for f in Feature::ALL {
-            if let Some(v) = feature_value(ev, f) {
-                if self.features[f.index()].observe(v.key, t, now, cfg.forget_after_ms) {
-                    labels.intern(v.key, || feature_label(ev, f));
-                    new_features |= f.bit();
-                }
-            }
-        }
-        if let Some(loc) = location_of(ev) {
-            if self.last_location.is_none_or(|l| t >= l.time_ms) {
-                self.last_location = Some(loc);
-            }
-        }
+        // Refused calls of an identity that never made one succeed teach it no places or
+        // habits (see the type's doc); they still count, and feed its rates.
+        let new_features = if self.detail.is_some() || ev.outcome != Outcome::Failure {
+            self.observe_detail(ev, cfg, labels)
+        } else {
+            0
+        };
         if ev.classes.0 != 0 {
             for (i, spec) in specs.iter().enumerate() {
                 let novel_ok = match spec.distinct.novel_of() {
@@ -582,8 +711,47 @@ impl Profile {
                 self.rates[pos].observe(spec, t, key);
             }
         }
+        new_features
+    }
+
+    /// Folds an event into the detail part (allocated by the first such event); returns the
+    /// features whose value is new to the identity.
+    fn observe_detail(
+        &mut self,
+        ev: &AuditEvent<'_>,
+        cfg: &BaselineConfig,
+        labels: &mut Labels,
+    ) -> u8 {
+        let t = ev.time_ms;
+        let now = self.last_seen;
+        let fresh = self.detail.is_none();
+        let d = self.detail_mut();
+        if fresh {
+            d.since = t;
+        }
+        d.since = d.since.min(t);
+        d.observations += 1;
+        let how = hour_of_week(t);
+        if d.hours[how] == u8::MAX {
+            d.hours.iter_mut().for_each(|x| *x /= 2);
+        }
+        d.hours[how] += 1;
+        let mut new_features = 0u8;
+        for f in Feature::ALL {
+            if let Some(v) = feature_value(ev, f) {
+                if d.features[f.index()].observe(v.key, t, now, cfg.forget_after_ms) {
+                    labels.intern(v.key, || feature_label(ev, f));
+                    new_features |= f.bit();
+                }
+            }
+        }
+        if let Some(loc) = location_of(ev) {
+            if d.last_location.is_none_or(|l| t >= l.time_ms) {
+                d.last_location = Some(loc);
+            }
+        }
         if let (Some(name), Some(k)) = (ev.identity.session.as_deref(), session_key(ev)) {
-            self.observe_session(ev, name, k, cfg, labels);
+            observe_session(&mut d.sessions, ev, name, k, cfg, labels);
         }
         new_features
     }
@@ -605,74 +773,73 @@ impl Profile {
                 .is_none()
         })
     }
+}
 
-    fn observe_session(
-        &mut self,
-        ev: &AuditEvent<'_>,
-        name: &str,
-        k: u64,
-        cfg: &BaselineConfig,
-        labels: &mut Labels,
-    ) {
-        let t = ev.time_ms;
-        let idle = cfg.session_idle_ms;
-        let pos = self.sessions.iter().position(|s| s.key == k);
-        let s = match pos {
-            Some(i) if t.saturating_sub(self.sessions[i].last_seen) <= idle => {
-                &mut self.sessions[i]
-            }
-            found => {
-                // New session, or the old one went idle past its credentials' lifetime: restart.
-                let fresh = SessionState {
-                    key: k,
-                    name: name.into(),
-                    first_seen: t,
-                    last_seen: t,
-                    count: 0,
-                    networks: ValueSet::new(8),
-                    clients: ValueSet::new(8),
-                    asns: ValueSet::new(4),
-                };
-                let i = match found {
-                    Some(i) => {
-                        self.sessions[i] = fresh;
-                        i
-                    }
-                    None if self.sessions.len() < cfg.max_sessions => {
-                        push_compact(&mut self.sessions, fresh);
-                        self.sessions.len() - 1
-                    }
-                    None => {
-                        let (i, _) = self
-                            .sessions
-                            .iter()
-                            .enumerate()
-                            .min_by_key(|(_, s)| s.last_seen)
-                            .expect("max_sessions > 0");
-                        self.sessions[i] = fresh;
-                        i
-                    }
-                };
-                &mut self.sessions[i]
-            }
-        };
-        s.count += 1;
-        s.first_seen = s.first_seen.min(t);
-        s.last_seen = s.last_seen.max(t);
-        let now = s.last_seen;
-        if let Some(v) = feature_value(ev, Feature::Network) {
-            if s.networks.observe(v.key, t, now, i64::MAX) {
-                labels.intern(v.key, || feature_label(ev, Feature::Network));
-            }
+/// Folds an event into its session's state (a new or expired session starts afresh; past
+/// `max_sessions` the least recently used one is replaced).
+fn observe_session(
+    sessions: &mut Vec<SessionState>,
+    ev: &AuditEvent<'_>,
+    name: &str,
+    k: u64,
+    cfg: &BaselineConfig,
+    labels: &mut Labels,
+) {
+    let t = ev.time_ms;
+    let idle = cfg.session_idle_ms;
+    let pos = sessions.iter().position(|s| s.key == k);
+    let s = match pos {
+        Some(i) if t.saturating_sub(sessions[i].last_seen) <= idle => &mut sessions[i],
+        found => {
+            // New session, or the old one went idle past its credentials' lifetime: restart.
+            let fresh = SessionState {
+                key: k,
+                name: name.into(),
+                first_seen: t,
+                last_seen: t,
+                count: 0,
+                networks: ValueSet::new(8),
+                clients: ValueSet::new(8),
+                asns: ValueSet::new(4),
+            };
+            let i = match found {
+                Some(i) => {
+                    sessions[i] = fresh;
+                    i
+                }
+                None if sessions.len() < cfg.max_sessions => {
+                    push_compact(sessions, fresh);
+                    sessions.len() - 1
+                }
+                None => {
+                    let (i, _) = sessions
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, s)| s.last_seen)
+                        .expect("max_sessions > 0");
+                    sessions[i] = fresh;
+                    i
+                }
+            };
+            &mut sessions[i]
         }
-        if let Some(v) = feature_value(ev, Feature::Client) {
-            if s.clients.observe(v.key, t, now, i64::MAX) {
-                labels.intern(v.key, || feature_label(ev, Feature::Client));
-            }
+    };
+    s.count += 1;
+    s.first_seen = s.first_seen.min(t);
+    s.last_seen = s.last_seen.max(t);
+    let now = s.last_seen;
+    if let Some(v) = feature_value(ev, Feature::Network) {
+        if s.networks.observe(v.key, t, now, i64::MAX) {
+            labels.intern(v.key, || feature_label(ev, Feature::Network));
         }
-        if let Some(v) = feature_value(ev, Feature::Asn) {
-            s.asns.observe(v.key, t, now, i64::MAX);
+    }
+    if let Some(v) = feature_value(ev, Feature::Client) {
+        if s.clients.observe(v.key, t, now, i64::MAX) {
+            labels.intern(v.key, || feature_label(ev, Feature::Client));
         }
+    }
+    if let Some(v) = feature_value(ev, Feature::Asn) {
+        s.asns.observe(v.key, t, now, i64::MAX);
     }
 }
 
@@ -712,12 +879,17 @@ pub fn location_of(ev: &AuditEvent<'_>) -> Option<LastLocation> {
     })
 }
 
+/// Identity profiles by identity key. The keys are attacker-chosen (session names, user names
+/// in denied calls), so the table hashes them with std's keyed SipHash, not FxHash.
+type IdentityMap = HashMap<Box<str>, Box<Profile>, RandomState>;
+
 /// The store's state as a snapshot keeps it, borrowed.
 #[derive(Serialize)]
 pub struct StoreStateRef<'a> {
     rate_specs: &'a [RateSpec],
     labels: &'a Labels,
-    profiles: &'a FxHashMap<Box<str>, Box<Profile>>,
+    profiles: &'a IdentityMap,
+    markers: &'a Markers,
 }
 
 /// The store's state read back from a snapshot.
@@ -725,13 +897,19 @@ pub struct StoreStateRef<'a> {
 pub struct StoreState {
     rate_specs: Vec<RateSpec>,
     labels: Labels,
-    profiles: FxHashMap<Box<str>, Box<Profile>>,
+    profiles: IdentityMap,
+    markers: Markers,
 }
 
 impl StoreState {
     /// Identities in the state.
     pub fn identities(&self) -> usize {
         self.profiles.len()
+    }
+
+    /// Markers of evicted identities in the state.
+    pub fn markers(&self) -> usize {
+        self.markers.len()
     }
 
     /// One identity's profile and the labels of its values.
@@ -744,18 +922,18 @@ impl StoreState {
         self.profiles.keys().map(|k| &**k)
     }
 
-    /// Forgets one identity; true if it was known.
+    /// Forgets one identity (and its marker); true if it was known.
     pub fn forget(&mut self, key: &str) -> bool {
-        self.profiles.remove(key).is_some()
+        let marked = self.markers.take(key).is_some();
+        self.profiles.remove(key).is_some() || marked
     }
 }
 
-/// All profiles, keyed by identity key.
-#[derive(Default)]
+/// All profiles, keyed by identity key, within a memory budget ([`budget`]).
 pub struct BaselineStore {
     /// Boxed: the table keeps ~2x its length in slots, and an empty slot should cost a pointer,
     /// not a whole profile.
-    profiles: FxHashMap<Box<str>, Box<Profile>>,
+    profiles: IdentityMap,
     /// Features ([`Feature::bit`]) whose value the last observed event showed for the first
     /// time for its identity (account priors learn from these).
     pub new_features: u8,
@@ -765,18 +943,59 @@ pub struct BaselineStore {
     pub rate_specs: Vec<RateSpec>,
     /// Settings.
     pub config: BaselineConfig,
+    /// Memory budget.
+    budget: Budget,
+    /// Markers of evicted identities.
+    markers: Markers,
+    /// Bytes of profiles, keys and table entries, as accounted ([`Profile::approx_bytes`]).
+    bytes: usize,
+    /// Eviction counters.
+    pub evictions: Evictions,
+}
+
+impl Default for BaselineStore {
+    fn default() -> Self {
+        BaselineStore::new(BaselineConfig::default())
+    }
+}
+
+/// Re-accounts a profile's bytes in the store's total.
+fn reaccount(total: &mut usize, p: &mut Profile) {
+    let now = p.approx_bytes();
+    *total = total.saturating_sub(p.accounted as usize) + now;
+    p.accounted = now.min(u32::MAX as usize) as u32;
 }
 
 impl BaselineStore {
-    /// An empty store.
+    /// An empty store with the default budget.
     pub fn new(config: BaselineConfig) -> Self {
+        BaselineStore::with_budget(config, Budget::default())
+    }
+
+    /// An empty store within `budget`.
+    pub fn with_budget(config: BaselineConfig, budget: Budget) -> Self {
         BaselineStore {
-            profiles: FxHashMap::default(),
+            profiles: IdentityMap::default(),
             new_features: 0,
-            labels: Labels::new(4_000_000),
+            labels: Labels::new(budget.label_bytes()),
             rate_specs: Vec::new(),
             config,
+            budget,
+            markers: Markers::default(),
+            bytes: 0,
+            evictions: Evictions::default(),
         }
+    }
+
+    /// Changes the budget (the next sweep applies it).
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.budget = budget;
+        self.labels.set_max_bytes(budget.label_bytes());
+    }
+
+    /// The budget.
+    pub fn budget(&self) -> Budget {
+        self.budget
     }
 
     /// The profile of an identity, as it is now.
@@ -784,11 +1003,46 @@ impl BaselineStore {
         self.profiles.get(key).map(|p| &**p)
     }
 
+    fn insert(&mut self, key: &str, mut p: Box<Profile>) {
+        p.accounted = 0;
+        reaccount(&mut self.bytes, &mut p);
+        self.bytes += ENTRY_BYTES + key.len();
+        if let Some(old) = self.profiles.insert(key.into(), p) {
+            self.bytes = self
+                .bytes
+                .saturating_sub(old.accounted as usize + ENTRY_BYTES + key.len());
+        }
+    }
+
+    fn remove(&mut self, key: &str) -> Option<Box<Profile>> {
+        let p = self.profiles.remove(key)?;
+        self.bytes = self
+            .bytes
+            .saturating_sub(p.accounted as usize + ENTRY_BYTES + key.len());
+        Some(p)
+    }
+
+    /// A new profile for `key` at `t`: a returning one if it left a marker.
+    fn fresh(&mut self, key: &str, t: i64) -> Profile {
+        match self.markers.take(key) {
+            Some(m) => {
+                self.evictions.returned += 1;
+                Profile::returning(t, m)
+            }
+            None => Profile::new(t),
+        }
+    }
+
     /// The profile of an identity, created empty at time `t` if it has none.
     pub fn get_or_create(&mut self, key: &str, t: i64) -> &mut Profile {
-        self.profiles
-            .entry(key.into())
-            .or_insert_with(|| Box::new(Profile::new(t)))
+        if !self.profiles.contains_key(key) {
+            let p = self.fresh(key, t);
+            self.insert(key, Box::new(p));
+        }
+        let p = self.profiles.get_mut(key).expect("inserted above");
+        // Approvals may add values: account them again.
+        reaccount(&mut self.bytes, p);
+        p
     }
 
     /// Folds an event into its identity's profile (after detectors have seen the profile).
@@ -798,7 +1052,8 @@ impl BaselineStore {
 
     /// Calls `f` with the identity's profile as it is *before* the event (with the label table
     /// and the tracked rates), then folds the event in: one lookup for both (the detection
-    /// engine's per-event path).
+    /// engine's per-event path). A returning evicted identity is shown to `f` as its fresh
+    /// profile with its history; a new one as `None`.
     pub fn inspect_then_observe<R>(
         &mut self,
         ev: &AuditEvent<'_>,
@@ -807,44 +1062,119 @@ impl BaselineStore {
         let cfg = self.config;
         let labels = &mut self.labels;
         let specs = &self.rate_specs;
-        match self.profiles.get_mut(&*ev.identity.key) {
+        let owned = matches!(ev.inventory, InventoryMatch::Owned(_));
+        let r = match self.profiles.get_mut(&*ev.identity.key) {
             Some(p) => {
                 let r = f(Some(p), labels, specs);
                 self.new_features = p.observe(ev, &cfg, labels, specs);
+                p.inventoried |= owned;
+                // Growth comes with new values; other growth (rate windows, session values) is
+                // small and caught every 16th call.
+                if self.new_features != 0 || p.observations % 16 == 1 {
+                    reaccount(&mut self.bytes, p);
+                }
                 r
             }
             None => {
-                let r = f(None, labels, specs);
-                let mut p = Profile::new(ev.time_ms);
+                let mut p = self.fresh(&ev.identity.key, ev.time_ms);
+                let (labels, specs) = (&mut self.labels, &self.rate_specs);
+                let r = f(p.history.is_some().then_some(&p), labels, specs);
                 self.new_features = p.observe(ev, &cfg, labels, specs);
-                self.profiles
-                    .insert(ev.identity.key.as_ref().into(), Box::new(p));
+                p.inventoried |= owned;
+                self.insert(&ev.identity.key, Box::new(p));
                 r
             }
+        };
+        if self.labels.wants_compaction() {
+            self.compact_labels();
         }
+        r
+    }
+
+    /// True if identity state is past its budget (a sweep is due).
+    pub fn over_budget(&self) -> bool {
+        self.profiles.len() > self.budget.max_identities
+            || self.bytes() > self.budget.max_bytes
+            || self.markers.len() > self.budget.max_markers()
+    }
+
+    /// Evicts identities down to [`budget::LOW_WATER`] of the budget, least recently seen first;
+    /// those `keep_longer` names (inventoried, open incident) go only when nothing else is left.
+    /// Returns how many were evicted.
+    pub fn evict(&mut self, keep_longer: &dyn Fn(&str, &Profile) -> bool) -> usize {
+        self.evictions.sweeps += 1;
+        let b = self.budget;
+        let n = self.profiles.len();
+        let keep_markers = (b.max_markers() as f64 * LOW_WATER) as usize;
+        if self.markers.len() + n.saturating_sub(b.max_identities) > b.max_markers() {
+            self.evictions.markers_dropped += self.markers.trim(keep_markers) as u64;
+        }
+        let by_count = n.saturating_sub((b.max_identities as f64 * LOW_WATER) as usize);
+        let target_bytes = (b.max_bytes as f64 * LOW_WATER) as usize;
+        let excess = self.bytes().saturating_sub(target_bytes);
+        let by_bytes = if excess == 0 || n == 0 {
+            0
+        } else {
+            let per = (self.bytes / n).max(1);
+            excess.div_ceil(per)
+        };
+        let count = by_count.max(by_bytes).min(n);
+        let list = budget::victims(
+            self.profiles
+                .iter()
+                .map(|(k, p)| (keep_longer(k, p) as u8, p.last_seen, &**k)),
+            count,
+        );
+        for k in &list {
+            if let Some(p) = self.remove(k) {
+                self.markers.put(k, p.marker());
+            }
+        }
+        self.evictions.identities += list.len() as u64;
+        if self.markers.len() > b.max_markers() {
+            self.evictions.markers_dropped += self.markers.trim(keep_markers) as u64;
+        }
+        if self.labels.approx_bytes() > self.labels.max_bytes() / 2 {
+            self.compact_labels();
+        }
+        list.len()
+    }
+
+    /// Drops labels no profile refers to any more ([`Labels::compact`]).
+    pub fn compact_labels(&mut self) {
+        let profiles = &self.profiles;
+        self.labels.compact(|mark| {
+            for p in profiles.values() {
+                p.visit_keys(&mut *mark);
+            }
+        });
     }
 
     /// Puts an identity's profile back as it was (`None`: it did not exist), undoing what a
     /// refuted future-dated record and anything after it taught ([`crate::detect::clock`]).
     pub fn put_back(&mut self, key: &str, before: Option<Box<Profile>>) {
         match before {
-            Some(p) => {
-                self.profiles.insert(key.into(), p);
-            }
+            Some(p) => self.insert(key, p),
             None => {
-                self.profiles.remove(key);
+                self.remove(key);
             }
         }
     }
 
     /// Forgets an identity entirely (it relearns from scratch).
     pub fn forget(&mut self, key: &str) -> bool {
-        self.profiles.remove(key).is_some()
+        let marked = self.markers.take(key).is_some();
+        self.remove(key).is_some() || marked
     }
 
     /// Number of identities tracked.
     pub fn len(&self) -> usize {
         self.profiles.len()
+    }
+
+    /// Markers of evicted identities held.
+    pub fn markers(&self) -> usize {
+        self.markers.len()
     }
 
     /// True if no identity is tracked.
@@ -863,15 +1193,18 @@ impl BaselineStore {
             rate_specs: &self.rate_specs,
             labels: &self.labels,
             profiles: &self.profiles,
+            markers: &self.markers,
         }
     }
 
     /// Takes the profiles and labels out (for a rule reload), leaving the store empty.
     pub fn take_state(&mut self) -> StoreState {
+        self.bytes = 0;
         StoreState {
             rate_specs: self.rate_specs.clone(),
             labels: std::mem::take(&mut self.labels),
             profiles: std::mem::take(&mut self.profiles),
+            markers: std::mem::take(&mut self.markers),
         }
     }
 
@@ -885,15 +1218,27 @@ impl BaselineStore {
             .collect();
         let mut dropped = 0;
         let mut profiles = state.profiles;
-        for p in profiles.values_mut() {
+        let mut bytes = 0;
+        for (k, p) in profiles.iter_mut() {
             dropped += p.remap_rates(&map);
+            p.accounted = 0;
+            reaccount(&mut bytes, p);
+            bytes += ENTRY_BYTES + k.len();
         }
         self.profiles = profiles;
+        self.bytes = bytes;
         self.labels = state.labels;
+        self.labels.set_max_bytes(self.budget.label_bytes());
+        self.markers = state.markers;
         dropped
     }
 
-    /// Approximate memory used by all profiles, their keys and the label table.
+    /// Bytes of identity state as the budget counts them (profiles, keys, markers, labels).
+    pub fn bytes(&self) -> usize {
+        self.bytes + self.markers.bytes() + self.labels.approx_bytes()
+    }
+
+    /// Approximate memory used by all profiles, their keys and the label table (recounted).
     pub fn approx_bytes(&self) -> usize {
         self.profiles.capacity() * (std::mem::size_of::<(Box<str>, Box<Profile>)>() + 1)
             + self
@@ -902,12 +1247,142 @@ impl BaselineStore {
                 .map(|(k, p)| k.len() + p.approx_bytes())
                 .sum::<usize>()
             + self.labels.approx_bytes()
+            + self.markers.bytes()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parsers::{Format, Parsers};
+
+    fn record(user: &str, t: &str, error: bool) -> String {
+        let err = if error {
+            r#","errorCode":"AccessDenied""#
+        } else {
+            ""
+        };
+        format!(
+            r#"{{"eventTime":"{t}","eventName":"GetSecretValue","eventSource":"secretsmanager.amazonaws.com","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/{user}","accountId":"111122223333","userName":"{user}"}},"sourceIPAddress":"3.5.1.10","userAgent":"aws-cli/2.15.30","requestParameters":{{"secretId":"s-{user}"}}{err}}}"#
+        )
+    }
+
+    fn observe(store: &mut BaselineStore, parsers: &Parsers, user: &str, t: &str, error: bool) {
+        let r = record(user, t, error);
+        let ev = parsers.parse(r.as_bytes(), Format::Auto).unwrap();
+        store.observe(&ev);
+        if store.over_budget() {
+            store.evict(&|k, _| k.ends_with("/keep"));
+        }
+    }
+
+    #[test]
+    fn budget_evicts_least_recent_keeps_markers_and_favoured() {
+        let parsers = Parsers::default();
+        let budget = Budget {
+            max_identities: 10,
+            max_bytes: 64 << 20,
+        };
+        let mut store = BaselineStore::with_budget(BaselineConfig::default(), budget);
+        observe(&mut store, &parsers, "keep", "2024-01-01T00:00:00Z", false);
+        observe(&mut store, &parsers, "old", "2024-01-01T00:00:01Z", false);
+        for i in 0..30 {
+            let t = format!("2024-01-02T00:{:02}:{:02}Z", i / 60, i % 60);
+            observe(&mut store, &parsers, &format!("u{i}"), &t, false);
+            assert!(store.len() <= 10, "{} identities", store.len());
+        }
+        assert!(
+            store.get("arn:aws:iam::111122223333:user/keep").is_some(),
+            "favoured identity kept"
+        );
+        assert!(store.get("arn:aws:iam::111122223333:user/old").is_none());
+        assert!(
+            store.get("arn:aws:iam::111122223333:user/u29").is_some(),
+            "newest kept"
+        );
+        assert!(store.evictions.identities >= 20, "{:?}", store.evictions);
+        assert_eq!(store.markers(), store.evictions.identities as usize);
+        // The evicted identity comes back: not a first sighting, and its history is there.
+        observe(&mut store, &parsers, "old", "2024-03-01T00:00:00Z", false);
+        let back = store.get("arn:aws:iam::111122223333:user/old").unwrap();
+        let h = back.history.as_deref().unwrap();
+        assert_eq!((h.observations, back.observations), (1, 1));
+        assert_eq!(store.evictions.returned, 1);
+        // Accounting matches a recount within the per-entry estimate.
+        let recount = store.approx_bytes();
+        let own = store.bytes();
+        assert!(
+            own.abs_diff(recount) < recount / 4 + 4096,
+            "{own} vs {recount}"
+        );
+    }
+
+    #[test]
+    fn refused_calls_cost_no_detail_until_one_succeeds() {
+        let parsers = Parsers::default();
+        let mut store = BaselineStore::new(BaselineConfig::default());
+        observe(
+            &mut store,
+            &parsers,
+            "outsider",
+            "2024-01-01T00:00:00Z",
+            true,
+        );
+        observe(
+            &mut store,
+            &parsers,
+            "outsider",
+            "2024-01-01T00:00:05Z",
+            true,
+        );
+        let p = store
+            .get("arn:aws:iam::111122223333:user/outsider")
+            .unwrap();
+        assert_eq!(p.observations, 2);
+        assert!(p.values(Feature::Action).is_empty() && p.sessions().is_empty());
+        assert!(p.approx_bytes() < 200, "{} bytes", p.approx_bytes());
+        observe(
+            &mut store,
+            &parsers,
+            "outsider",
+            "2024-01-09T00:00:00Z",
+            false,
+        );
+        let p = store
+            .get("arn:aws:iam::111122223333:user/outsider")
+            .unwrap();
+        assert_eq!(p.values(Feature::Action).len(), 1);
+        // Learning counts from the first call let in, not from the first refusal.
+        assert!(p.learning_state(DAY_MS, 1).learning);
+    }
+
+    #[test]
+    fn byte_budget_bounds_identities_and_labels() {
+        let parsers = Parsers::default();
+        let budget = Budget {
+            max_identities: 1_000_000,
+            max_bytes: 1 << 20,
+        };
+        let mut store = BaselineStore::with_budget(BaselineConfig::default(), budget);
+        for i in 0..20_000 {
+            let t = format!(
+                "2024-01-02T{:02}:{:02}:{:02}Z",
+                i / 3600,
+                i / 60 % 60,
+                i % 60
+            );
+            observe(&mut store, &parsers, &format!("user-{i}"), &t, false);
+        }
+        assert!(store.bytes() <= 1 << 20, "{} bytes", store.bytes());
+        assert!(store.approx_bytes() <= (1 << 20) + (1 << 18));
+        assert!(
+            store.len() > 100 && store.len() < 20_000,
+            "{} identities {:?}",
+            store.len(),
+            store.evictions
+        );
+        assert!(store.labels.approx_bytes() <= (1 << 20) / 8);
+    }
 
     #[test]
     fn hours_of_week() {

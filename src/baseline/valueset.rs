@@ -6,7 +6,9 @@
 //! its key), which is what keeps a million identities in memory. When full, the least recently
 //! seen value is evicted.
 
-use rustc_hash::FxHashMap;
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, HashSet};
+
 use serde::{Deserialize, Serialize};
 
 /// One remembered value, as explanations show it.
@@ -35,24 +37,72 @@ pub struct Slot {
     pub count: u32,
 }
 
-/// Labels of value keys, shared by all identities. Bounded: past `cap` labels, new values are
-/// shown by key until [`Labels::compact`] drops labels no profile references.
+/// Labels of value keys, shared by all identities, bounded by bytes: past `max_bytes`, new values
+/// are shown by key (`#hex`) and the table asks for [`Labels::compact`], which drops labels no
+/// profile refers to any more (values evicted from full sets, identities evicted from the
+/// store). The table is also compacted when the store evicts identities and before a snapshot.
+/// Keys are hashes of attacker-chosen text, so the table hashes them with a keyed hasher.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Labels {
-    map: FxHashMap<u64, Box<str>>,
-    cap: usize,
+    map: HashMap<u64, Box<str>, RandomState>,
+    max_bytes: usize,
+    /// Bytes accounted for the labels held.
+    bytes: usize,
     /// Labels not stored because the table was full.
     pub dropped: u64,
+    /// Compactions run.
+    #[serde(default)]
+    pub compactions: u64,
+    /// Labels refused since the last compaction (one is due when the table is full and
+    /// enough have been refused to be worth a pass over every profile).
+    #[serde(skip)]
+    refused_since: u64,
+}
+
+/// A label longer than this is cut (it is for display; the value's key is its full hash).
+pub const MAX_LABEL_BYTES: usize = 512;
+
+/// Bytes a label costs besides its text: the table slot and the allocator's header.
+const LABEL_ENTRY_BYTES: usize = 48;
+
+fn label_cost(l: &str) -> usize {
+    l.len() + LABEL_ENTRY_BYTES
+}
+
+/// Cuts a label to [`MAX_LABEL_BYTES`] at a character boundary, marking the cut.
+fn bounded_label(mut l: String) -> Box<str> {
+    if l.len() > MAX_LABEL_BYTES {
+        let mut end = MAX_LABEL_BYTES - 3;
+        while !l.is_char_boundary(end) {
+            end -= 1;
+        }
+        l.truncate(end);
+        l.push('…');
+    }
+    l.into_boxed_str()
 }
 
 impl Labels {
-    /// An empty table holding at most `cap` labels.
-    pub fn new(cap: usize) -> Self {
+    /// An empty table holding at most `max_bytes` of labels.
+    pub fn new(max_bytes: usize) -> Self {
         Labels {
-            map: FxHashMap::default(),
-            cap,
+            map: HashMap::default(),
+            max_bytes,
+            bytes: 0,
             dropped: 0,
+            compactions: 0,
+            refused_since: 0,
         }
+    }
+
+    /// Changes the bound.
+    pub fn set_max_bytes(&mut self, max_bytes: usize) {
+        self.max_bytes = max_bytes;
+    }
+
+    /// The bound.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
     }
 
     /// Stores the label of `key` if it is new (calls `label` only then).
@@ -60,16 +110,23 @@ impl Labels {
         if self.map.contains_key(&key) {
             return;
         }
-        if self.map.len() >= self.cap {
+        let l = bounded_label(label());
+        if self.bytes + label_cost(&l) > self.max_bytes {
             self.dropped += 1;
+            self.refused_since += 1;
             return;
         }
-        self.map.insert(key, label().into_boxed_str());
+        self.bytes += label_cost(&l);
+        self.map.insert(key, l);
     }
 
-    /// Sets (or replaces) a label.
+    /// Sets (or replaces) a label (allowlist approvals: always kept).
     pub fn set(&mut self, key: u64, label: &str) {
-        self.map.insert(key, label.into());
+        let l = bounded_label(label.to_string());
+        self.bytes += label_cost(&l);
+        if let Some(old) = self.map.insert(key, l) {
+            self.bytes = self.bytes.saturating_sub(label_cost(&old));
+        }
     }
 
     /// The label of `key`, or the key in hex.
@@ -80,9 +137,30 @@ impl Labels {
         }
     }
 
-    /// Keeps only the labels `keep` says are still referenced.
-    pub fn compact(&mut self, keep: impl Fn(u64) -> bool) {
-        self.map.retain(|k, _| keep(*k));
+    /// True when the table is full and has refused enough labels since its last compaction
+    /// (a tenth of what it holds, at least 1,000) that a compaction is worth its pass.
+    pub fn wants_compaction(&self) -> bool {
+        self.refused_since > 0 && self.refused_since >= (self.map.len() as u64 / 10).max(1000)
+    }
+
+    /// Keeps only the labels still referenced: `visit` is called with a marking function and
+    /// must call it with every key in use.
+    pub fn compact(&mut self, visit: impl FnOnce(&mut dyn FnMut(u64))) {
+        let mut used: HashSet<u64, RandomState> = HashSet::default();
+        {
+            let map = &self.map;
+            let mut mark = |k: u64| {
+                if map.contains_key(&k) {
+                    used.insert(k);
+                }
+            };
+            visit(&mut mark);
+        }
+        self.map.retain(|k, _| used.contains(k));
+        self.map.shrink_to_fit();
+        self.bytes = self.map.values().map(|l| label_cost(l)).sum();
+        self.compactions += 1;
+        self.refused_since = 0;
     }
 
     /// Number of labels.
@@ -95,9 +173,9 @@ impl Labels {
         self.map.is_empty()
     }
 
-    /// Approximate heap bytes.
+    /// Bytes accounted for the labels.
     pub fn approx_bytes(&self) -> usize {
-        self.map.capacity() * (8 + 16 + 1) + self.map.values().map(|l| l.len()).sum::<usize>()
+        self.bytes
     }
 }
 
@@ -110,6 +188,13 @@ pub struct ValueSet {
 }
 
 impl ValueSet {
+    /// An empty set that holds nothing (what a profile without detail shows).
+    pub const EMPTY: ValueSet = ValueSet {
+        slots: Vec::new(),
+        cap: 1,
+        evictions: 0,
+    };
+
     /// An empty set holding at most `cap` values.
     pub fn new(cap: usize) -> Self {
         ValueSet {
@@ -242,7 +327,7 @@ mod tests {
         assert_eq!(s.len(), 2);
         assert_eq!(s.evictions(), 1);
         assert!(s.get_live(1, 300, 1000).is_none(), "least recent evicted");
-        let mut labels = Labels::new(10);
+        let mut labels = Labels::new(1000);
         labels.intern(2, || "b".into());
         let live = s.live_entries(300, 1000, &labels);
         assert!(live.iter().any(|e| &*e.value == "b"));
@@ -253,13 +338,31 @@ mod tests {
     }
 
     #[test]
-    fn labels_are_bounded() {
-        let mut l = Labels::new(1);
+    fn labels_are_bounded_by_bytes_and_compacted() {
+        let mut l = Labels::new(2 * (LABEL_ENTRY_BYTES + 1));
         l.intern(1, || "a".into());
         l.intern(2, || "b".into());
-        assert_eq!(l.len(), 1);
+        l.intern(3, || "c".into());
+        assert_eq!(l.len(), 2);
         assert_eq!(l.dropped, 1);
-        l.compact(|k| k != 1);
-        assert!(l.is_empty());
+        assert_eq!(&*l.get(3), "#0000000000000003");
+        // Only 2 is still referenced: 1 goes, and there is room for 3 again.
+        l.compact(|mark| {
+            mark(2);
+            mark(99);
+        });
+        assert_eq!(l.len(), 1);
+        assert_eq!(l.approx_bytes(), LABEL_ENTRY_BYTES + 1);
+        l.intern(3, || "c".into());
+        assert_eq!(&*l.get(3), "c");
+    }
+
+    #[test]
+    fn long_labels_are_cut_at_a_char_boundary() {
+        let mut l = Labels::new(1 << 20);
+        l.intern(1, || "é".repeat(2000));
+        let got = l.get(1);
+        assert!(got.len() <= MAX_LABEL_BYTES && got.ends_with('…'));
+        assert!(l.approx_bytes() < 600);
     }
 }

@@ -210,6 +210,8 @@ pub struct EngineConfig {
     /// How far past the stream's confirmed watermark a record may be and still be learned
     /// (ms; `None`: no check). See [`super::clock`].
     pub future_tolerance_ms: Option<i64>,
+    /// Memory budget of identity state.
+    pub budget: crate::baseline::Budget,
 }
 
 impl Default for EngineConfig {
@@ -222,6 +224,7 @@ impl Default for EngineConfig {
             priors: PriorsConfig::default(),
             incidents: Default::default(),
             future_tolerance_ms: Some(crate::time::HOUR_MS),
+            budget: Default::default(),
         }
     }
 }
@@ -474,7 +477,7 @@ impl Engine {
                 };
             }
         }
-        let mut store = BaselineStore::new(config.baseline);
+        let mut store = BaselineStore::with_budget(config.baseline, config.budget);
         store.rate_specs = specs;
         let composite_rules = rules_v
             .iter()
@@ -664,6 +667,11 @@ impl Engine {
         )
     }
 
+    /// Drops value labels no profile refers to (before a snapshot).
+    pub fn compact_labels(&mut self) {
+        self.store.compact_labels();
+    }
+
     /// The baseline store.
     pub fn store(&self) -> &BaselineStore {
         &self.store
@@ -732,6 +740,11 @@ impl Engine {
             self.stats.incident_folded = self.incidents.folded;
         }
         self.observe_cross(ev, &out[first..]);
+        if self.store.over_budget() {
+            let incidents = &self.incidents;
+            self.store
+                .evict(&|k, p| p.inventoried || incidents.is_open(k));
+        }
         if self.stats.events >= self.next_prune {
             self.prune(ev.time_ms);
             self.next_prune = self.stats.events + 100_000;
@@ -1106,7 +1119,14 @@ fn evaluate(idx: usize, rule: &Rule, ev: &AuditEvent<'_>, ctx: &Ctx<'_, '_>) -> 
         Detector::OffHours(p) => take(kinds::off_hours::evaluate(p, ev, profile)?, &mut components),
         Detector::Dormant(p) => take(kinds::dormant::evaluate(p, ev, profile)?, &mut components),
         Detector::ColdStart(p) => take(
-            kinds::cold_start::evaluate(p, ev, still_learning, ctx.cross)?,
+            // An identity evicted under memory pressure and back is learning anew, but it is
+            // not new: the cold-start judgement is for first sightings.
+            kinds::cold_start::evaluate(
+                p,
+                ev,
+                still_learning && profile.is_none_or(|p| p.history.is_none()),
+                ctx.cross,
+            )?,
             &mut components,
         ),
         Detector::MintedCredential => take(

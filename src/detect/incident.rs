@@ -11,7 +11,9 @@
 //! Several findings of one event are folded together and make at most one version. Rules with
 //! `incident: false` (posture findings) and storm alerts stay standalone.
 
-use rustc_hash::FxHashMap;
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::alert::model::{AnomalyAnalysis, Evidence};
@@ -110,7 +112,8 @@ pub fn incident_uid(ev: &AuditEvent<'_>) -> String {
 /// Open incidents by identity key.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Incidents {
-    open: FxHashMap<String, Incident>,
+    /// Keyed by identity key (attacker-chosen: a keyed hasher, not FxHash).
+    open: HashMap<String, Incident, RandomState>,
     /// Findings folded without a new version (counter).
     #[serde(skip)]
     pub folded: u64,
@@ -222,6 +225,11 @@ impl Incidents {
                 self.folded += 1;
             }
         }
+    }
+
+    /// True if the identity (key) has an incident open (live or not yet pruned).
+    pub fn is_open(&self, key: &str) -> bool {
+        self.open.contains_key(key)
     }
 
     /// Closes the identity's open incident (its future-dated record was refuted).

@@ -15,7 +15,7 @@
 //! decoding; a damaged current snapshot falls back to the previous one.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -32,7 +32,7 @@ pub const MAGIC: &[u8; 8] = b"NHIDSNAP";
 /// Trailing magic bytes.
 const END: &[u8; 8] = b"NHIDEND\0";
 /// Format version written (and the only one read).
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// Errors reading or writing snapshots.
 #[derive(Debug, thiserror::Error)]
@@ -263,31 +263,80 @@ fn install(
     Ok(())
 }
 
-/// Reads and verifies one snapshot file.
+/// Reads and verifies one snapshot file, streaming: a first pass checks magic, version,
+/// trailer and checksum in 1 MiB reads; a second decodes from a buffered reader, so the peak
+/// is the decoded state plus a buffer, not the file and the state together (a 400 MB snapshot
+/// read whole peaked at 1.34 GB).
 pub fn read(path: &Path) -> Result<Snapshot, StateError> {
-    let bytes = fs::read(path).map_err(io_err(path))?;
+    read_with_scratch(path, SCRATCH_BYTES)
+}
+
+fn read_with_scratch(path: &Path, scratch_bytes: usize) -> Result<Snapshot, StateError> {
     let p = || path.to_path_buf();
-    if bytes.len() < 12 || &bytes[..8] != MAGIC {
+    let len = verify(path)?;
+    let file = File::open(path).map_err(io_err(path))?;
+    let mut r = io::BufReader::with_capacity(1 << 20, file);
+    io::copy(&mut (&mut r).take(12), &mut io::sink()).map_err(io_err(path))?;
+    let body = r.take(len - 28);
+    // Scratch for one string or byte field at a time (labels are cut at 512 bytes; the
+    // longest field is an incident's evidence, bounded by the record size).
+    let mut scratch = vec![0u8; scratch_bytes];
+    let (snap, (mut rest, _)) = postcard::from_io((body, &mut scratch[..]))
+        .map_err(|source| StateError::Decode { path: p(), source })?;
+    // The body must have been decoded to its last byte.
+    let mut one = [0u8; 1];
+    if rest.read(&mut one).map_err(io_err(path))? != 0 {
+        return Err(StateError::Decode {
+            path: p(),
+            source: postcard::Error::DeserializeBadEncoding,
+        });
+    }
+    Ok(snap)
+}
+
+/// Largest single string or byte field a snapshot can hold.
+const SCRATCH_BYTES: usize = 64 << 20;
+
+/// Checks magic, version, trailer and checksum without holding the file; returns its length.
+fn verify(path: &Path) -> Result<u64, StateError> {
+    let p = || path.to_path_buf();
+    let mut f = File::open(path).map_err(io_err(path))?;
+    let len = f.metadata().map_err(io_err(path))?.len();
+    let mut head = [0u8; 12];
+    if len < 12 || f.read_exact(&mut head).is_err() || &head[..8] != MAGIC {
         return Err(StateError::NotASnapshot(p()));
     }
-    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    let version = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
     if version != VERSION {
         return Err(StateError::Version {
             path: p(),
             found: version,
         });
     }
-    if bytes.len() < 28 || &bytes[bytes.len() - 8..] != END {
+    if len < 28 {
         return Err(StateError::Truncated(p()));
     }
-    let body_end = bytes.len() - 16;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(&head);
+    let mut left = len - 12 - 16;
+    let mut buf = vec![0u8; 1 << 20];
+    while left > 0 {
+        let n = (left as usize).min(buf.len());
+        f.read_exact(&mut buf[..n]).map_err(io_err(path))?;
+        hasher.update(&buf[..n]);
+        left -= n as u64;
+    }
+    let mut tail = [0u8; 16];
+    f.read_exact(&mut tail).map_err(io_err(path))?;
+    if &tail[8..] != END {
+        return Err(StateError::Truncated(p()));
+    }
     let mut sum = [0u8; 8];
-    sum.copy_from_slice(&bytes[body_end..body_end + 8]);
-    if xxhash_rust::xxh3::xxh3_64(&bytes[..body_end]) != u64::from_le_bytes(sum) {
+    sum.copy_from_slice(&tail[..8]);
+    if hasher.digest() != u64::from_le_bytes(sum) {
         return Err(StateError::Checksum(p()));
     }
-    postcard::from_bytes(&bytes[12..body_end])
-        .map_err(|source| StateError::Decode { path: p(), source })
+    Ok(len)
 }
 
 /// What loading a state directory found.
@@ -357,7 +406,7 @@ pub fn profile_json(
         );
     }
     let busy_hours: Vec<serde_json::Value> = p
-        .hours
+        .hours()
         .iter()
         .enumerate()
         .filter(|(_, c)| **c > 0)
@@ -385,7 +434,7 @@ pub fn profile_json(
         "observations": p.observations,
         "learning_state": p.learning_state(cfg.learning_period_ms, cfg.learning_min_observations),
         "longest_silence": crate::time::format_duration_ms(p.max_gap_ms),
-        "last_location": p.last_location.map(|l| serde_json::json!({
+        "last_location": p.last_location().map(|l| serde_json::json!({
             "lat": l.lat, "long": l.lon, "asn": l.asn,
             "country": String::from_utf8_lossy(&l.country).trim_matches('\0'),
             "time": crate::time::format_rfc3339_ms(l.time_ms),
@@ -410,6 +459,32 @@ mod tests {
 
     fn engine() -> Engine {
         Engine::new(Arc::new(Vec::new()), Default::default())
+    }
+
+    #[test]
+    fn streamed_read_needs_scratch_for_one_field_only() {
+        let parsers = crate::parsers::Parsers::default();
+        let mut e = engine();
+        for i in 0..3000 {
+            let r = format!(
+                r#"{{"eventTime":"2024-01-01T00:00:00Z","eventName":"GetSecretValue","eventSource":"secretsmanager.amazonaws.com","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/u{i}","accountId":"111122223333","userName":"u{i}"}},"sourceIPAddress":"3.5.1.10","userAgent":"aws-cli/2.15.30","requestParameters":{{"secretId":"secret-{i}"}}}}"#
+            );
+            let ev = parsers
+                .parse(r.as_bytes(), crate::parsers::Format::Auto)
+                .unwrap();
+            e.store_mut().observe(&ev);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let w = write(dir.path(), &meta(7), &e).unwrap();
+        // 3000 profiles hold 500 KB of hour histograms and labels: a decoder that kept every
+        // field in its scratch buffer would need far more than 4 KiB.
+        assert!(w.bytes > 500_000, "{}", w.bytes);
+        let snap = read_with_scratch(&w.path, 4096).unwrap();
+        assert_eq!(snap.engine.identities(), 3000);
+        // One byte short of a whole file is refused before decoding.
+        let bytes = fs::read(&w.path).unwrap();
+        fs::write(&w.path, &bytes[..bytes.len() - 1]).unwrap();
+        assert!(matches!(read(&w.path), Err(StateError::Truncated(_))));
     }
 
     fn records_of(dir: &Path) -> (u64, bool) {

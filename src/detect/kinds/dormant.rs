@@ -12,11 +12,13 @@ use crate::time::format_duration_ms;
 /// Evaluates the detector.
 pub fn evaluate(p: &DormantParams, ev: &AuditEvent<'_>, profile: Option<&Profile>) -> Option<Hit> {
     let profile = profile?;
-    if profile.observations < p.min_prior_observations {
+    // Before its first call back, an evicted identity's history speaks for it.
+    let (last_seen, observations, max_gap_ms) = profile.activity();
+    if observations < p.min_prior_observations {
         return None;
     }
-    let gap = ev.time_ms.checked_sub(profile.last_seen)?;
-    if gap < p.min_idle_ms || (gap as f64) < p.gap_factor * profile.max_gap_ms as f64 {
+    let gap = ev.time_ms.checked_sub(last_seen)?;
+    if gap < p.min_idle_ms || (gap as f64) < p.gap_factor * max_gap_ms as f64 {
         return None;
     }
     let anomaly = Anomaly {
@@ -27,12 +29,12 @@ pub fn evaluate(p: &DormantParams, ev: &AuditEvent<'_>, profile: Option<&Profile
         baseline: Vec::new(),
         baseline_total: 0,
         scope_first_seen: profile.first_seen,
-        scope_events: profile.observations,
+        scope_events: observations,
         pattern: Some(format!(
             "last call {}; longest silence before was {} over {} call(s)",
-            crate::time::format_rfc3339_ms(profile.last_seen),
-            format_duration_ms(profile.max_gap_ms),
-            profile.observations
+            crate::time::format_rfc3339_ms(last_seen),
+            format_duration_ms(max_gap_ms),
+            observations
         )),
     };
     Some(Hit {

@@ -27,7 +27,7 @@ pub fn evaluate(
     cfg: &BaselineConfig,
 ) -> Option<Hit> {
     let profile = profile?;
-    let prev = profile.last_location?;
+    let prev = profile.last_location()?;
     let cur = location_of(ev)?;
     if cur.time_ms < prev.time_ms {
         return None;
