@@ -100,7 +100,14 @@ fn main() {
     let mut pipe = Pipeline::new(
         rules.clone(),
         GeoDb::bundled_test(),
-        ReplayConfig::default(),
+        ReplayConfig {
+            // What an identity costs, not what the budget keeps: no eviction here.
+            budget: nhid::baseline::Budget {
+                max_identities: usize::MAX,
+                max_bytes: usize::MAX,
+            },
+            ..ReplayConfig::default()
+        },
     );
     let origin = Origin {
         input: "bench",

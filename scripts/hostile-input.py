@@ -42,9 +42,10 @@ def outsider(i, rnd):
     session = "%016x" % rnd.getrandbits(64)
     return {
         "eventVersion": "1.08",
-        "userIdentity": {"type": "AssumedRole", "principalId": "AROAOUTSIDE:" + session,
-                         "arn": "arn:aws:sts::999988887777:assumed-role/probe/" + session,
-                         "accountId": "999988887777", "accessKeyId": "ASIA%016X" % i},
+        # How CloudTrail records another account's principal calling into this one: the
+        # principal id carries the caller's session name, which the caller chooses.
+        "userIdentity": {"type": "AWSAccount", "principalId": "AROAOUTSIDE:" + session,
+                         "accountId": "999988887777"},
         "eventTime": when(i), "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets",
         "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.%d" % (i % 250 + 1),
         "userAgent": "Boto3/1.34.12", "errorCode": "AccessDenied",

@@ -795,10 +795,20 @@ impl Engine {
     fn correlate(&mut self, ev: &AuditEvent<'_>, first: usize, out: &mut Vec<Finding>) {
         let idh = xxhash_rust::xxh3::xxh3_64(ev.identity.key.as_bytes());
         let list = self.recent.entry(idh).or_default();
+        let horizon = self.longest_window;
         for f in &out[first..] {
             if !self.rules[f.rule].correlate {
                 continue;
             }
+            // Only the best score per rule in a window counts: an earlier entry of the same rule
+            // scoring no more is dominated, and entries past every window are dead. Without
+            // this, an identity with a finding on every call (an attacker's flood of refused
+            // calls) grew its list by a day of calls and made each call scan it.
+            let (t, rule, score) = (ev.time_ms, f.rule as u16, f.risk_score);
+            list.retain(|r| {
+                !(r.rule == rule && r.time <= t && r.score <= score)
+                    && t.saturating_sub(r.time) <= horizon
+            });
             list.push(Recent {
                 time: ev.time_ms,
                 rule: f.rule as u16,
