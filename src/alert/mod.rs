@@ -53,11 +53,13 @@ pub(crate) fn record_uid(prefix: &[&[u8]], ev: &AuditEvent<'_>) -> String {
     d[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Uid of a storm's aggregated alert: rule id and the storm's start time.
-pub fn storm_uid(rule_id: &str, started_ms: i64) -> String {
+/// Uid of a storm's aggregated alert: rule id, what the storm shares, and its start time.
+pub fn storm_uid(rule_id: &str, shared: &str, started_ms: i64) -> String {
     let mut h = Sha256::new();
     h.update(b"storm\0");
     h.update(rule_id.as_bytes());
+    h.update(b"\0");
+    h.update(shared.as_bytes());
     h.update(started_ms.to_le_bytes());
     let d = h.finalize();
     d[..16].iter().map(|b| format!("{b:02x}")).collect()
@@ -68,9 +70,10 @@ pub fn message(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> String {
     let mut m = String::new();
     if let Some(st) = &f.storm {
         m.push_str(&format!(
-            "STORM: {} finding(s) on {} identities since {} (folded into this alert; sample in unmapped.nhid.storm) — ",
+            "STORM: {} finding(s) on {} identities sharing {} since {} (folded into this alert; sample in unmapped.nhid.storm) — ",
             st.findings,
             st.identities,
+            st.shared,
             format_rfc3339_ms(st.started)
         ));
     } else if f.activity == Activity::Update {

@@ -83,6 +83,10 @@ pub struct Storm {
     pub sample: Vec<String>,
     /// When the storm began.
     pub started: i64,
+    /// What the folded findings share: the one new value (`asn AS64500 Example`) or the client
+    /// of identities with no baseline of their own (`client sqlmap`).
+    #[serde(default)]
+    pub shared: String,
 }
 
 /// What a rule found on one event.
@@ -240,10 +244,60 @@ struct DedupState {
     seq: u64,
 }
 
+/// One rule's storms, by what their findings share ([`storm_key`]).
 #[derive(Default, Serialize, Deserialize)]
 struct StormState {
+    waves: FxHashMap<u64, Wave>,
+}
+
+/// Findings of one rule sharing one value: recent ones, and the storm once they are many.
+#[derive(Default, Serialize, Deserialize)]
+struct Wave {
     recent: VecDeque<(i64, u64)>,
     active: Option<ActiveStorm>,
+}
+
+/// Waves kept per rule before idle ones are dropped (attacker-chosen values make waves).
+const MAX_WAVES: usize = 4096;
+
+/// Identities a storm remembers (to count them); past it, only findings are counted.
+const MAX_STORM_IDENTITIES: usize = 65_536;
+
+/// Score components that say the identity's own baseline or its peers make the finding
+/// anomalous: such a finding is never folded into a storm.
+const OWN_EVIDENCE: [&str; 7] = [
+    "additional_new_features",
+    "all_features_new",
+    "new_network_for_identity",
+    "no_peer_does_this",
+    "after_idle",
+    "minted_by_another_identity",
+    "minted_after_risky_activity",
+];
+
+/// What a finding may storm on, or `None` when it must stand alone: High and Critical findings,
+/// identities with an open incident, findings their own baseline or peers make anomalous.
+/// A genuine storm shares one new value across many identities (a GeoIP update, a provider
+/// re-IP: one ASN new to everyone), so a finding whose single anomaly is a new value storms on
+/// that value; any other finding storms only on an identity with no baseline of its own, on its
+/// client. Decoys (many fresh principals with a pentest client) then never hide the victim's
+/// own finding.
+fn storm_key(f: &Finding, ev: &AuditEvent<'_>, open_incident: bool) -> Option<(u64, String)> {
+    if f.severity >= Severity::High || open_incident {
+        return None;
+    }
+    if f.score_components
+        .iter()
+        .any(|(c, _)| OWN_EVIDENCE.contains(c))
+    {
+        return None;
+    }
+    let shared = match f.anomalies.as_slice() {
+        [a] if a.observation_type == "new_value" => format!("{} {}", a.feature, a.observed),
+        _ if f.learning.is_some_and(|l| !l.learning) => return None,
+        _ => format!("client {}", ev.client()),
+    };
+    Some((xxhash_rust::xxh3::xxh3_64(shared.as_bytes()), shared))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -549,7 +603,7 @@ impl Engine {
                 .storms
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| s.active.is_some() || !s.recent.is_empty())
+                .filter(|(_, s)| !s.waves.is_empty())
                 .map(|(i, s)| (id(i), s))
                 .collect(),
             priors: &self.priors,
@@ -936,77 +990,36 @@ impl Engine {
                 _ => {}
             }
             let uid = crate::alert::finding_uid(&rule.id, ev);
-            // Storm breaker: a wave of one rule across many identities.
-            if self.config.storm_threshold > 0 && rule.storm_breaker {
-                let idh = xxhash_rust::xxh3::xxh3_64(ev.identity.key.as_bytes());
-                let sw = self.config.storm_window_ms;
+            // Storm breaker: a wave of one rule and one shared value across many identities.
+            let open = self.incidents.is_open(&ev.identity.key);
+            let storm_on = (self.config.storm_threshold > 0 && rule.storm_breaker)
+                .then(|| storm_key(&out[k], ev, open))
+                .flatten();
+            if let Some((sk, shared)) = storm_on {
+                let cfg = (self.config.storm_threshold, self.config.storm_window_ms);
                 let st = &mut self.storms[out[k].rule];
-                if let Some(a) = &st.active {
-                    if t.saturating_sub(a.last) > sw {
-                        st.active = None;
-                    }
-                }
-                if let Some(a) = &mut st.active {
-                    a.folded += 1;
-                    a.last = a.last.max(t);
-                    if a.identities.insert(idh) && a.sample.len() < 20 {
-                        a.sample.push(ev.identity.key.to_string());
-                    }
-                    self.stats.storm_folded += 1;
-                    if update_due(
-                        a.folded,
-                        &mut a.last_report,
-                        t,
-                        self.config.update_interval_ms,
-                    ) {
-                        a.seq += 1;
-                        let f = &mut out[k];
-                        f.make_update(&a.uid, a.seq, a.folded, a.started);
-                        f.storm = Some(Storm {
-                            identities: a.identities.len(),
-                            findings: a.folded,
-                            sample: a.sample.clone(),
-                            started: a.started,
-                        });
-                        k += 1;
-                    } else {
+                match fold_into_storm(
+                    st,
+                    sk,
+                    shared,
+                    &rule.id,
+                    ev,
+                    &mut out[k],
+                    cfg,
+                    self.config.update_interval_ms,
+                ) {
+                    StormFold::Folded => {
+                        self.stats.storm_folded += 1;
                         out.remove(k);
+                        continue;
                     }
-                    continue;
-                }
-                st.recent.push_back((t, idh));
-                while st
-                    .recent
-                    .front()
-                    .is_some_and(|(x, _)| t.saturating_sub(*x) > sw)
-                {
-                    st.recent.pop_front();
-                }
-                let distinct: FxHashSet<u64> = st.recent.iter().map(|r| r.1).collect();
-                if distinct.len() >= self.config.storm_threshold {
-                    // Start a storm: this finding becomes the aggregated alert.
-                    let storm_uid = crate::alert::storm_uid(&rule.id, t);
-                    let sample: Vec<String> = vec![ev.identity.key.to_string()];
-                    st.active = Some(ActiveStorm {
-                        uid: storm_uid.clone(),
-                        started: t,
-                        last: t,
-                        folded: 1,
-                        identities: distinct.clone(),
-                        sample: sample.clone(),
-                        last_report: t,
-                        seq: 1,
-                    });
-                    st.recent.clear();
-                    self.stats.storms += 1;
-                    let f = &mut out[k];
-                    f.uid = Some(storm_uid);
-                    f.storm = Some(Storm {
-                        identities: distinct.len(),
-                        findings: 1,
-                        sample,
-                        started: t,
-                    });
+                    StormFold::Update => {
+                        self.stats.storm_folded += 1;
+                        k += 1;
+                        continue;
+                    }
+                    StormFold::Started => self.stats.storms += 1,
+                    StormFold::Alone => {}
                 }
             }
             self.dedup.insert(
@@ -1039,6 +1052,109 @@ impl Engine {
         self.lineage.prune(now);
         self.incidents.prune(now, &self.config.incidents);
     }
+}
+
+/// What the storm breaker did with a finding.
+enum StormFold {
+    /// Folded into a running storm, nothing to send.
+    Folded,
+    /// Folded, and the finding is now the storm's update.
+    Update,
+    /// It started a storm: the finding is the aggregated alert.
+    Started,
+    /// Not part of a storm.
+    Alone,
+}
+
+/// Runs the storm breaker of one rule for a finding sharing `shared` (keyed `sk`).
+#[allow(clippy::too_many_arguments)]
+fn fold_into_storm(
+    st: &mut StormState,
+    sk: u64,
+    shared: String,
+    rule_id: &str,
+    ev: &AuditEvent<'_>,
+    f: &mut Finding,
+    (threshold, window): (usize, i64),
+    update_interval_ms: i64,
+) -> StormFold {
+    let t = ev.time_ms;
+    let idh = xxhash_rust::xxh3::xxh3_64(ev.identity.key.as_bytes());
+    if st.waves.len() >= MAX_WAVES && !st.waves.contains_key(&sk) {
+        st.waves.retain(|_, w| {
+            let last = w.active.as_ref().map_or(i64::MIN, |a| a.last);
+            let recent = w.recent.back().map_or(i64::MIN, |r| r.0);
+            t.saturating_sub(last.max(recent)) <= window
+        });
+        if st.waves.len() >= MAX_WAVES {
+            return StormFold::Alone;
+        }
+    }
+    let w = st.waves.entry(sk).or_default();
+    if w.active
+        .as_ref()
+        .is_some_and(|a| t.saturating_sub(a.last) > window)
+    {
+        w.active = None;
+    }
+    if let Some(a) = &mut w.active {
+        a.folded += 1;
+        a.last = a.last.max(t);
+        if a.identities.len() < MAX_STORM_IDENTITIES
+            && a.identities.insert(idh)
+            && a.sample.len() < 20
+        {
+            a.sample.push(ev.identity.key.to_string());
+        }
+        if !update_due(a.folded, &mut a.last_report, t, update_interval_ms) {
+            return StormFold::Folded;
+        }
+        a.seq += 1;
+        f.make_update(&a.uid, a.seq, a.folded, a.started);
+        f.storm = Some(Storm {
+            identities: a.identities.len(),
+            findings: a.folded,
+            sample: a.sample.clone(),
+            started: a.started,
+            shared,
+        });
+        return StormFold::Update;
+    }
+    w.recent.push_back((t, idh));
+    while w
+        .recent
+        .front()
+        .is_some_and(|(x, _)| t.saturating_sub(*x) > window)
+    {
+        w.recent.pop_front();
+    }
+    let distinct: FxHashSet<u64> = w.recent.iter().map(|r| r.1).collect();
+    if distinct.len() < threshold {
+        return StormFold::Alone;
+    }
+    // Start a storm: this finding becomes the aggregated alert.
+    let storm_uid = crate::alert::storm_uid(rule_id, &shared, t);
+    let sample = vec![ev.identity.key.to_string()];
+    w.active = Some(ActiveStorm {
+        uid: storm_uid.clone(),
+        started: t,
+        last: t,
+        folded: 1,
+        identities: distinct.clone(),
+        sample: sample.clone(),
+        last_report: t,
+        seq: 1,
+    });
+    w.recent.clear();
+    f.uid = Some(storm_uid);
+    f.storm = Some(Storm {
+        identities: distinct.len(),
+        findings: 1,
+        sample,
+        started: t,
+        shared,
+    });
+    StormFold::Started
 }
 
 /// Does the rule apply to this event at all?
