@@ -200,3 +200,66 @@ fn a_shared_new_value_storms_and_names_it() {
         new_asn.len()
     );
 }
+
+/// The numbers of the summary's memory-budget line.
+fn budget_line(out: &Output) -> (String, String) {
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let line = err
+        .lines()
+        .find(|l| l.contains("memory budget:"))
+        .unwrap_or_else(|| panic!("no memory budget line: {err}"))
+        .to_string();
+    (line, err)
+}
+
+fn identities_of(stderr: &str) -> usize {
+    let head = stderr.lines().next().unwrap();
+    let before = head.split(" identities (").next().unwrap();
+    before.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+fn flood(kind: &str, n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::fs::File::create(dir.path().join("flood.jsonl")).unwrap();
+    let st = Command::new("python3")
+        .arg(root().join("scripts/hostile-input.py"))
+        .args([kind, &n.to_string()])
+        .stdout(out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    dir
+}
+
+/// 30,000 distinct identities against a budget of 2,000: the table never holds more, the
+/// evicted leave markers, and the run says so.
+#[test]
+fn identity_flood_stays_within_max_identities() {
+    let dir = flood("identities", 30_000);
+    let out = replay(&dir.path().join("flood.jsonl"), &["--max-identities", "2000"]);
+    let (line, err) = budget_line(&out);
+    assert!(identities_of(&err) <= 2000, "{err}");
+    assert!(line.contains("identities evicted"), "{line}");
+    let evicted: usize = line.split("memory budget: ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(evicted >= 28_000, "{line}");
+}
+
+/// One identity reading 20,000 random 2 KB secret ids with an 8 MiB budget: value labels stay
+/// within their eighth of it (they grew by 2 KB a value, without bound), by compaction.
+#[test]
+fn value_flood_keeps_labels_within_budget() {
+    let dir = flood("values", 20_000);
+    let out = replay(&dir.path().join("flood.jsonl"), &["--max-state-bytes", "8388608"]);
+    let (line, _) = budget_line(&out);
+    let kib: usize = line
+        .split(" label(s) (~")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .trim_end_matches("KiB),")
+        .parse()
+        .unwrap();
+    assert!(kib <= 1024, "labels within 1 MiB: {line}");
+}
