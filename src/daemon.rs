@@ -895,6 +895,9 @@ impl Daemon {
         metrics::gauge!("nhid_records_processed").set(self.records_total as f64);
         metrics::counter!("nhid_records_future_total").absolute(self.pipe.engine().stats.future);
         publish_state_metrics(self.pipe.engine().store());
+        let st = &self.pipe.engine().stats;
+        metrics::counter!("nhid_storms_total").absolute(st.storms);
+        metrics::counter!("nhid_storm_folded_total").absolute(st.storm_folded);
         for (src, n) in &self.pipe.stats.by_source {
             metrics::gauge!("nhid_events_parsed", "source" => *src).set(*n as f64);
         }

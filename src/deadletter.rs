@@ -67,8 +67,9 @@ struct Letter<'a> {
     record_bytes: Option<u64>,
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     sha256: Option<Cow<'a, str>>,
-    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
-    record: Option<&'a RawValue>,
+    /// Owned when line breaks had to go (a pretty-printed record: one letter is one line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    record: Option<Cow<'a, RawValue>>,
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     record_text: Option<Cow<'a, str>>,
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
@@ -166,8 +167,17 @@ fn omit_record(l: &mut Letter<'_>, record: &[u8]) {
 /// The record as JSON when it is, as text when escaping keeps it small, else as base64.
 fn set_record<'a>(l: &mut Letter<'a>, bytes: &'a [u8]) {
     if let Ok(raw) = serde_json::from_slice::<&RawValue>(bytes) {
-        l.record = Some(raw);
-        return;
+        let text = raw.get();
+        if !text.contains(['\n', '\r']) {
+            l.record = Some(Cow::Borrowed(raw));
+            return;
+        }
+        // Line breaks in JSON are only ever whitespace between tokens (a string cannot hold
+        // one raw): as spaces, the record is the same JSON on one line.
+        if let Ok(one) = RawValue::from_string(text.replace(['\n', '\r'], " ")) {
+            l.record = Some(Cow::Owned(one));
+            return;
+        }
     }
     if let Ok(s) = std::str::from_utf8(bytes) {
         let escaped = s
@@ -216,8 +226,11 @@ pub fn fit(line: &[u8], limit: usize) -> Cow<'_, [u8]> {
 }
 
 fn record_of<'a>(l: &Letter<'a>) -> Option<Cow<'a, [u8]>> {
-    if let Some(r) = l.record {
-        return Some(Cow::Borrowed(r.get().as_bytes()));
+    if let Some(r) = &l.record {
+        return Some(match r {
+            Cow::Borrowed(r) => Cow::Borrowed(r.get().as_bytes()),
+            Cow::Owned(r) => Cow::Owned(r.get().as_bytes().to_vec()),
+        });
     }
     if let Some(t) = &l.record_text {
         return Some(match t {

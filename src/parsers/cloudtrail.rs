@@ -368,7 +368,7 @@ fn resolve_identity<'a>(
     mut hints: HumanHints,
 ) -> Result<Resolved<'a>, ParseError> {
     let kind = cow(ui.kind);
-    let arn = cow(ui.arn);
+    let arn = cow(ui.arn).filter(|a| !a.is_empty());
     let invoked_by = cow(ui.invoked_by);
     let credential = cow(ui.access_key_id).filter(|k| !k.is_empty());
     let principal_id = cow(ui.principal_id.clone()).filter(|p| !p.is_empty());
@@ -407,7 +407,7 @@ fn resolve_identity<'a>(
                 (None, false) => project(&arn_s, role_name),
                 (None, true) => return Err(ParseError::MissingActor(SRC)),
             };
-            let key: Cow<'a, str> = match cow(issuer.arn) {
+            let key: Cow<'a, str> = match cow(issuer.arn).filter(|a| !a.is_empty()) {
                 Some(k) => k,
                 None => match role_arn_from_session_arn(&arn_s) {
                     Some(k) => Cow::Owned(k),

@@ -227,7 +227,7 @@ pub fn read_input(
             let mut carry = doc[complete..].to_vec();
             drop(doc);
             if !carry.is_empty() {
-                let (over, rest) = read_line(&mut *reader, &mut line, limits)
+                let (over, rest) = read_line_after(&mut *reader, &mut line, limits, &carry)
                     .map_err(rerr)?
                     .unwrap_or((false, 0));
                 let size = carry.len() + rest;
@@ -466,11 +466,28 @@ fn read_line(
     buf: &mut Vec<u8>,
     limits: ReadLimits,
 ) -> io::Result<Option<(bool, usize)>> {
+    read_line_after(r, buf, limits, &[])
+}
+
+/// [`read_line`] for the rest of a line whose first `prefix` bytes were already read (the tail
+/// of a pretty-document attempt): the prefix counts towards the limit and decides whether the
+/// line starts like a batch (it was judged on its remainder alone, and a batch line cut there
+/// was held to the record limit).
+fn read_line_after(
+    r: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    limits: ReadLimits,
+    prefix: &[u8],
+) -> io::Result<Option<(bool, usize)>> {
     buf.clear();
+    let lead = prefix.len();
     let mut over = false;
     let mut any = false;
     let mut total = 0usize;
     let mut max = limits.max_record_bytes.min(limits.max_document_bytes);
+    if lead > 0 && starts_like_batch(&prefix[..lead.min(128)]) {
+        max = limits.max_document_bytes;
+    }
     loop {
         let avail = match r.fill_buf() {
             Ok(b) => b,
@@ -486,7 +503,8 @@ fn read_line(
             None => (avail, None),
         };
         total += chunk.len();
-        if !over && buf.len() + chunk.len() > max && max < limits.max_document_bytes {
+        let have = lead + buf.len();
+        if !over && have + chunk.len() > max && max < limits.max_document_bytes && lead == 0 {
             let mut head = buf[..buf.len().min(64)].to_vec();
             head.extend_from_slice(&chunk[..chunk.len().min(64)]);
             if starts_like_batch(&head) {
@@ -494,9 +512,9 @@ fn read_line(
             }
         }
         if !over {
-            if buf.len() + chunk.len() > max {
+            if have + chunk.len() > max {
                 over = true;
-                let keep = 4096usize.saturating_sub(buf.len()).min(chunk.len());
+                let keep = 4096usize.saturating_sub(have).min(chunk.len());
                 buf.extend_from_slice(&chunk[..keep]);
             } else {
                 buf.extend_from_slice(chunk);
