@@ -233,7 +233,7 @@ KEYS = {
     "incidents": {"enabled", "gap", "max_span"},
     "state": {"dir", "snapshot_interval", "max_identities", "max_bytes"},
     "dead_letter": {"path"},
-    "server": {"listen"},
+    "server": {"listen", "token", "token_file"},
     "log": {"format", "level"},
     "pipeline": {"batch_max", "batch_linger", "max_record_bytes", "future_tolerance"},
     "sink.file": {"type", "name", "path", "max_bytes", "keep", "min_severity", "rules", "format",

@@ -339,13 +339,45 @@ pub struct ServerConfig {
     /// Listen address (`host:port`; port 0 picks one); `""` disables the endpoint.
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// Bearer token /metrics (and later /api, /ui) require; /healthz and /readyz stay open.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// File holding the token (a mounted Secret); read at startup, surrounding whitespace dropped.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: default_listen(),
+            token: None,
+            token_file: None,
         }
+    }
+}
+
+/// Shortest token accepted (a guessable token is no protection).
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+impl ServerConfig {
+    /// The endpoint's token, from `token` or `token_file` (`Ok(None)`: the endpoint is open).
+    pub fn resolve_token(&self) -> Result<Option<String>, String> {
+        let t = match (&self.token, &self.token_file) {
+            (Some(_), Some(_)) => return Err("server: set token or token_file, not both".into()),
+            (Some(t), None) => t.trim().to_string(),
+            (None, Some(p)) => std::fs::read_to_string(p)
+                .map_err(|e| format!("server.token_file: {}: {e}", p.display()))?
+                .trim()
+                .to_string(),
+            (None, None) => return Ok(None),
+        };
+        if t.chars().count() < MIN_TOKEN_CHARS || t.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(format!(
+                "server: the token must be at least {MIN_TOKEN_CHARS} characters without spaces or control characters"
+            ));
+        }
+        Ok(Some(t))
     }
 }
 
@@ -1116,6 +1148,9 @@ impl Config {
                 "server.listen: `{}` is not host:port (e.g. 127.0.0.1:9464)",
                 self.server.listen
             ));
+        }
+        if let Err(err) = self.server.resolve_token() {
+            e.push(err);
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             e.push(format!("log.format: `{}` (text or json)", self.log.format));

@@ -561,7 +561,14 @@ fn run_daemon(config: PathBuf, check: bool) -> ExitCode {
     } else {
         cfg.server.listen.parse().ok()
     };
-    match nhid::server::spawn(listen, control.clone(), prom) {
+    let token = match cfg.server.resolve_token() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("nhid: error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match nhid::server::spawn(listen, control.clone(), prom, token) {
         Ok(Some(addr)) => {
             tracing::info!(%addr, "http endpoint listening (/metrics, /healthz, /readyz)")
         }

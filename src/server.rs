@@ -90,12 +90,39 @@ fn reply(code: StatusCode, body: String) -> Response<Full<Bytes>> {
     r
 }
 
+/// True if the request carries `Authorization: Bearer <token>` (compared in constant time).
+fn authorized(req: &Request<hyper::body::Incoming>, token: &str) -> bool {
+    let Some(v) = req.headers().get(hyper::header::AUTHORIZATION) else {
+        return false;
+    };
+    let Some(got) = v.as_bytes().strip_prefix(b"Bearer ") else {
+        return false;
+    };
+    let want = token.as_bytes();
+    // Length is not secret (the minimum is documented); the bytes are compared in full.
+    got.len() == want.len() && got.iter().zip(want).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0
+}
+
 fn route(
     req: &Request<hyper::body::Incoming>,
     c: &Control,
     prom: &PrometheusHandle,
+    token: Option<&str>,
 ) -> Response<Full<Bytes>> {
-    match req.uri().path() {
+    let path = req.uri().path();
+    if path == "/metrics" && token.is_some_and(|t| !authorized(req, t)) {
+        metrics::counter!("nhid_http_unauthorized_total").increment(1);
+        let mut r = reply(
+            StatusCode::UNAUTHORIZED,
+            "a bearer token is required\n".into(),
+        );
+        r.headers_mut().insert(
+            hyper::header::WWW_AUTHENTICATE,
+            hyper::header::HeaderValue::from_static("Bearer realm=\"nhid\""),
+        );
+        return r;
+    }
+    match path {
         "/metrics" => {
             let mut text = prom.render();
             if let Ok(extra) = c.extra_metrics.lock() {
@@ -136,7 +163,9 @@ pub fn spawn(
     listen: Option<SocketAddr>,
     control: Arc<Control>,
     prom: PrometheusHandle,
+    token: Option<String>,
 ) -> Result<Option<SocketAddr>, String> {
+    let token: Option<Arc<str>> = token.map(Into::into);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -207,10 +236,11 @@ pub fn spawn(
                     open.fetch_add(1, Ordering::Relaxed);
                     let c = control.clone();
                     let p = prom.clone();
+                    let t = token.clone();
                     let open = open.clone();
                     tokio::spawn(async move {
                         let svc = hyper::service::service_fn(move |req| {
-                            let r = route(&req, &c, &p);
+                            let r = route(&req, &c, &p, t.as_deref());
                             async move { Ok::<_, std::convert::Infallible>(r) }
                         });
                         let conn = hyper::server::conn::http1::Builder::new()

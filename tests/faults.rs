@@ -466,3 +466,62 @@ fn idle_half_sent_connections_cannot_exhaust_the_endpoint() {
     assert_eq!(metric_sum(&m, "nhid_snapshot_errors_total"), 0.0);
     drop(held);
 }
+
+/// GET with an optional bearer token: the status code.
+fn status_with(port: u16, path: &str, token: Option<&str>) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    buf.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// `[server] token_file`: /metrics answers 401 without the bearer token (and with a wrong one),
+/// 200 with it; /healthz and /readyz stay open for probes. A short token is refused at start.
+#[test]
+fn metrics_require_the_token_when_one_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let token = "s3cr3t-t0ken-for-metrics";
+    std::fs::write(dir.path().join("token"), format!("{token}\n")).unwrap();
+    let cfg = dir.path().join("nhid.toml");
+    let write_cfg = |tok: &str| {
+        std::fs::write(
+            &cfg,
+            format!(
+                "[[sources]]\ntype = \"file\"\npaths = [\"{ROOT}/examples/demo.jsonl\"]\n\n[server]\nlisten = \"127.0.0.1:{port}\"\n{tok}\n\n[[sinks]]\ntype = \"file\"\nname = \"all\"\npath = \"{}\"\n",
+                dir.path().join("alerts.jsonl").display()
+            ),
+        )
+        .unwrap()
+    };
+    write_cfg(&format!(
+        "token_file = \"{}\"",
+        dir.path().join("token").display()
+    ));
+    let mut d = Daemon::start(&cfg, port, Duration::from_secs(30));
+    assert_eq!(status_with(port, "/metrics", None), 401);
+    assert_eq!(
+        status_with(port, "/metrics", Some("s3cr3t-t0ken-for-metricZ")),
+        401
+    );
+    assert_eq!(status_with(port, "/metrics", Some(token)), 200);
+    assert_eq!(status_with(port, "/healthz", None), 200);
+    assert_eq!(status_with(port, "/readyz", None), 200);
+    assert_eq!(d.sigterm_exit_code(), Some(0));
+    write_cfg("token = \"short\"");
+    let out = Command::new(BIN)
+        .args(["run", "--check-config", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 16 characters"));
+}
