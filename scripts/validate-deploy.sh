@@ -243,7 +243,7 @@ KEYS = {
                    "rules", "format", "max_alert_bytes"},
 }
 HTTP_SINK = {"type", "name", "url", "timeout", "max_retries", "retry_backoff", "retry_max_backoff",
-             "ca_file", "dead_letter", "min_severity", "rules", "format", "max_alert_bytes"}
+             "ca_file", "dead_letter", "allow_insecure_http", "min_severity", "rules", "format", "max_alert_bytes"}
 KEYS["sink.splunk_hec"] = HTTP_SINK | {"token", "token_file", "sourcetype", "source", "index", "host",
                                        "ack", "ack_timeout", "batch_max"}
 KEYS["sink.elastic"] = HTTP_SINK | {"index", "data_stream", "api_key", "api_key_file", "username", "password",

@@ -582,6 +582,10 @@ macro_rules! http_sink_config {
             pub ca_file: Option<PathBuf>,
             /// Alerts not delivered after the retries go here (default `[dead_letter] path`).
             pub dead_letter: Option<PathBuf>,
+            /// Allow `http://` although the sink sends credentials (default false: refused;
+            /// for a loopback proxy or tests).
+            #[serde(default)]
+            pub allow_insecure_http: bool,
             $($(#[$fm])* pub $f: $t,)*
             /// Filter.
             #[serde(flatten)]
@@ -594,6 +598,9 @@ macro_rules! http_sink_config {
                 &self,
                 default_dead_letter: Option<&Path>,
             ) -> Result<crate::sinks::http::HttpSettings, String> {
+                if let Some(why) = self.insecure_credentials() {
+                    return Err(why);
+                }
                 let d = |v: &str| std::time::Duration::from_millis(duration_ms(v).max(0) as u64);
                 Ok(crate::sinks::http::HttpSettings {
                     url: self.url.clone(),
@@ -607,6 +614,17 @@ macro_rules! http_sink_config {
                         .clone()
                         .or_else(|| default_dead_letter.map(Path::to_path_buf))
                         .ok_or("no dead_letter file (set it, or [dead_letter] path)")?,
+                })
+            }
+
+            /// Why the sink may not send to its URL: credentials over `http://` without
+            /// `allow_insecure_http` (`None`: fine).
+            pub fn insecure_credentials(&self) -> Option<String> {
+                let plain = self.url.trim_start().get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+                (plain && self.sends_credentials() && !self.allow_insecure_http).then(|| {
+                    "url: http:// would send this sink's credentials in clear text; use https:// \
+                     (or set allow_insecure_http = true for a loopback proxy)"
+                        .to_string()
                 })
             }
 
@@ -675,6 +693,13 @@ http_sink_config! {
     }
 }
 
+impl SplunkHecSinkConfig {
+    /// The HEC token goes with every request.
+    fn sends_credentials(&self) -> bool {
+        true
+    }
+}
+
 http_sink_config! {
     /// `type = "elastic"`.
     ElasticSinkConfig {
@@ -702,6 +727,17 @@ http_sink_config! {
     }
 }
 
+impl ElasticSinkConfig {
+    /// An API key or basic auth goes with every request.
+    fn sends_credentials(&self) -> bool {
+        self.api_key.is_some()
+            || self.api_key_file.is_some()
+            || self.username.is_some()
+            || self.password.is_some()
+            || self.password_file.is_some()
+    }
+}
+
 http_sink_config! {
     /// `type = "webhook"`.
     WebhookSinkConfig {
@@ -714,6 +750,13 @@ http_sink_config! {
         hmac_key_file: Option<PathBuf>,
         /// Body template: JSON with `{{path}}` placeholders (`{{alert}}` = the whole document).
         template: Option<String>,
+    }
+}
+
+impl WebhookSinkConfig {
+    /// Static headers may carry an API key or bearer token (the HMAC key itself is not sent).
+    fn sends_credentials(&self) -> bool {
+        !self.headers.is_empty()
     }
 }
 
@@ -1251,6 +1294,9 @@ impl Config {
                         &h.ca_file,
                         &mut e,
                     );
+                    if let Some(why) = h.insecure_credentials() {
+                        e.push(format!("{at}.{why}"));
+                    }
                     match secret("token", &h.token, &h.token_file) {
                         Ok(Some(_)) => {}
                         Ok(None) => e.push(format!("{at}.token: required (or token_file)")),
@@ -1274,6 +1320,9 @@ impl Config {
                         &x.ca_file,
                         &mut e,
                     );
+                    if let Some(why) = x.insecure_credentials() {
+                        e.push(format!("{at}.{why}"));
+                    }
                     for r in [
                         secret("api_key", &x.api_key, &x.api_key_file),
                         secret("password", &x.password, &x.password_file),
@@ -1294,6 +1343,9 @@ impl Config {
                         &w.ca_file,
                         &mut e,
                     );
+                    if let Some(why) = w.insecure_credentials() {
+                        e.push(format!("{at}.{why}"));
+                    }
                     if let Err(err) = secret("hmac_key", &w.hmac_key, &w.hmac_key_file) {
                         e.push(format!("{at}.{err}"));
                     }

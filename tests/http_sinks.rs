@@ -31,8 +31,15 @@ fn alerts() -> Vec<AlertOut> {
     .collect()
 }
 
+/// Builds one sink. The test servers listen on `http://127.0.0.1`: sinks with credentials
+/// there need `allow_insecure_http` (refused without it: `credentials_over_http_are_refused`).
 fn sink(toml_text: &str, dead: &Path) -> Routed {
-    let cfg: SinkConfig = toml::from_str(toml_text).unwrap();
+    let text = if toml_text.contains("http://") {
+        format!("{toml_text}allow_insecure_http = true\n")
+    } else {
+        toml_text.to_string()
+    };
+    let cfg: SinkConfig = toml::from_str(&text).unwrap();
     nhid::sinks::build(&[cfg], Some(dead))
         .unwrap()
         .pop()
@@ -640,4 +647,28 @@ fn https_receivers_are_reached_over_tls_and_an_untrusted_certificate_is_refused(
     send(&mut s, &a);
     assert_eq!(server.requests().len(), a.len(), "no request got through");
     assert_eq!(dead_uids(&dead2).len(), a.len());
+}
+
+/// A sink that sends credentials refuses `http://` unless `allow_insecure_http` says so; one
+/// without credentials (a webhook signed by HMAC only) may use it.
+#[test]
+fn credentials_over_http_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = dir.path().join("dead.jsonl");
+    for text in [
+        "type = \"splunk_hec\"\nurl = \"http://127.0.0.1:9/services/collector\"\ntoken = \"t\"\n",
+        "type = \"elastic\"\nurl = \"http://127.0.0.1:9\"\napi_key = \"k\"\n",
+        "type = \"webhook\"\nurl = \"HTTP://127.0.0.1:9/x\"\nheaders = { Authorization = \"Bearer x\" }\n",
+    ] {
+        let cfg: SinkConfig = toml::from_str(text).unwrap();
+        let err = nhid::sinks::build(&[cfg], Some(&dead)).err().expect(text);
+        assert!(err.to_string().contains("clear text"), "{err}");
+        let allowed: SinkConfig =
+            toml::from_str(&format!("{text}allow_insecure_http = true\n")).unwrap();
+        assert!(nhid::sinks::build(&[allowed], Some(&dead)).is_ok(), "{text}");
+    }
+    let signed: SinkConfig =
+        toml::from_str("type = \"webhook\"\nurl = \"http://127.0.0.1:9/x\"\nhmac_key = \"k\"\n")
+            .unwrap();
+    assert!(nhid::sinks::build(&[signed], Some(&dead)).is_ok());
 }
