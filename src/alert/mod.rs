@@ -65,7 +65,26 @@ pub fn storm_uid(rule_id: &str, shared: &str, started_ms: i64) -> String {
     d[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// One-line explanation for the SIEM's message column.
+/// Attacker-chosen text (user agents, session and resource names) made safe for one line of a
+/// log viewer or terminal: control characters (line breaks, escape sequences, NUL) and the
+/// Unicode controls that reorder or hide text (bidi overrides and isolates, zero-width marks)
+/// become U+FFFD, so a value can neither forge a second log line nor disguise itself.
+pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}' | '\u{FEFF}')
+    };
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| if bad(c) { '\u{FFFD}' } else { c })
+            .collect(),
+    )
+}
+
+/// One-line explanation for the SIEM's message column (see [`one_line`]).
 pub fn message(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> String {
     let mut m = String::new();
     if let Some(st) = &f.storm {
@@ -123,7 +142,7 @@ pub fn message(rule: &Rule, f: &Finding, ev: &AuditEvent<'_>) -> String {
     if let Some(t) = &ev.target {
         m.push_str(&format!(" on {t}"));
     }
-    m
+    one_line(&m).into_owned()
 }
 
 /// The alert's severity after the owner's criticality (critical +1, low −1; documented in

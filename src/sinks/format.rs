@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use std::borrow::Cow;
 
 use crate::alert::Alert;
 use crate::time::format_rfc3339_ms;
@@ -72,6 +73,22 @@ fn techniques(a: &Alert) -> Vec<&str> {
         .collect()
 }
 
+/// A value bound for a SIEM table that users export to spreadsheets: one line
+/// ([`crate::alert::one_line`]), and a leading `=`, `+`, `-`, `@` (a formula to a spreadsheet)
+/// gets a `'` in front, the OWASP "CSV injection" defence.
+fn cell(s: &str) -> Cow<'_, str> {
+    let s = crate::alert::one_line(s);
+    if s.starts_with(['=', '+', '-', '@']) {
+        Cow::Owned(format!("'{s}"))
+    } else {
+        s
+    }
+}
+
+fn cell_opt(s: Option<&str>) -> Option<Cow<'_, str>> {
+    s.map(cell)
+}
+
 fn none_if_blank(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
@@ -124,7 +141,7 @@ impl<'a> NhidPart<'a> {
 struct Ecs<'a> {
     #[serde(rename = "@timestamp")]
     timestamp: String,
-    message: &'a str,
+    message: Cow<'a, str>,
     event: EcsEvent<'a>,
     rule: EcsRule<'a>,
     threat: EcsThreat<'a>,
@@ -182,9 +199,9 @@ struct EcsTechnique<'a> {
 #[derive(Serialize)]
 struct EcsUser<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<&'a str>,
+    id: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
+    name: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     domain: Option<&'a str>,
 }
@@ -229,7 +246,7 @@ struct EcsOrg<'a> {
 
 #[derive(Serialize)]
 struct EcsUserAgent<'a> {
-    original: &'a str,
+    original: Cow<'a, str>,
 }
 
 #[derive(Serialize)]
@@ -274,7 +291,7 @@ impl<'a> Ecs<'a> {
         let techniques = techniques(a);
         Ecs {
             timestamp: format_rfc3339_ms(a.time),
-            message: &a.message,
+            message: cell(&a.message),
             event: EcsEvent {
                 kind: "alert",
                 category: ["iam"],
@@ -306,8 +323,8 @@ impl<'a> Ecs<'a> {
                 technique: (!techniques.is_empty()).then_some(EcsTechnique { id: techniques }),
             },
             user: EcsUser {
-                id: none_if_blank(&a.actor.user.uid),
-                name: none_if_blank(&a.actor.user.name),
+                id: cell_opt(none_if_blank(&a.actor.user.uid)),
+                name: cell_opt(none_if_blank(&a.actor.user.name)),
                 domain: a.actor.user.account.as_ref().map(|x| x.uid.as_str()),
             },
             source: EcsSource {
@@ -321,7 +338,9 @@ impl<'a> Ecs<'a> {
             },
             user_agent: ev
                 .and_then(|e| none_if_blank(&e.user_agent))
-                .map(|original| EcsUserAgent { original }),
+                .map(|original| EcsUserAgent {
+                    original: cell(original),
+                }),
             cloud: EcsCloud {
                 provider: &a.cloud.provider,
                 account: a.cloud.account.as_ref().map(|x| EcsId { id: &x.uid }),
@@ -349,16 +368,16 @@ struct Cim<'a> {
     id: &'a str,
     signature: &'a str,
     signature_id: &'a str,
-    description: &'a str,
+    description: Cow<'a, str>,
     severity: &'static str,
     severity_id: u8,
     risk_score: u8,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     mitre_technique_id: Vec<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    user: Option<&'a str>,
+    user: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    user_name: Option<&'a str>,
+    user_name: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     src: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -366,15 +385,15 @@ struct Cim<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     src_asn: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    action: Option<&'a str>,
+    action: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    object: Option<&'a str>,
+    object: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     vendor_account: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     vendor_region: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    http_user_agent: Option<&'a str>,
+    http_user_agent: Option<Cow<'a, str>>,
     nhid: NhidPart<'a>,
 }
 
@@ -395,13 +414,13 @@ impl<'a> Cim<'a> {
             id: &a.finding_info.uid,
             signature: &a.finding_info.title,
             signature_id: &a.finding_info.analytic.uid,
-            description: &a.message,
+            description: cell(&a.message),
             severity,
             severity_id: a.severity_id,
             risk_score: a.risk_score,
             mitre_technique_id: techniques(a),
-            user: none_if_blank(&a.actor.user.uid),
-            user_name: none_if_blank(&a.actor.user.name),
+            user: cell_opt(none_if_blank(&a.actor.user.uid)),
+            user_name: cell_opt(none_if_blank(&a.actor.user.name)),
             src: a.src_endpoint.ip.as_deref(),
             src_country: a
                 .src_endpoint
@@ -409,14 +428,15 @@ impl<'a> Cim<'a> {
                 .as_ref()
                 .and_then(|l| l.country.as_deref()),
             src_asn: a.src_endpoint.autonomous_system.as_ref().map(|s| s.number),
-            action: none_if_blank(&a.api.operation),
-            object: none_if_blank(&a.api.service.name),
+            action: cell_opt(none_if_blank(&a.api.operation)),
+            object: cell_opt(none_if_blank(&a.api.service.name)),
             vendor_account: a.cloud.account.as_ref().map(|x| x.uid.as_str()),
             vendor_region: a.cloud.region.as_deref(),
-            http_user_agent: a
-                .evidences
-                .first()
-                .and_then(|e| none_if_blank(&e.data.user_agent)),
+            http_user_agent: cell_opt(
+                a.evidences
+                    .first()
+                    .and_then(|e| none_if_blank(&e.data.user_agent)),
+            ),
             nhid: NhidPart::of(a),
         }
     }
@@ -482,6 +502,44 @@ mod tests {
             v["nhid"]["evidence"][0]["data"]["action"],
             "cloudtrail:StopLogging"
         );
+    }
+
+    #[test]
+    fn attacker_text_is_one_line_and_no_formula() {
+        let mut a = sample();
+        a.actor.user.name = "=HYPERLINK(\"http://x\")".into();
+        a.message = "new client \u{1b}[31mred\nFAKE LINE \u{202e}gnp.exe".into();
+        if let Some(e) = a.evidences.first_mut() {
+            e.data.user_agent = "@SUM(1+1)\r\n".into();
+        }
+        // The table's own fields are clean (the `nhid` part keeps the evidence as it was).
+        let clean = |v: &Value| {
+            let t = v.as_str().unwrap();
+            assert!(
+                !t.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                "{t:?}"
+            );
+        };
+        let cim = doc(Format::Cim, &a);
+        clean(&cim["description"]);
+        clean(&cim["http_user_agent"]);
+        let ecs = doc(Format::Ecs, &a);
+        clean(&ecs["message"]);
+        clean(&ecs["user_agent"]["original"]);
+        assert_eq!(cim["user_name"], "'=HYPERLINK(\"http://x\")");
+        assert!(cim["http_user_agent"]
+            .as_str()
+            .unwrap()
+            .starts_with("'@SUM"));
+        assert!(cim["description"]
+            .as_str()
+            .unwrap()
+            .contains("\u{fffd}FAKE LINE"));
+        assert_eq!(ecs["user"]["name"], "'=HYPERLINK(\"http://x\")");
+        // OCSF keeps the value as it was (a JSON string is safe; the evidence is the evidence).
+        let ocsf = doc(Format::Ocsf, &a);
+        assert_eq!(ocsf["actor"]["user"]["name"], "=HYPERLINK(\"http://x\")");
+        assert_eq!(crate::alert::one_line("plain"), "plain");
     }
 
     #[test]
