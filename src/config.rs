@@ -363,14 +363,11 @@ pub const MIN_TOKEN_CHARS: usize = 16;
 impl ServerConfig {
     /// The endpoint's token, from `token` or `token_file` (`Ok(None)`: the endpoint is open).
     pub fn resolve_token(&self) -> Result<Option<String>, String> {
-        let t = match (&self.token, &self.token_file) {
-            (Some(_), Some(_)) => return Err("server: set token or token_file, not both".into()),
-            (Some(t), None) => t.trim().to_string(),
-            (None, Some(p)) => std::fs::read_to_string(p)
-                .map_err(|e| format!("server.token_file: {}: {e}", p.display()))?
-                .trim()
-                .to_string(),
-            (None, None) => return Ok(None),
+        // Like every other secret: `env:VAR` reads the environment, a file is trimmed.
+        let t = match secret("token", &self.token, &self.token_file) {
+            Ok(Some(t)) => t.trim().to_string(),
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(format!("server.{e}")),
         };
         if t.chars().count() < MIN_TOKEN_CHARS || t.chars().any(|c| c.is_control() || c == ' ') {
             return Err(format!(
@@ -620,8 +617,14 @@ macro_rules! http_sink_config {
             /// Why the sink may not send to its URL: credentials over `http://` without
             /// `allow_insecure_http` (`None`: fine).
             pub fn insecure_credentials(&self) -> Option<String> {
-                let plain = self.url.trim_start().get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://"));
-                (plain && self.sends_credentials() && !self.allow_insecure_http).then(|| {
+                // Parsed as the client will (WHATWG: `http:host`, tabs inside, control bytes
+                // before it all mean http://); a user:password in the URL is a credential too.
+                let Ok(u) = reqwest::Url::parse(self.url.trim()) else {
+                    return None; // reported as a bad URL
+                };
+                let in_url = !u.username().is_empty() || u.password().is_some();
+                let plain = u.scheme() == "http";
+                (plain && (in_url || self.sends_credentials()) && !self.allow_insecure_http).then(|| {
                     "url: http:// would send this sink's credentials in clear text; use https:// \
                      (or set allow_insecure_http = true for a loopback proxy)"
                         .to_string()

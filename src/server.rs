@@ -110,7 +110,9 @@ fn route(
     token: Option<&str>,
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path();
-    if path == "/metrics" && token.is_some_and(|t| !authorized(req, t)) {
+    // Everything but the probes needs the token (routes added later are closed by default).
+    let open = matches!(path, "/healthz" | "/readyz");
+    if !open && token.is_some_and(|t| !authorized(req, t)) {
         metrics::counter!("nhid_http_unauthorized_total").increment(1);
         let mut r = reply(
             StatusCode::UNAUTHORIZED,

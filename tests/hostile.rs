@@ -236,11 +236,22 @@ fn flood(kind: &str, n: usize) -> tempfile::TempDir {
 #[test]
 fn identity_flood_stays_within_max_identities() {
     let dir = flood("identities", 30_000);
-    let out = replay(&dir.path().join("flood.jsonl"), &["--max-identities", "2000"]);
+    let out = replay(
+        &dir.path().join("flood.jsonl"),
+        &["--max-identities", "2000"],
+    );
     let (line, err) = budget_line(&out);
     assert!(identities_of(&err) <= 2000, "{err}");
     assert!(line.contains("identities evicted"), "{line}");
-    let evicted: usize = line.split("memory budget: ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let evicted: usize = line
+        .split("memory budget: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(evicted >= 28_000, "{line}");
 }
 
@@ -249,7 +260,10 @@ fn identity_flood_stays_within_max_identities() {
 #[test]
 fn value_flood_keeps_labels_within_budget() {
     let dir = flood("values", 20_000);
-    let out = replay(&dir.path().join("flood.jsonl"), &["--max-state-bytes", "8388608"]);
+    let out = replay(
+        &dir.path().join("flood.jsonl"),
+        &["--max-state-bytes", "8388608"],
+    );
     let (line, _) = budget_line(&out);
     let kib: usize = line
         .split(" label(s) (~")

@@ -659,6 +659,9 @@ fn credentials_over_http_are_refused() {
         "type = \"splunk_hec\"\nurl = \"http://127.0.0.1:9/services/collector\"\ntoken = \"t\"\n",
         "type = \"elastic\"\nurl = \"http://127.0.0.1:9\"\napi_key = \"k\"\n",
         "type = \"webhook\"\nurl = \"HTTP://127.0.0.1:9/x\"\nheaders = { Authorization = \"Bearer x\" }\n",
+        // What the client parses as http:// too, and a password in the URL itself.
+        "type = \"elastic\"\nurl = \"http:127.0.0.1:9\"\napi_key = \"k\"\n",
+        "type = \"webhook\"\nurl = \"http://user:pw@127.0.0.1:9/x\"\n",
     ] {
         let cfg: SinkConfig = toml::from_str(text).unwrap();
         let err = nhid::sinks::build(&[cfg], Some(&dead)).err().expect(text);

@@ -52,7 +52,7 @@ pub fn build(rules: &[Rule], f: &Finding, inc: &IncidentView, ev: &AuditEvent<'_
     a.remediation = remediation;
     a.evidences = inc.evidences.clone();
     a.anomaly_analyses = inc.anomalies.clone();
-    a.message = story(rules, inc, ev);
+    a.message = crate::alert::one_line(&story(rules, inc, ev)).into_owned();
     let nhid = &mut a.unmapped.nhid;
     nhid.severity_adjustment = adjustment;
     nhid.runbook = top.runbook.as_deref().map(|r| r.trim().to_string());

@@ -143,11 +143,13 @@ impl Markers {
         if n <= keep {
             return 0;
         }
-        let mut times: Vec<(i64, u64)> = self.map.iter().map(|(k, m)| (m.last_seen, *k)).collect();
+        let mut times: Vec<i64> = self.map.values().map(|m| m.last_seen).collect();
         let drop = n - keep;
         times.select_nth_unstable(drop - 1);
         let cut = times[drop - 1];
-        self.map.retain(|k, m| (m.last_seen, *k) > cut);
+        // The whole group seen at the cut goes (not a part chosen by the random hash key), so
+        // the same input keeps the same markers.
+        self.map.retain(|_, m| m.last_seen > cut);
         n - self.map.len()
     }
 }

@@ -959,6 +959,16 @@ impl Default for BaselineStore {
     }
 }
 
+/// Eviction order: identities never let in (no detail: a flood of refused calls) go first, then
+/// ordinary ones; those `keep_longer` names last.
+fn evict_tier(k: &str, p: &Profile, keep_longer: &dyn Fn(&str, &Profile) -> bool) -> u8 {
+    if keep_longer(k, p) {
+        2
+    } else {
+        p.detail.is_some() as u8
+    }
+}
+
 /// Re-accounts a profile's bytes in the store's total.
 fn reaccount(total: &mut usize, p: &mut Profile) {
     let now = p.approx_bytes();
@@ -1115,14 +1125,14 @@ impl BaselineStore {
         let by_bytes = if excess == 0 || n == 0 {
             0
         } else {
-            let per = (self.bytes / n).max(1);
+            let per = (self.bytes() / n).max(1);
             excess.div_ceil(per)
         };
         let count = by_count.max(by_bytes).min(n);
         let list = budget::victims(
             self.profiles
                 .iter()
-                .map(|(k, p)| (keep_longer(k, p) as u8, p.last_seen, &**k)),
+                .map(|(k, p)| (evict_tier(k, p, keep_longer), p.last_seen, &**k)),
             count,
         );
         for k in &list {

@@ -247,7 +247,8 @@ struct DedupState {
 /// One rule's storms, by what their findings share ([`storm_key`]).
 #[derive(Default, Serialize, Deserialize)]
 struct StormState {
-    waves: FxHashMap<u64, Wave>,
+    /// Keyed by a hash of attacker-influenced text: a keyed hasher.
+    waves: std::collections::HashMap<u64, Wave, std::collections::hash_map::RandomState>,
 }
 
 /// Findings of one rule sharing one value: recent ones, and the storm once they are many.
@@ -256,6 +257,12 @@ struct Wave {
     recent: VecDeque<(i64, u64)>,
     active: Option<ActiveStorm>,
 }
+
+/// How long a dominated correlation entry is kept for late records (ms).
+const LATE_SLACK_MS: i64 = 10 * MINUTE_MS;
+
+/// Correlation entries kept per identity at most.
+const MAX_RECENT: usize = 1024;
 
 /// Waves kept per rule before idle ones are dropped (attacker-chosen values make waves).
 const MAX_WAVES: usize = 4096;
@@ -859,10 +866,16 @@ impl Engine {
             // this, an identity with a finding on every call (an attacker's flood of refused
             // calls) grew its list by a day of calls and made each call scan it.
             let (t, rule, score) = (ev.time_ms, f.rule as u16, f.risk_score);
+            // A dominated entry stays while a late record may still need it (records arrive
+            // minutes out of order), and the list is capped whatever the rate.
             list.retain(|r| {
-                !(r.rule == rule && r.time <= t && r.score <= score)
+                !(r.rule == rule && r.score <= score && r.time <= t - LATE_SLACK_MS)
                     && t.saturating_sub(r.time) <= horizon
             });
+            if list.len() >= MAX_RECENT {
+                let oldest = (0..list.len()).min_by_key(|&i| list[i].time).unwrap_or(0);
+                list.swap_remove(oldest);
+            }
             list.push(Recent {
                 time: ev.time_ms,
                 rule: f.rule as u16,

@@ -485,9 +485,6 @@ fn read_line_after(
     let mut any = false;
     let mut total = 0usize;
     let mut max = limits.max_record_bytes.min(limits.max_document_bytes);
-    if lead > 0 && starts_like_batch(&prefix[..lead.min(128)]) {
-        max = limits.max_document_bytes;
-    }
     loop {
         let avail = match r.fill_buf() {
             Ok(b) => b,
@@ -504,9 +501,11 @@ fn read_line_after(
         };
         total += chunk.len();
         let have = lead + buf.len();
-        if !over && have + chunk.len() > max && max < limits.max_document_bytes && lead == 0 {
-            let mut head = buf[..buf.len().min(64)].to_vec();
-            head.extend_from_slice(&chunk[..chunk.len().min(64)]);
+        if !over && have + chunk.len() > max && max < limits.max_document_bytes {
+            // The line's first bytes: the part read before (a prefix cut anywhere, even
+            // `{"Rec`), what this call read so far, then this chunk.
+            let mut head: Vec<u8> = prefix.iter().chain(buf.iter()).take(64).copied().collect();
+            head.extend_from_slice(&chunk[..chunk.len().min(64 - head.len())]);
             if starts_like_batch(&head) {
                 max = limits.max_document_bytes;
             }
