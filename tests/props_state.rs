@@ -30,24 +30,9 @@ use nhid::sources::Origin;
 use nhid::state::{self, Loaded, PartitionOffset, SnapshotMeta, StateError};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{Config as ProptestConfig, RngSeed};
+mod common;
 
-/// `cases` unless `PROPTEST_CASES` says otherwise; a fixed seed unless `PROPTEST_RNG_SEED`
-/// says otherwise; no failure-persistence files (a failure prints its minimal input).
-fn config(cases: u32) -> ProptestConfig {
-    let mut c = ProptestConfig::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        c.cases = cases;
-    }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
-        c.rng_seed = RngSeed::Fixed(0x6e68_6964);
-    }
-    if std::env::var_os("PROPTEST_MAX_SHRINK_TIME").is_none() {
-        c.max_shrink_time = 60_000;
-    }
-    c.failure_persistence = None;
-    c
-}
+use common::proptest_config as config;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -268,3 +268,21 @@ pub fn generate(dir: &Path, seed: u64, identities: u32, days: u32, events: u32) 
     assert!(st.success());
     out
 }
+
+/// The property tests' settings: `cases` unless `PROPTEST_CASES` says otherwise; a fixed seed
+/// unless `PROPTEST_RNG_SEED` says otherwise; no failure-persistence files (a failure prints its
+/// minimal input).
+pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    let mut c = proptest::test_runner::Config::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        c.cases = cases;
+    }
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        c.rng_seed = proptest::test_runner::RngSeed::Fixed(0x6e68_6964);
+    }
+    if std::env::var_os("PROPTEST_MAX_SHRINK_TIME").is_none() {
+        c.max_shrink_time = 60_000;
+    }
+    c.failure_persistence = None;
+    c
+}
