@@ -907,11 +907,6 @@ impl StoreState {
         self.profiles.len()
     }
 
-    /// Markers of evicted identities in the state.
-    pub fn markers(&self) -> usize {
-        self.markers.len()
-    }
-
     /// One identity's profile and the labels of its values.
     pub fn profile(&self, key: &str) -> Option<(&Profile, &Labels)> {
         self.profiles.get(key).map(|p| (&**p, &self.labels))
@@ -995,12 +990,6 @@ impl BaselineStore {
             bytes: 0,
             evictions: Evictions::default(),
         }
-    }
-
-    /// Changes the budget (the next sweep applies it).
-    pub fn set_budget(&mut self, budget: Budget) {
-        self.budget = budget;
-        self.labels.set_max_bytes(budget.label_bytes());
     }
 
     /// The budget.
