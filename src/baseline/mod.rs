@@ -12,6 +12,7 @@
 //! `forget_after` are treated as absent (and evicted first when a set is full).
 
 pub mod budget;
+mod hours;
 pub mod priors;
 pub mod rate;
 mod valueset;
@@ -24,7 +25,9 @@ use serde::{Deserialize, Serialize};
 
 pub use budget::{Budget, Evictions, Markers};
 use budget::{ENTRY_BYTES, LOW_WATER};
+pub use hours::Hours;
 
+use valueset::to_secs;
 pub use valueset::{Labels, Slot, ValueEntry, ValueSet};
 
 use rate::{RateSpec, RateState};
@@ -283,33 +286,24 @@ pub fn session_key(ev: &AuditEvent<'_>) -> Option<u64> {
 }
 
 /// Per-session state: the networks and clients one set of session credentials was used from.
+/// The session's name is a label in the store's table under [`SessionState::key`] (names are
+/// chosen by callers and repeat across identities; a copy per session would cost most of it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionState {
-    key: u64,
-    /// Session name.
-    pub name: Box<str>,
+    /// [`session_key`] of the session; its name is `labels.get(key)`.
+    pub key: u64,
     /// First event time.
     pub first_seen: i64,
     /// Latest event time.
     pub last_seen: i64,
-    /// Events in the session.
-    pub count: u64,
+    /// Events in the session (saturating).
+    pub count: u32,
     /// Networks seen.
     pub networks: ValueSet,
     /// Client families seen.
     pub clients: ValueSet,
     /// Network operators (ASNs) seen.
     pub asns: ValueSet,
-}
-
-/// Pushes onto a vector that grows by half its length (from 1) instead of doubling from 4:
-/// most identities keep one or two sessions and rate states, and a million of them pay for
-/// every spare slot.
-fn push_compact<T>(v: &mut Vec<T>, x: T) {
-    if v.len() == v.capacity() {
-        v.reserve_exact((v.len() / 2).max(1));
-    }
-    v.push(x);
 }
 
 /// The last place an identity called from (for travel speed).
@@ -327,47 +321,6 @@ pub struct LastLocation {
     pub country: [u8; 2],
     /// The network was a major cloud provider's.
     pub cloud: bool,
-}
-
-/// The hour-of-week histogram as bytes (serde derives stop at 32-element arrays).
-mod hours_serde {
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(h: &[u8; 168], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(h)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 168], D::Error> {
-        let v = bytes_vec(d)?;
-        v.try_into()
-            .map_err(|v: Vec<u8>| serde::de::Error::invalid_length(v.len(), &"168 hour buckets"))
-    }
-
-    fn bytes_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Vec<u8>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("bytes")
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-                Ok(v.to_vec())
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut a: A,
-            ) -> Result<Vec<u8>, A::Error> {
-                let mut out = Vec::with_capacity(168);
-                while let Some(b) = a.next_element()? {
-                    out.push(b);
-                }
-                Ok(out)
-            }
-        }
-        // `byte_buf`, not `bytes`: a streaming decoder may then reuse its scratch buffer
-        // for every profile's histogram (see `state::read`).
-        d.deserialize_byte_buf(V)
-    }
 }
 
 /// Hour of the week (0 = Monday 00:00 UTC) of an epoch-ms time.
@@ -402,7 +355,9 @@ pub struct Profile {
     /// return is not a first sighting.
     pub history: Option<Box<Marker>>,
     detail: Option<Box<Detail>>,
-    rates: Vec<RateState>,
+    /// Exactly sized (a new rate is rare): the profile fits a smaller allocation than with a
+    /// `Vec`.
+    rates: Box<[RateState]>,
     /// [`Profile::approx_bytes`] as last accounted in the store's budget.
     #[serde(skip)]
     accounted: u32,
@@ -410,28 +365,35 @@ pub struct Profile {
 
 /// The part of a profile that describes where and how an identity calls from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// 264 bytes: the largest size that fits the allocator's 272-byte chunk (a million identities
+/// pay for each spare byte), hence whole seconds, a 32-bit count and exactly sized sessions.
 struct Detail {
-    /// Event time of the first call folded in here.
-    since: i64,
-    /// Calls folded in here.
-    observations: u64,
+    /// Event time of the first call folded in here (whole seconds).
+    since_s: u32,
+    /// Calls folded in here (saturating).
+    observations: u32,
     last_location: Option<LastLocation>,
-    #[serde(with = "hours_serde")]
-    hours: [u8; 168],
+    hours: Hours,
     features: [ValueSet; 8],
-    sessions: Vec<SessionState>,
+    /// Exactly sized: a new session is rare next to the calls within one.
+    sessions: Box<[SessionState]>,
 }
 
 impl Detail {
     fn new(t: i64) -> Self {
         Detail {
-            since: t,
+            since_s: to_secs(t),
             observations: 0,
             last_location: None,
-            hours: [0; 168],
-            features: Feature::ALL.map(|f| ValueSet::new(f.capacity())),
-            sessions: Vec::new(),
+            hours: Hours::EMPTY,
+            features: Default::default(),
+            sessions: Box::default(),
         }
+    }
+
+    fn since_ms(&self) -> i64 {
+        self.since_s as i64 * 1000
     }
 }
 
@@ -451,8 +413,6 @@ pub struct Marker {
     pub inventoried: bool,
 }
 
-static NO_HOURS: [u8; 168] = [0; 168];
-
 impl Profile {
     fn new(t: i64) -> Self {
         Profile {
@@ -464,7 +424,7 @@ impl Profile {
             inventoried: false,
             history: None,
             detail: None,
-            rates: Vec::new(),
+            rates: Box::default(),
             accounted: 0,
         }
     }
@@ -508,8 +468,8 @@ impl Profile {
     }
 
     /// Activity per hour of the week (UTC), halved when a bucket saturates.
-    pub fn hours(&self) -> &[u8; 168] {
-        self.detail.as_ref().map_or(&NO_HOURS, |d| &d.hours)
+    pub fn hours(&self) -> &Hours {
+        self.detail.as_ref().map_or(&Hours::EMPTY, |d| &d.hours)
     }
 
     /// Last located call.
@@ -538,7 +498,8 @@ impl Profile {
     pub fn learning_state(&self, period_ms: i64, min_obs: u64) -> LearningState {
         let span = self.last_seen.saturating_sub(self.first_seen);
         let learned = self.detail.as_ref().is_some_and(|d| {
-            self.last_seen.saturating_sub(d.since) >= period_ms && d.observations >= min_obs
+            self.last_seen.saturating_sub(d.since_ms()) >= period_ms
+                && d.observations as u64 >= min_obs
         });
         LearningState {
             learning: !learned,
@@ -585,21 +546,24 @@ impl Profile {
     ) -> bool {
         self.values(Feature::Action)
             .get_live(key, now, forget)
-            .is_some_and(|s| s.count >= min_count && now.saturating_sub(s.first_seen) >= min_age_ms)
+            .is_some_and(|s| {
+                s.count() >= min_count && now.saturating_sub(s.first_seen()) >= min_age_ms
+            })
     }
 
     /// Re-points rate statistics at the loaded rate specs (`map[old] = new`), dropping those no
     /// rule counts any more; returns how many were dropped.
     fn remap_rates(&mut self, map: &[Option<u8>]) -> usize {
         let before = self.rates.len();
-        self.rates
-            .retain_mut(|r| match map.get(r.spec as usize).copied().flatten() {
-                Some(n) => {
-                    r.spec = n;
-                    true
-                }
-                None => false,
-            });
+        let mut rates = std::mem::take(&mut self.rates).into_vec();
+        rates.retain_mut(|r| match map.get(r.spec as usize).copied().flatten() {
+            Some(n) => {
+                r.spec = n;
+                true
+            }
+            None => false,
+        });
+        self.rates = rates.into_boxed_slice();
         before - self.rates.len()
     }
 
@@ -607,16 +571,16 @@ impl Profile {
     pub fn approx_bytes(&self) -> usize {
         let detail = self.detail.as_ref().map_or(0, |d| {
             std::mem::size_of::<Detail>()
+                + d.hours.heap_bytes()
                 + d.features
                     .iter()
                     .map(ValueSet::approx_heap_bytes)
                     .sum::<usize>()
-                + d.sessions.capacity() * std::mem::size_of::<SessionState>()
+                + std::mem::size_of_val::<[SessionState]>(&d.sessions)
                 + d.sessions
                     .iter()
                     .map(|s| {
-                        s.name.len()
-                            + s.networks.approx_heap_bytes()
+                        s.networks.approx_heap_bytes()
                             + s.clients.approx_heap_bytes()
                             + s.asns.approx_heap_bytes()
                     })
@@ -628,7 +592,7 @@ impl Profile {
                 .history
                 .as_ref()
                 .map_or(0, |_| std::mem::size_of::<Marker>())
-            + self.rates.capacity() * std::mem::size_of::<RateState>()
+            + std::mem::size_of_val::<[RateState]>(&self.rates)
             + self
                 .rates
                 .iter()
@@ -640,11 +604,12 @@ impl Profile {
     pub fn visit_keys(&self, mark: &mut dyn FnMut(u64)) {
         let Some(d) = &self.detail else { return };
         for f in &d.features {
-            f.slots().iter().for_each(|s| mark(s.key));
+            f.slots().iter().for_each(|s| mark(s.key()));
         }
         for s in &d.sessions {
-            s.networks.slots().iter().for_each(|v| mark(v.key));
-            s.clients.slots().iter().for_each(|v| mark(v.key));
+            mark(s.key);
+            s.networks.slots().iter().for_each(|v| mark(v.key()));
+            s.clients.slots().iter().for_each(|v| mark(v.key()));
         }
     }
 
@@ -652,7 +617,7 @@ impl Profile {
     /// inventory priors).
     pub fn approve(&mut self, f: Feature, key: u64, t: i64, forget: i64) {
         let now = self.last_seen.max(t);
-        self.detail_mut().features[f.index()].observe(key, t, now, forget);
+        self.detail_mut().features[f.index()].observe(key, t, now, forget, f.capacity());
     }
 
     /// Folds an event in; returns the features ([`Feature::bit`]) whose value the identity
@@ -704,7 +669,10 @@ impl Profile {
                 let pos = match self.rates.iter().position(|r| r.spec as usize == i) {
                     Some(p) => p,
                     None => {
-                        push_compact(&mut self.rates, RateState::new(i as u8));
+                        let mut rates = std::mem::take(&mut self.rates).into_vec();
+                        rates.reserve_exact(1);
+                        rates.push(RateState::new(i as u8));
+                        self.rates = rates.into_boxed_slice();
                         self.rates.len() - 1
                     }
                 };
@@ -727,19 +695,16 @@ impl Profile {
         let fresh = self.detail.is_none();
         let d = self.detail_mut();
         if fresh {
-            d.since = t;
+            d.since_s = to_secs(t);
         }
-        d.since = d.since.min(t);
-        d.observations += 1;
+        d.since_s = d.since_s.min(to_secs(t));
+        d.observations = d.observations.saturating_add(1);
         let how = hour_of_week(t);
-        if d.hours[how] == u8::MAX {
-            d.hours.iter_mut().for_each(|x| *x /= 2);
-        }
-        d.hours[how] += 1;
+        d.hours.add(how);
         let mut new_features = 0u8;
         for f in Feature::ALL {
             if let Some(v) = feature_value(ev, f) {
-                if d.features[f.index()].observe(v.key, t, now, cfg.forget_after_ms) {
+                if d.features[f.index()].observe(v.key, t, now, cfg.forget_after_ms, f.capacity()) {
                     labels.intern(v.key, || feature_label(ev, f));
                     new_features |= f.bit();
                 }
@@ -775,10 +740,15 @@ impl Profile {
     }
 }
 
+/// Values one session remembers per feature.
+const SESSION_NETWORKS: usize = 8;
+const SESSION_CLIENTS: usize = 8;
+const SESSION_ASNS: usize = 4;
+
 /// Folds an event into its session's state (a new or expired session starts afresh; past
 /// `max_sessions` the least recently used one is replaced).
 fn observe_session(
-    sessions: &mut Vec<SessionState>,
+    sessions: &mut Box<[SessionState]>,
     ev: &AuditEvent<'_>,
     name: &str,
     k: u64,
@@ -792,15 +762,15 @@ fn observe_session(
         Some(i) if t.saturating_sub(sessions[i].last_seen) <= idle => &mut sessions[i],
         found => {
             // New session, or the old one went idle past its credentials' lifetime: restart.
+            labels.intern(k, || name.to_string());
             let fresh = SessionState {
                 key: k,
-                name: name.into(),
                 first_seen: t,
                 last_seen: t,
                 count: 0,
-                networks: ValueSet::new(8),
-                clients: ValueSet::new(8),
-                asns: ValueSet::new(4),
+                networks: ValueSet::default(),
+                clients: ValueSet::default(),
+                asns: ValueSet::default(),
             };
             let i = match found {
                 Some(i) => {
@@ -808,7 +778,10 @@ fn observe_session(
                     i
                 }
                 None if sessions.len() < cfg.max_sessions => {
-                    push_compact(sessions, fresh);
+                    let mut v = std::mem::take(sessions).into_vec();
+                    v.reserve_exact(1);
+                    v.push(fresh);
+                    *sessions = v.into_boxed_slice();
                     sessions.len() - 1
                 }
                 None => {
@@ -824,22 +797,24 @@ fn observe_session(
             &mut sessions[i]
         }
     };
-    s.count += 1;
+    s.count = s.count.saturating_add(1);
     s.first_seen = s.first_seen.min(t);
     s.last_seen = s.last_seen.max(t);
     let now = s.last_seen;
     if let Some(v) = feature_value(ev, Feature::Network) {
-        if s.networks.observe(v.key, t, now, i64::MAX) {
+        if s.networks
+            .observe(v.key, t, now, i64::MAX, SESSION_NETWORKS)
+        {
             labels.intern(v.key, || feature_label(ev, Feature::Network));
         }
     }
     if let Some(v) = feature_value(ev, Feature::Client) {
-        if s.clients.observe(v.key, t, now, i64::MAX) {
+        if s.clients.observe(v.key, t, now, i64::MAX, SESSION_CLIENTS) {
             labels.intern(v.key, || feature_label(ev, Feature::Client));
         }
     }
     if let Some(v) = feature_value(ev, Feature::Asn) {
-        s.asns.observe(v.key, t, now, i64::MAX);
+        s.asns.observe(v.key, t, now, i64::MAX, SESSION_ASNS);
     }
 }
 
@@ -1390,5 +1365,20 @@ mod tests {
         assert_eq!(hour_of_week(mon), 0);
         let sun = crate::time::parse_rfc3339_ms("2024-03-10T23:59:00Z").unwrap();
         assert_eq!(hour_of_week(sun), 167);
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// The sizes the per-identity budget in BENCHMARKS.md rests on; a field added to one of
+    /// these moves a million identities' memory, so it should be a decision.
+    #[test]
+    fn profile_parts_keep_their_sizes() {
+        assert_eq!(std::mem::size_of::<Profile>(), 72);
+        assert_eq!(std::mem::size_of::<Detail>(), 264);
+        assert_eq!(std::mem::size_of::<SessionState>(), 104);
+        assert_eq!(std::mem::size_of::<RateState>(), 72);
     }
 }

@@ -106,7 +106,82 @@ pub struct RateState {
     pub prev_last: i64,
     /// Latest class event.
     pub last: i64,
-    keys: Vec<u64>,
+    keys: WindowKeys,
+}
+
+/// The distinct keys of the current window: none, one inline (most windows of most identities
+/// hold one, and a heap allocation for it would cost more than the key), or a vector.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum WindowKeys {
+    #[default]
+    None,
+    One(u64),
+    Many(Vec<u64>),
+}
+
+impl WindowKeys {
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            WindowKeys::None => &[],
+            WindowKeys::One(k) => std::slice::from_ref(k),
+            WindowKeys::Many(v) => v,
+        }
+    }
+
+    fn contains(&self, key: u64) -> bool {
+        self.as_slice().contains(&key)
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn push(&mut self, key: u64) {
+        *self = match std::mem::take(self) {
+            WindowKeys::None => WindowKeys::One(key),
+            WindowKeys::One(a) => WindowKeys::Many(vec![a, key]),
+            WindowKeys::Many(mut v) => {
+                // Grow by half, not by doubling: windows rarely hold many keys.
+                if v.len() == v.capacity() {
+                    v.reserve_exact((v.len() / 2).max(1));
+                }
+                v.push(key);
+                WindowKeys::Many(v)
+            }
+        };
+    }
+
+    /// Empties the window, keeping a vector's room for the next one.
+    fn clear(&mut self) {
+        match self {
+            WindowKeys::Many(v) => v.clear(),
+            other => *other = WindowKeys::None,
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            WindowKeys::Many(v) => v.capacity() * 8,
+            _ => 0,
+        }
+    }
+}
+
+impl Serialize for WindowKeys {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.as_slice())
+    }
+}
+
+impl<'de> Deserialize<'de> for WindowKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Vec::<u64>::deserialize(d)?;
+        Ok(match v.len() {
+            0 => WindowKeys::None,
+            1 => WindowKeys::One(v[0]),
+            _ => WindowKeys::Many(v),
+        })
+    }
 }
 
 /// The snapshot a detector sees: the window including the event under test.
@@ -160,7 +235,7 @@ impl RateState {
             win_count: 0,
             prev_last: i64::MIN,
             last: i64::MIN,
-            keys: Vec::new(),
+            keys: WindowKeys::None,
         }
     }
 
@@ -174,7 +249,7 @@ impl RateState {
         let same = self.in_window(t, spec.window_ms);
         let adds = !same
             || spec.distinct == Distinct::Events
-            || (!self.keys.contains(&key) && self.keys.len() < MAX_WINDOW_KEYS);
+            || (!self.keys.contains(key) && self.keys.len() < MAX_WINDOW_KEYS);
         let (count, start, prev) = if same {
             (self.win_count + adds as u32, self.win_start, self.prev_last)
         } else {
@@ -233,7 +308,7 @@ impl RateState {
         let adds = match spec.distinct {
             Distinct::Events => true,
             _ => {
-                if self.keys.contains(&key) || self.keys.len() >= MAX_WINDOW_KEYS {
+                if self.keys.contains(key) || self.keys.len() >= MAX_WINDOW_KEYS {
                     false
                 } else {
                     self.keys.push(key);
@@ -247,13 +322,13 @@ impl RateState {
 
     /// Approximate heap bytes.
     pub fn approx_heap_bytes(&self) -> usize {
-        self.keys.capacity() * 8
+        self.keys.heap_bytes()
     }
 
     /// Releases the window's key memory once the window is over (called on idle profiles).
     pub fn shrink(&mut self, now: i64, spec: &RateSpec) {
         if !self.in_window(now, spec.window_ms) {
-            self.keys = Vec::new();
+            self.keys = WindowKeys::None;
         }
     }
 }

@@ -1,10 +1,12 @@
 //! A bounded set of feature values with counts and first/last-seen event times.
 //!
-//! Lookups compare 64-bit hashes in a contiguous vector (sets are small; a linear scan over a
-//! few dozen slots beats hashing). A slot is 32 bytes; value labels are not stored per identity
-//! but once per distinct value in the store's [`Labels`] table (a value's label is a function of
-//! its key), which is what keeps a million identities in memory. When full, the least recently
-//! seen value is evicted.
+//! Lookups compare 64-bit hashes in a contiguous slice (sets are small; a linear scan over a
+//! few dozen slots beats hashing). A slot is 20 bytes (times in whole seconds); a set of one
+//! value keeps it inline and a larger one in an exactly sized heap slice, because most
+//! identities show one country, one client and one region and a million of them pay for every
+//! allocation and every spare slot. Value labels are not stored per identity but once per
+//! distinct value in the store's [`Labels`] table (a value's label is a function of its key).
+//! When full, the least recently seen value is evicted.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
@@ -24,17 +26,53 @@ pub struct ValueEntry {
     pub last_seen: i64,
 }
 
-/// One remembered value, as stored.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+/// One remembered value, as stored: 20 bytes, aligned to 4. Times are whole seconds since the
+/// epoch (a baseline's first and last sighting need no milliseconds; values before 1970 or
+/// after 2106 are clamped), the key is kept in two halves so the slot needs no 8-byte
+/// alignment and packs without padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Slot {
+    key: [u32; 2],
+    first: u32,
+    last: u32,
+    count: u32,
+}
+
+/// Whole seconds of an epoch-ms time, clamped to what 32 bits hold (1970 to 2106).
+pub(crate) fn to_secs(ms: i64) -> u32 {
+    ms.div_euclid(1000).clamp(0, u32::MAX as i64) as u32
+}
+
+impl Slot {
+    fn new(key: u64, t: i64) -> Slot {
+        let s = to_secs(t);
+        Slot {
+            key: [key as u32, (key >> 32) as u32],
+            first: s,
+            last: s,
+            count: 1,
+        }
+    }
+
     /// Value key (hash).
-    pub key: u64,
-    /// First event time seen (ms).
-    pub first_seen: i64,
-    /// Latest event time seen (ms).
-    pub last_seen: i64,
+    pub fn key(&self) -> u64 {
+        self.key[0] as u64 | (self.key[1] as u64) << 32
+    }
+
+    /// First event time seen (ms, whole seconds).
+    pub fn first_seen(&self) -> i64 {
+        self.first as i64 * 1000
+    }
+
+    /// Latest event time seen (ms, whole seconds).
+    pub fn last_seen(&self) -> i64 {
+        self.last as i64 * 1000
+    }
+
     /// Times seen (saturating).
-    pub count: u32,
+    pub fn count(&self) -> u32 {
+        self.count
+    }
 }
 
 /// Labels of value keys, shared by all identities, bounded by bytes: past `max_bytes`, new values
@@ -179,133 +217,170 @@ impl Labels {
     }
 }
 
-/// Bounded value set.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ValueSet {
-    slots: Vec<Slot>,
-    cap: u16,
-    evictions: u32,
+/// Bounded value set: none, one inline, or an exactly sized slice (24 bytes in all). The
+/// bound is the caller's (a feature's capacity), not stored per set.
+#[derive(Debug, Clone, Default)]
+pub struct ValueSet(Slots);
+
+#[derive(Debug, Clone, Default)]
+enum Slots {
+    #[default]
+    Empty,
+    One(Slot),
+    Many(Box<[Slot]>),
+}
+
+impl Serialize for ValueSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.slots())
+    }
+}
+
+impl<'de> Deserialize<'de> for ValueSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(ValueSet::from_vec(Vec::<Slot>::deserialize(d)?))
+    }
 }
 
 impl ValueSet {
-    /// An empty set that holds nothing (what a profile without detail shows).
-    pub const EMPTY: ValueSet = ValueSet {
-        slots: Vec::new(),
-        cap: 1,
-        evictions: 0,
-    };
+    /// An empty set (what a profile without detail shows).
+    pub const EMPTY: ValueSet = ValueSet(Slots::Empty);
 
-    /// An empty set holding at most `cap` values.
-    pub fn new(cap: usize) -> Self {
-        ValueSet {
-            slots: Vec::new(),
-            cap: cap.clamp(1, u16::MAX as usize) as u16,
-            evictions: 0,
-        }
-    }
-
-    /// The slot for `key` if it was seen within `forget_after_ms` of `now`.
-    pub fn get_live(&self, key: u64, now: i64, forget_after_ms: i64) -> Option<&Slot> {
-        let s = self.slots.iter().find(|s| s.key == key)?;
-        (now.saturating_sub(s.last_seen) <= forget_after_ms).then_some(s)
-    }
-
-    /// Number of values held (live or not).
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    /// True if empty.
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
-    /// Values evicted for lack of room so far.
-    pub fn evictions(&self) -> u64 {
-        self.evictions as u64
+    fn from_vec(v: Vec<Slot>) -> ValueSet {
+        ValueSet(match v.len() {
+            0 => Slots::Empty,
+            1 => Slots::One(v[0]),
+            _ => Slots::Many(v.into_boxed_slice()),
+        })
     }
 
     /// All slots.
     pub fn slots(&self) -> &[Slot] {
-        &self.slots
+        match &self.0 {
+            Slots::Empty => &[],
+            Slots::One(s) => std::slice::from_ref(s),
+            Slots::Many(b) => b,
+        }
+    }
+
+    fn slots_mut(&mut self) -> &mut [Slot] {
+        match &mut self.0 {
+            Slots::Empty => &mut [],
+            Slots::One(s) => std::slice::from_mut(s),
+            Slots::Many(b) => b,
+        }
+    }
+
+    fn push(&mut self, slot: Slot) {
+        self.0 = match std::mem::take(&mut self.0) {
+            Slots::Empty => Slots::One(slot),
+            Slots::One(a) => Slots::Many(Box::new([a, slot])),
+            Slots::Many(b) => {
+                // Exactly one more: a new value is rare next to the calls that repeat one.
+                let mut v = b.into_vec();
+                v.reserve_exact(1);
+                v.push(slot);
+                Slots::Many(v.into_boxed_slice())
+            }
+        };
+    }
+
+    /// The slot for `key` if it was seen within `forget_after_ms` of `now`.
+    pub fn get_live(&self, key: u64, now: i64, forget_after_ms: i64) -> Option<&Slot> {
+        let s = self.slots().iter().find(|s| s.key() == key)?;
+        (now.saturating_sub(s.last_seen()) <= forget_after_ms).then_some(s)
+    }
+
+    /// Number of values held (live or not).
+    pub fn len(&self) -> usize {
+        self.slots().len()
+    }
+
+    /// True if empty.
+    pub fn is_empty(&self) -> bool {
+        matches!(self.0, Slots::Empty)
     }
 
     /// Number of values seen within `forget_after_ms` of `now` (no allocation).
     pub fn live_count(&self, now: i64, forget_after_ms: i64) -> usize {
-        self.slots
+        self.slots()
             .iter()
-            .filter(|s| now.saturating_sub(s.last_seen) <= forget_after_ms)
+            .filter(|s| now.saturating_sub(s.last_seen()) <= forget_after_ms)
             .count()
     }
 
     /// Live values at `now` with their labels, most seen first (for explanations).
     pub fn live_entries(&self, now: i64, forget_after_ms: i64, labels: &Labels) -> Vec<ValueEntry> {
         let mut v: Vec<ValueEntry> = self
-            .slots
+            .slots()
             .iter()
-            .filter(|s| now.saturating_sub(s.last_seen) <= forget_after_ms)
+            .filter(|s| now.saturating_sub(s.last_seen()) <= forget_after_ms)
             .map(|s| ValueEntry {
-                value: labels.get(s.key),
+                value: labels.get(s.key()),
                 count: s.count as u64,
-                first_seen: s.first_seen,
-                last_seen: s.last_seen,
+                first_seen: s.first_seen(),
+                last_seen: s.last_seen(),
             })
             .collect();
         v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
         v
     }
 
-    /// Records a sighting of `key` at event time `t` (`now` is the identity's clock). Returns
-    /// true if the key was not held before (its label should be interned).
-    pub fn observe(&mut self, key: u64, t: i64, now: i64, forget_after_ms: i64) -> bool {
-        if let Some(s) = self.slots.iter_mut().find(|s| s.key == key) {
-            if now.saturating_sub(s.last_seen) > forget_after_ms {
+    /// Records a sighting of `key` at event time `t` (`now` is the identity's clock) in a set
+    /// of at most `cap` values. Returns true if the key was not held before (its label should
+    /// be interned).
+    pub fn observe(
+        &mut self,
+        key: u64,
+        t: i64,
+        now: i64,
+        forget_after_ms: i64,
+        cap: usize,
+    ) -> bool {
+        let secs = to_secs(t);
+        if let Some(s) = self.slots_mut().iter_mut().find(|s| s.key() == key) {
+            if now.saturating_sub(s.last_seen()) > forget_after_ms {
                 // Forgotten: this sighting starts it afresh.
                 s.count = 0;
-                s.first_seen = t;
+                s.first = secs;
             }
             s.count = s.count.saturating_add(1);
-            s.first_seen = s.first_seen.min(t);
-            s.last_seen = s.last_seen.max(t);
+            s.first = s.first.min(secs);
+            s.last = s.last.max(secs);
             return false;
         }
-        let slot = Slot {
-            key,
-            first_seen: t,
-            last_seen: t,
-            count: 1,
-        };
-        if self.slots.len() < self.cap as usize {
-            // Grow 1, 2, 4, ... up to the cap: most identities hold a value or two per feature.
-            if self.slots.len() == self.slots.capacity() {
-                let want = self
-                    .slots
-                    .len()
-                    .max(1)
-                    .min(self.cap as usize - self.slots.len());
-                self.slots.reserve_exact(want);
-            }
-            self.slots.push(slot);
-            return true;
-        }
-        // Full: evict the least recently seen value.
-        if let Some(old) = self.slots.iter_mut().min_by_key(|s| s.last_seen) {
+        let slot = Slot::new(key, t);
+        if self.len() < cap.max(1) {
+            self.push(slot);
+        } else if let Some(old) = self.slots_mut().iter_mut().min_by_key(|s| s.last) {
+            // Full: the least recently seen value makes room.
             *old = slot;
         }
-        self.evictions = self.evictions.saturating_add(1);
         true
     }
 
     /// Removes a value (allowlist revocation, tests).
     pub fn remove(&mut self, key: u64) -> bool {
-        let before = self.slots.len();
-        self.slots.retain(|s| s.key != key);
-        self.slots.len() != before
+        let before = self.len();
+        let kept: Vec<Slot> = self
+            .slots()
+            .iter()
+            .filter(|s| s.key() != key)
+            .copied()
+            .collect();
+        let removed = kept.len() != before;
+        if removed {
+            *self = ValueSet::from_vec(kept);
+        }
+        removed
     }
 
     /// Approximate heap bytes.
     pub fn approx_heap_bytes(&self) -> usize {
-        self.slots.capacity() * std::mem::size_of::<Slot>()
+        match &self.0 {
+            Slots::Many(b) => std::mem::size_of_val::<[Slot]>(b),
+            _ => 0,
+        }
     }
 }
 
@@ -315,26 +390,57 @@ mod tests {
 
     #[test]
     fn counts_forgets_and_evicts() {
-        let mut s = ValueSet::new(2);
-        assert!(s.observe(1, 100, 100, 1000));
-        assert!(!s.observe(1, 50, 100, 1000));
-        let e = s.get_live(1, 100, 1000).unwrap();
-        assert_eq!((e.count, e.first_seen, e.last_seen), (2, 50, 100));
-        // Forgotten after 1000 ms of silence.
-        assert!(s.get_live(1, 1101, 1000).is_none());
-        s.observe(2, 200, 200, 1000);
-        s.observe(3, 300, 300, 1000);
+        // Times in whole seconds: 100 s, 50 s, ...
+        let sec = |x: i64| x * 1000;
+        let mut s = ValueSet::default();
+        assert!(s.observe(1, sec(100) + 999, sec(100), sec(1000), 2));
+        assert!(!s.observe(1, sec(50), sec(100), sec(1000), 2));
+        let e = s.get_live(1, sec(100), sec(1000)).unwrap();
+        assert_eq!(
+            (e.count(), e.first_seen(), e.last_seen()),
+            (2, sec(50), sec(100))
+        );
+        // Forgotten after 1000 s of silence.
+        assert!(s.get_live(1, sec(1101), sec(1000)).is_none());
+        s.observe(2, sec(200), sec(200), sec(1000), 2);
+        assert_eq!(s.approx_heap_bytes(), 40, "two values: an exact slice");
+        s.observe(3, sec(300), sec(300), sec(1000), 2);
         assert_eq!(s.len(), 2);
-        assert_eq!(s.evictions(), 1);
-        assert!(s.get_live(1, 300, 1000).is_none(), "least recent evicted");
+        assert!(
+            s.get_live(1, sec(300), sec(1000)).is_none(),
+            "least recent evicted"
+        );
         let mut labels = Labels::new(1000);
         labels.intern(2, || "b".into());
-        let live = s.live_entries(300, 1000, &labels);
+        let live = s.live_entries(sec(300), sec(1000), &labels);
         assert!(live.iter().any(|e| &*e.value == "b"));
         assert!(
             live.iter().any(|e| e.value.starts_with('#')),
             "unlabelled keys show as hex"
         );
+    }
+
+    #[test]
+    fn small_sets_stay_inline_and_snapshots_keep_every_slot() {
+        assert_eq!(std::mem::size_of::<Slot>(), 20);
+        assert_eq!(std::mem::size_of::<ValueSet>(), 24);
+        let mut s = ValueSet::default();
+        s.observe(7, 5_000, 5_000, i64::MAX, 8);
+        assert_eq!(
+            (s.len(), s.approx_heap_bytes()),
+            (1, 0),
+            "one value costs no allocation"
+        );
+        for k in 8..12 {
+            s.observe(k, 6_000, 6_000, i64::MAX, 8);
+        }
+        assert_eq!(s.approx_heap_bytes(), 5 * 20);
+        let bytes = postcard::to_allocvec(&s).unwrap();
+        let back: ValueSet = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back.slots(), s.slots());
+        assert!(s.remove(7) && s.remove(8) && s.remove(9) && s.remove(10));
+        assert_eq!((s.len(), s.approx_heap_bytes()), (1, 0), "back inline");
+        assert!(!s.remove(99));
     }
 
     #[test]

@@ -1507,7 +1507,7 @@ fn manages_resource(ev: &AuditEvent<'_>, p: &Profile, now: i64, cfg: &BaselineCo
     feature_value(ev, Feature::Resource).is_some_and(|v| {
         p.values(Feature::Resource)
             .get_live(v.key, now, cfg.forget_after_ms)
-            .is_some_and(|s| s.first_seen < ev.time_ms)
+            .is_some_and(|s| s.first_seen() < ev.time_ms)
     })
 }
 

@@ -32,7 +32,7 @@ pub const MAGIC: &[u8; 8] = b"NHIDSNAP";
 /// Trailing magic bytes.
 const END: &[u8; 8] = b"NHIDEND\0";
 /// Format version written (and the only one read).
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// Errors reading or writing snapshots.
 #[derive(Debug, thiserror::Error)]
@@ -407,6 +407,7 @@ pub fn profile_json(
     }
     let busy_hours: Vec<serde_json::Value> = p
         .hours()
+        .to_array()
         .iter()
         .enumerate()
         .filter(|(_, c)| **c > 0)
@@ -417,7 +418,7 @@ pub fn profile_json(
         .iter()
         .map(|s| {
             serde_json::json!({
-                "name": s.name,
+                "name": labels.get(s.key),
                 "first_seen": crate::time::format_rfc3339_ms(s.first_seen),
                 "last_seen": crate::time::format_rfc3339_ms(s.last_seen),
                 "events": s.count,

@@ -102,7 +102,7 @@ fn check(
                 Feature::Client => &s.clients,
                 _ => return None,
             };
-            (set, i64::MAX, Scope::Session, s.first_seen, s.count)
+            (set, i64::MAX, Scope::Session, s.first_seen, s.count as u64)
         }
     };
     // Known first: the common case costs one scan of the set.

@@ -19,18 +19,18 @@ pub fn evaluate(p: &OffHoursParams, ev: &AuditEvent<'_>, profile: Option<&Profil
     let profile = profile?;
     let h = hour_of_week(ev.time_ms);
     let tol = p.tolerance_hours as isize;
-    let near_busy =
-        (-tol..=tol).any(|d| profile.hours()[(h as isize + d).rem_euclid(168) as usize] > 0);
+    let hours = profile.hours();
+    let near_busy = (-tol..=tol).any(|d| hours.get((h as isize + d).rem_euclid(168) as usize) > 0);
     if near_busy {
         return None;
     }
-    let active = profile.hours().iter().filter(|&&c| c > 0).count();
+    let active = hours.active();
     if active as f64 > p.max_active_share * 168.0 || active == 0 {
         return None;
     }
     // The usual hours, busiest first, for the explanation.
-    let mut busy: Vec<(usize, u8)> = profile
-        .hours()
+    let mut busy: Vec<(usize, u8)> = hours
+        .to_array()
         .iter()
         .enumerate()
         .filter(|(_, c)| **c > 0)
