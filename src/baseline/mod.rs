@@ -707,6 +707,8 @@ impl Profile {
                 if d.features[f.index()].observe(v.key, t, now, cfg.forget_after_ms, f.capacity()) {
                     labels.intern(v.key, || feature_label(ev, f));
                     new_features |= f.bit();
+                } else if labels.has_unlabelled() {
+                    labels.retry(v.key, || feature_label(ev, f));
                 }
             }
         }
@@ -806,11 +808,15 @@ fn observe_session(
             .observe(v.key, t, now, i64::MAX, SESSION_NETWORKS)
         {
             labels.intern(v.key, || feature_label(ev, Feature::Network));
+        } else if labels.has_unlabelled() {
+            labels.retry(v.key, || feature_label(ev, Feature::Network));
         }
     }
     if let Some(v) = feature_value(ev, Feature::Client) {
         if s.clients.observe(v.key, t, now, i64::MAX, SESSION_CLIENTS) {
             labels.intern(v.key, || feature_label(ev, Feature::Client));
+        } else if labels.has_unlabelled() {
+            labels.retry(v.key, || feature_label(ev, Feature::Client));
         }
     }
     if let Some(v) = feature_value(ev, Feature::Asn) {
@@ -1017,6 +1023,16 @@ impl BaselineStore {
         // Approvals may add values: account them again.
         reaccount(&mut self.bytes, p);
         p
+    }
+
+    /// Adds an approved value to `key`'s baseline (created if new) as if seen at `t`, and
+    /// accounts the profile's new size at once.
+    pub fn approve(&mut self, key: &str, f: Feature, value: u64, t: i64) {
+        let forget = self.config.forget_after_ms;
+        self.get_or_create(key, t).approve(f, value, t, forget);
+        if let Some(p) = self.profiles.get_mut(key) {
+            reaccount(&mut self.bytes, p);
+        }
     }
 
     /// Folds an event into its identity's profile (after detectors have seen the profile).

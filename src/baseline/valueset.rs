@@ -95,7 +95,15 @@ pub struct Labels {
     /// enough have been refused to be worth a pass over every profile).
     #[serde(skip)]
     refused_since: u64,
+    /// Keys refused a label while the table was full (at most [`MAX_UNLABELLED`]): their next
+    /// sighting once a compaction made room gets the label ([`Labels::retry`]), so a value
+    /// seen under label pressure does not show as `#hex` forever.
+    #[serde(default)]
+    unlabelled: HashSet<u64, RandomState>,
 }
+
+/// Refused keys remembered for a later label (8 bytes each, plus the table's slack).
+pub const MAX_UNLABELLED: usize = 65_536;
 
 /// A label longer than this is cut (it is for display; the value's key is its full hash).
 pub const MAX_LABEL_BYTES: usize = 512;
@@ -130,6 +138,7 @@ impl Labels {
             dropped: 0,
             compactions: 0,
             refused_since: 0,
+            unlabelled: HashSet::default(),
         }
     }
 
@@ -149,13 +158,44 @@ impl Labels {
             return;
         }
         let l = bounded_label(label());
-        if self.bytes + label_cost(&l) > self.max_bytes {
+        if self.bytes + label_cost(&l) > self.max_bytes - self.reserve() {
             self.dropped += 1;
             self.refused_since += 1;
+            if self.unlabelled.len() < self.max_unlabelled() {
+                self.unlabelled.insert(key);
+            }
             return;
         }
         self.bytes += label_cost(&l);
         self.map.insert(key, l);
+    }
+
+    /// Bytes of the bound kept for the refused keys: a sixteenth of a table of 64 KiB or more
+    /// (none for smaller ones), so labels and refused keys together stay within `max_bytes`.
+    fn reserve(&self) -> usize {
+        if self.max_bytes >= 64 << 10 {
+            self.max_bytes / 16
+        } else {
+            0
+        }
+    }
+
+    /// Refused keys remembered at most: a hash set of n keys costs at most ~21n bytes.
+    fn max_unlabelled(&self) -> usize {
+        (self.reserve() / 24).min(MAX_UNLABELLED)
+    }
+
+    /// True if some keys wait for a label (a cheap check before [`Labels::retry`] on the
+    /// per-event path: false unless the table has been full).
+    pub fn has_unlabelled(&self) -> bool {
+        !self.unlabelled.is_empty()
+    }
+
+    /// Labels `key` if it was refused a label before and there is room now.
+    pub fn retry(&mut self, key: u64, label: impl FnOnce() -> String) {
+        if self.unlabelled.remove(&key) {
+            self.intern(key, label);
+        }
     }
 
     /// Sets (or replaces) a label (allowlist approvals: always kept).
@@ -185,16 +225,21 @@ impl Labels {
     /// must call it with every key in use.
     pub fn compact(&mut self, visit: impl FnOnce(&mut dyn FnMut(u64))) {
         let mut used: HashSet<u64, RandomState> = HashSet::default();
+        let mut waiting: HashSet<u64, RandomState> = HashSet::default();
         {
-            let map = &self.map;
+            let (map, unlabelled) = (&self.map, &self.unlabelled);
             let mut mark = |k: u64| {
                 if map.contains_key(&k) {
                     used.insert(k);
+                } else if unlabelled.contains(&k) {
+                    waiting.insert(k);
                 }
             };
             visit(&mut mark);
         }
         self.map.retain(|k, _| used.contains(k));
+        // Refused keys no profile holds any more will never be seen from a profile again.
+        self.unlabelled = waiting;
         self.map.shrink_to_fit();
         self.bytes = self.map.values().map(|l| label_cost(l)).sum();
         self.compactions += 1;
@@ -211,9 +256,9 @@ impl Labels {
         self.map.is_empty()
     }
 
-    /// Bytes accounted for the labels.
+    /// Bytes accounted for the labels (and the refused keys waiting for one).
     pub fn approx_bytes(&self) -> usize {
-        self.bytes
+        self.bytes + self.unlabelled.capacity() * 9
     }
 }
 
@@ -461,6 +506,33 @@ mod tests {
         assert_eq!(l.approx_bytes(), LABEL_ENTRY_BYTES + 1);
         l.intern(3, || "c".into());
         assert_eq!(&*l.get(3), "c");
+    }
+
+    #[test]
+    fn a_value_refused_a_label_gets_it_when_room_is_made() {
+        let mut l = Labels::new(64 << 10);
+        let big = |c: char| c.to_string().repeat(MAX_LABEL_BYTES - 3);
+        // Fill the table with long labels: 1 and 100.. hold it.
+        l.intern(1, || big('a'));
+        let mut k = 100;
+        while !l.has_unlabelled() {
+            l.intern(k, || big('x'));
+            k += 1;
+        }
+        let refused = k - 1;
+        l.intern(2, || big('b'));
+        assert!(l.get(2).starts_with('#') && l.get(refused).starts_with('#'));
+        assert!(l.approx_bytes() <= 64 << 10, "{}", l.approx_bytes());
+        l.retry(2, || big('b'));
+        assert!(l.get(2).starts_with('#'), "still no room");
+        // 1 is no longer held by any profile; 2 and the others still are.
+        l.compact(|mark| (2..=refused).for_each(|k| mark(k)));
+        l.retry(2, || big('b'));
+        assert_eq!(*l.get(2), big('b'));
+        assert!(l.has_unlabelled(), "{refused} still waits");
+        // A refused key no profile holds any more is forgotten at the next compaction.
+        l.compact(|mark| (2..refused).for_each(|k| mark(k)));
+        assert!(!l.has_unlabelled());
     }
 
     #[test]

@@ -249,13 +249,12 @@ impl Allowlist {
         let Some(list) = self.pending.remove(identity) else {
             return;
         };
-        let forget = store.config.forget_after_ms;
         for (f, k, e) in list {
             let entry = &self.entries[e];
             if entry.expires_ms.is_some_and(|x| t >= x) {
                 continue;
             }
-            store.get_or_create(identity, t).approve(f, k, t, forget);
+            store.approve(identity, f, k, t);
             store.labels.set(k, entry.value.as_deref().unwrap_or(""));
         }
     }
