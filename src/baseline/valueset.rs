@@ -526,12 +526,12 @@ mod tests {
         l.retry(2, || big('b'));
         assert!(l.get(2).starts_with('#'), "still no room");
         // 1 is no longer held by any profile; 2 and the others still are.
-        l.compact(|mark| (2..=refused).for_each(|k| mark(k)));
+        l.compact(|mark| (2..=refused).for_each(mark));
         l.retry(2, || big('b'));
         assert_eq!(*l.get(2), big('b'));
         assert!(l.has_unlabelled(), "{refused} still waits");
         // A refused key no profile holds any more is forgotten at the next compaction.
-        l.compact(|mark| (2..refused).for_each(|k| mark(k)));
+        l.compact(|mark| (2..refused).for_each(mark));
         assert!(!l.has_unlabelled());
     }
 
