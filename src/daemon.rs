@@ -73,13 +73,54 @@ const IDLE_WAIT: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 enum Source {
-    Kafka(KafkaSource),
+    /// Boxed: the consumer with its pause state is large next to a file source.
+    Kafka(Box<KafkaSource>),
     File {
         name: String,
         paths: Vec<String>,
         format: Format,
         done: bool,
     },
+}
+
+/// A retry's wait while a delivery is stuck: Kafka sources pause their partitions and keep
+/// polling (so the member stays in its group), file sources simply wait. Ends early on
+/// shutdown.
+fn wait_keeping_sources_alive(sources: &mut [Source], control: &Control, wait: Duration) {
+    // Retrying is the loop being alive (a stuck receiver is reported by the error metrics and
+    // logs, not by a liveness probe that restarts us).
+    control.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
+    let kafka = sources
+        .iter()
+        .filter(|s| matches!(s, Source::Kafka(_)))
+        .count();
+    if kafka == 0 {
+        control.backoff(wait);
+        return;
+    }
+    let until = Instant::now() + wait;
+    while !control.shutdown.load(Ordering::SeqCst) {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let slice = left.min(Duration::from_millis(200)) / kafka as u32;
+        for s in sources.iter_mut() {
+            if let Source::Kafka(k) = s {
+                k.keep_alive(slice);
+            }
+        }
+        control.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
+    }
+}
+
+/// Resumes the Kafka sources a stuck delivery paused.
+fn resume_sources(sources: &mut [Source]) {
+    for s in sources.iter_mut() {
+        if let Source::Kafka(k) = s {
+            k.resume();
+        }
+    }
 }
 
 /// How often `[detections] watch` looks at the rule files.
@@ -210,10 +251,10 @@ pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
         let name = s.name(i);
         match s {
             SourceConfig::Kafka(k) => {
-                sources.push(Source::Kafka(
+                sources.push(Source::Kafka(Box::new(
                     KafkaSource::new(name, k, delivered.clone(), checkpoint_due.clone())
                         .map_err(DaemonError::Startup)?,
-                ));
+                )));
             }
             SourceConfig::File(f) => sources.push(Source::File {
                 name,
@@ -336,7 +377,7 @@ impl Daemon {
         self.publish_metrics();
         for s in std::mem::take(&mut self.sources) {
             if let Source::Kafka(k) = s {
-                k.close();
+                (*k).close();
             }
         }
         tracing::info!(records = self.records_total, "stopped");
@@ -574,6 +615,7 @@ impl Daemon {
             self.deliver_to(i)?;
         }
         self.flush_dead()?;
+        resume_sources(&mut self.sources);
         let now = Instant::now();
         for t in self.batch_started_at.drain(..) {
             let us = now.duration_since(t).as_micros() as u64;
@@ -666,10 +708,7 @@ impl Daemon {
                             s.name
                         )));
                     }
-                    // Retrying is the loop being alive (a stuck receiver is reported by the
-                    // error metrics and logs, not by a liveness probe that restarts us).
-                    self.control.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
-                    self.control.backoff(backoff);
+                    wait_keeping_sources_alive(&mut self.sources, &self.control, backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
@@ -689,10 +728,7 @@ impl Daemon {
                     if self.control.shutdown.load(Ordering::SeqCst) {
                         return Err(DaemonError::Delivery(format!("dead letters: {e}")));
                     }
-                    // Retrying is the loop being alive (a stuck receiver is reported by the
-                    // error metrics and logs, not by a liveness probe that restarts us).
-                    self.control.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
-                    self.control.backoff(backoff);
+                    wait_keeping_sources_alive(&mut self.sources, &self.control, backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }

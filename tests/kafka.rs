@@ -640,3 +640,214 @@ fn two_instances_in_one_group_split_partitions_and_together_raise_every_alert() 
         ida.intersection(&idb).collect::<Vec<_>>()
     );
 }
+
+/// The first record (0-based offset in `lines`) whose replay raises an alert: replays of
+/// growing prefixes, by bisection.
+fn first_alerting_record(lines: &[String], dir: &Path) -> usize {
+    let alerts_of = |k: usize| {
+        let f = dir.join("prefix.jsonl");
+        std::fs::write(&f, lines[..k].join("\n") + "\n").unwrap();
+        common::alert_keys_of(&common::replay(&f)).len()
+    };
+    let (mut lo, mut hi) = (0, lines.len());
+    assert!(alerts_of(hi) > 0, "the input raises no alert");
+    while lo + 1 < hi {
+        let mid = (lo + hi) / 2;
+        if alerts_of(mid) > 0 {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi - 1
+}
+
+/// The group's committed offset of partition 0 of `topic` (0 when nothing is committed).
+fn committed(brokers: &str, group: &str, topic: &str) -> i64 {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, 0);
+    let got = c.committed_offsets(tpl, Duration::from_secs(5)).unwrap();
+    match got.elements()[0].offset() {
+        Offset::Offset(o) => o,
+        _ => 0,
+    }
+}
+
+/// A plain Tansu on `port` (the alerts sink's broker, started when the outage ends).
+struct SinkBroker(std::process::Child);
+
+impl Drop for SinkBroker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_sink_broker(port: u16, dir: &Path) -> Option<SinkBroker> {
+    let bin = std::env::var_os("NHID_TANSU_BIN")?;
+    let child = std::process::Command::new(bin)
+        .arg("broker")
+        .args(["--listener-url", &format!("tcp://127.0.0.1:{port}")])
+        .args([
+            "--advertised-listener-url",
+            &format!("tcp://127.0.0.1:{port}"),
+        ])
+        .args(["--storage-engine", "memory://tansu/"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("sink-broker.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let b = SinkBroker(child);
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "sink broker did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(b)
+}
+
+/// A sink down for longer than `max.poll.interval.ms`: the member pauses its partitions and
+/// keeps polling, so it stays in the group (no revocation), `/healthz` stays 200, nothing is
+/// committed past the first record whose alert is undelivered, and after recovery every alert
+/// is delivered exactly once.
+#[test]
+fn sink_outage_longer_than_max_poll_interval_keeps_the_member_and_loses_nothing() {
+    let Some(brokers) = broker() else { return };
+    if std::env::var_os("NHID_TANSU_BIN").is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "NHID_TANSU_BIN unset (scripts/kafka-broker.sh exports it)"
+        );
+        eprintln!("SKIPPED: NHID_TANSU_BIN unset");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let trail = PathBuf::from(format!("{ROOT}/tests/fixtures/lab-escalation/trail.jsonl"));
+    let lines: Vec<String> = std::fs::read_to_string(&trail)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let expected = alert_keys_of(&common::replay(&trail));
+    let first_alerting = first_alerting_record(&lines, dir.path()) as i64;
+    let topic = unique("outage-in");
+    nhid::produce::ensure_topic(&brokers, &topic, 1, &BTreeMap::new()).unwrap();
+    produce(&brokers, &topic, &lines, dir.path());
+
+    let sink_port = common::free_port();
+    let port = common::free_port();
+    let group = unique("g-outage");
+    let d = dir.path().display();
+    let cfg = dir.path().join("nhid.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[[sources]]
+type = "kafka"
+brokers = "{brokers}"
+group_id = "{group}"
+topics = ["{topic}"]
+properties = {{ "session.timeout.ms" = "6000", "heartbeat.interval.ms" = "500", "max.poll.interval.ms" = "7000" }}
+[geoip]
+city = "{ROOT}/examples/geoip/test-city.mmdb"
+asn = "{ROOT}/examples/geoip/test-asn.mmdb"
+[dead_letter]
+path = "{d}/dead.jsonl"
+[server]
+listen = "127.0.0.1:{port}"
+[[sinks]]
+type = "file"
+path = "{d}/alerts.jsonl"
+[[sinks]]
+type = "kafka"
+brokers = "127.0.0.1:{sink_port}"
+topic = "alerts"
+properties = {{ "message.timeout.ms" = "2000" }}
+"#
+        ),
+    )
+    .unwrap();
+    let mut daemon = Daemon::start(&cfg, port, Duration::from_secs(60));
+
+    // The outage: three times max.poll.interval.ms.
+    let outage = Instant::now();
+    while outage.elapsed() < Duration::from_secs(21) {
+        assert_eq!(
+            common::http_get(port, "/healthz").map(|r| r.0),
+            Some(200),
+            "/healthz during the outage\n{}",
+            common::log_tail(&daemon.log)
+        );
+        let c = committed(&brokers, &group, &topic);
+        assert!(
+            c <= first_alerting,
+            "committed {c}, past record {first_alerting} whose alert is undelivered"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let m = daemon.wait_metrics("nhid_sink_errors_total");
+    assert_eq!(
+        metric_sum(&m, "nhid_rebalances_total{kind=\"revoke\"}"),
+        0.0,
+        "the member stayed in its group\n{m}"
+    );
+
+    // Recovery: the sink's broker comes up; everything is delivered, exactly once.
+    let _sink = start_sink_broker(sink_port, dir.path()).unwrap();
+    let sink_brokers = format!("127.0.0.1:{sink_port}");
+    nhid::produce::ensure_topic(&sink_brokers, "alerts", 1, &BTreeMap::new()).unwrap();
+    let t = Instant::now();
+    while committed(&brokers, &group, &topic) < lines.len() as i64 {
+        assert!(
+            t.elapsed() < Duration::from_secs(90),
+            "not delivered after recovery\n{}",
+            common::log_tail(&daemon.log)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let got = read_topic(&sink_brokers, "alerts", 1, None);
+    let mut got_uids: Vec<String> = got
+        .iter()
+        .map(|(_, v)| {
+            let j: serde_json::Value = serde_json::from_slice(v).unwrap();
+            format!(
+                "{}#{}",
+                j["finding_info"]["uid"].as_str().unwrap(),
+                j["metadata"]["sequence"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "every alert once on the sink topic"
+    );
+    got_uids.sort();
+    got_uids.dedup();
+    assert_eq!(got_uids.len(), expected.len(), "no duplicates");
+    assert_eq!(
+        uids(&dir.path().join("alerts.jsonl")),
+        expected,
+        "the file sink has replay's alerts"
+    );
+    // Without the pause-and-poll the group evicts the member once max.poll.interval.ms has
+    // passed, and the revocation is served by the first poll after recovery.
+    let m = daemon.wait_metrics("nhid_sink_alerts_total");
+    assert_eq!(
+        metric_sum(&m, "nhid_rebalances_total{kind=\"revoke\"}"),
+        0.0,
+        "the member stayed in its group through the outage\n{m}"
+    );
+    assert!(metric_sum(&m, "nhid_source_pauses_total") >= 1.0, "{m}");
+    assert_eq!(daemon.sigterm_exit_code(), Some(0));
+}

@@ -98,6 +98,12 @@ impl ConsumerContext for Assignment {
 
     fn post_rebalance(&self, _c: &BaseConsumer<Self>, r: &Rebalance<'_>) {
         self.rebalances.fetch_add(1, Ordering::Relaxed);
+        let kind = match r {
+            Rebalance::Assign(_) => "assign",
+            Rebalance::Revoke(_) => "revoke",
+            Rebalance::Error(_) => "error",
+        };
+        metrics::counter!("nhid_rebalances_total", "kind" => kind).increment(1);
         if let Rebalance::Assign(tpl) = r {
             if let Ok(mut cur) = self.current.lock() {
                 for e in tpl.elements() {
@@ -157,6 +163,11 @@ pub struct KafkaSource {
     pub brokers: String,
     /// Properties (for the dead-letter producer).
     pub properties: BTreeMap<String, String>,
+    /// Consumption is paused (a delivery is stuck): polls serve the group, not the pipeline.
+    paused: bool,
+    /// Messages a poll returned while paused (a partition assigned during the pause, before it
+    /// was paused too); handed out first once consumption resumes.
+    held: std::collections::VecDeque<Msg>,
 }
 
 impl KafkaSource {
@@ -209,19 +220,85 @@ impl KafkaSource {
             dead_letter_topic: c.dead_letter_topic.clone(),
             brokers: c.brokers.clone(),
             properties: c.properties.clone(),
+            paused: false,
+            held: std::collections::VecDeque::new(),
         })
     }
 
-    /// Waits up to `timeout` for the next message. Errors are logged and counted, not fatal.
-    pub fn poll(&self, timeout: Duration) -> Option<Msg> {
+    fn to_msg(&self, m: &rdkafka::message::BorrowedMessage<'_>) -> Msg {
+        Msg {
+            topic: m.topic().to_string(),
+            partition: m.partition(),
+            offset: m.offset(),
+            payload: m.payload().unwrap_or_default().to_vec(),
+            format: self.formats.get(m.topic()).copied().unwrap_or(Format::Auto),
+        }
+    }
+
+    /// Pauses every assigned partition (again: the group may have assigned new ones since).
+    fn pause_assigned(&self) {
+        match self.consumer.assignment() {
+            Ok(tpl) if tpl.count() > 0 => {
+                if let Err(e) = self.consumer.pause(&tpl) {
+                    tracing::warn!(source = %self.name, error = %e, "pausing partitions failed");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Back-pressure while a delivery is stuck: pauses the assigned partitions and polls the
+    /// consumer for `wait` (rebalances, heartbeats and `max.poll.interval.ms` are served by
+    /// polls), so the member stays in its group through a sink outage of any length. Nothing
+    /// is lost: a paused partition's prefetched messages are dropped by librdkafka and fetched
+    /// again from the application's position on resume; a message a poll still returns is held
+    /// for [`KafkaSource::poll`].
+    pub fn keep_alive(&mut self, wait: Duration) {
+        if !self.paused {
+            self.paused = true;
+            metrics::counter!("nhid_source_pauses_total", "source" => self.name.clone())
+                .increment(1);
+            tracing::warn!(source = %self.name, "delivery stuck: partitions paused, the group membership kept");
+        }
+        self.pause_assigned();
+        let until = std::time::Instant::now() + wait;
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if let Some(Ok(m)) = self.consumer.poll(left.min(Duration::from_millis(100))) {
+                let msg = self.to_msg(&m);
+                self.held.push_back(msg);
+                self.pause_assigned();
+            }
+            if left.is_zero() {
+                break;
+            }
+        }
+    }
+
+    /// Resumes consumption after [`KafkaSource::keep_alive`].
+    pub fn resume(&mut self) {
+        if !self.paused {
+            return;
+        }
+        self.paused = false;
+        if let Ok(tpl) = self.consumer.assignment() {
+            if tpl.count() > 0 {
+                if let Err(e) = self.consumer.resume(&tpl) {
+                    tracing::warn!(source = %self.name, error = %e, "resuming partitions failed");
+                }
+            }
+        }
+        tracing::info!(source = %self.name, "delivery recovered: partitions resumed");
+    }
+
+    /// Waits up to `timeout` for the next message (messages held during a pause first).
+    /// Errors are logged and counted, not fatal.
+    pub fn poll(&mut self, timeout: Duration) -> Option<Msg> {
+        if let Some(m) = self.held.pop_front() {
+            return Some(m);
+        }
         match self.consumer.poll(timeout)? {
-            Ok(m) => Some(Msg {
-                topic: m.topic().to_string(),
-                partition: m.partition(),
-                offset: m.offset(),
-                payload: m.payload().unwrap_or_default().to_vec(),
-                format: self.formats.get(m.topic()).copied().unwrap_or(Format::Auto),
-            }),
+            Ok(m) => Some(self.to_msg(&m)),
             Err(e) => {
                 metrics::counter!("nhid_source_errors_total", "source" => self.name.clone())
                     .increment(1);
