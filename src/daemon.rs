@@ -99,7 +99,7 @@ fn wait_keeping_sources_alive(sources: &mut [Source], control: &Control, wait: D
         return;
     }
     let until = Instant::now() + wait;
-    while !control.shutdown.load(Ordering::SeqCst) {
+    while !control.shutdown.is_requested() {
         let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;
@@ -236,8 +236,12 @@ pub fn run(cfg: Config, control: Arc<Control>) -> Result<(), DaemonError> {
             );
         }
     }
-    let sinks = crate::sinks::build(&cfg.sinks, cfg.dead_letter.path.as_deref())
-        .map_err(DaemonError::Startup)?;
+    let sinks = crate::sinks::build_with_shutdown(
+        &cfg.sinks,
+        cfg.dead_letter.path.as_deref(),
+        &control.shutdown,
+    )
+    .map_err(DaemonError::Startup)?;
     let delivered: Offsets = Arc::new(Mutex::new(BTreeMap::new()));
     let checkpoint_due = Arc::new(AtomicBool::new(false));
     let mut skip_below: HashMap<String, HashMap<i32, i64>> = HashMap::new();
@@ -321,7 +325,7 @@ impl Daemon {
         let has_kafka = self.sources.iter().any(|s| matches!(s, Source::Kafka(_)));
         loop {
             self.control.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
-            if self.control.shutdown.load(Ordering::SeqCst) {
+            if self.control.shutdown.is_requested() {
                 break;
             }
             if self.control.reload.swap(false, Ordering::SeqCst) {
@@ -369,8 +373,8 @@ impl Daemon {
             }
         }
         tracing::info!("draining: delivering the open batch, snapshotting, committing");
-        // HTTP sinks stop retrying and dead-letter what they cannot deliver now.
-        crate::sinks::http::SHUTTING_DOWN.store(true, Ordering::SeqCst);
+        // HTTP sinks hold the same shutdown handle: they stop retrying and dead-letter what
+        // they cannot deliver now.
         self.control.ready.store(false, Ordering::Relaxed);
         self.deliver()?;
         self.checkpoint()?;
@@ -700,7 +704,7 @@ impl Daemon {
                     metrics::counter!("nhid_sink_errors_total", "sink" => s.name.clone())
                         .increment(1);
                     tracing::warn!(sink = %s.name, error = %e, "sink send failed; retrying");
-                    if self.control.shutdown.load(Ordering::SeqCst) {
+                    if self.control.shutdown.is_requested() {
                         // Not delivered: keep the offsets uncommitted, the records will be
                         // read again after restart (at-least-once).
                         return Err(DaemonError::Delivery(format!(
@@ -725,7 +729,7 @@ impl Daemon {
                 Err(e) => {
                     metrics::counter!("nhid_dead_letter_errors_total").increment(1);
                     tracing::error!(error = %e, letters = self.pending_dead.len(), "dead letters cannot be written: the batch is held, nothing is committed past it");
-                    if self.control.shutdown.load(Ordering::SeqCst) {
+                    if self.control.shutdown.is_requested() {
                         return Err(DaemonError::Delivery(format!("dead letters: {e}")));
                     }
                     wait_keeping_sources_alive(&mut self.sources, &self.control, backoff);

@@ -31,6 +31,7 @@ pub mod pipeline;
 pub mod produce;
 pub mod resend;
 pub mod server;
+pub mod shutdown;
 pub mod sinks;
 pub mod sources;
 pub mod state;

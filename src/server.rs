@@ -27,7 +27,7 @@ const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 #[derive(Default)]
 pub struct Control {
     /// A graceful shutdown was requested.
-    pub shutdown: AtomicBool,
+    pub shutdown: crate::shutdown::Shutdown,
     /// A reload of rules / allowlist was requested.
     pub reload: AtomicBool,
     /// Sources are assigned and state restored.
@@ -63,9 +63,7 @@ impl Control {
 
     fn wait(&self, timeout: Duration, reload_wakes: bool) {
         let g = self.wake.0.lock().unwrap_or_else(|e| e.into_inner());
-        if self.shutdown.load(Ordering::SeqCst)
-            || (reload_wakes && self.reload.load(Ordering::SeqCst))
-        {
+        if self.shutdown.is_requested() || (reload_wakes && self.reload.load(Ordering::SeqCst)) {
             return;
         }
         let start = *g;
@@ -149,7 +147,7 @@ fn route(
             }
         }
         "/readyz" => {
-            if c.ready.load(Ordering::Relaxed) && !c.shutdown.load(Ordering::Relaxed) {
+            if c.ready.load(Ordering::Relaxed) && !c.shutdown.is_requested() {
                 reply(StatusCode::OK, "ready\n".into())
             } else {
                 reply(StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into())
@@ -203,8 +201,8 @@ pub fn spawn(
                         tokio::select! {
                             // HTTP sinks stop retrying at once: a slow receiver cannot hold the
                             // drain past the stop timeout (what it cannot take is dead-lettered).
-                            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); crate::sinks::http::SHUTTING_DOWN.store(true, Ordering::SeqCst); c2.shutdown.store(true, Ordering::SeqCst); c2.notify(); }
-                            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); crate::sinks::http::SHUTTING_DOWN.store(true, Ordering::SeqCst); c2.shutdown.store(true, Ordering::SeqCst); c2.notify(); }
+                            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); c2.shutdown.request(); c2.notify(); }
+                            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); c2.shutdown.request(); c2.notify(); }
                             _ = hup.recv() => { tracing::info!("SIGHUP: reloading rules"); c2.reload.store(true, Ordering::SeqCst); c2.notify(); }
                         }
                     }

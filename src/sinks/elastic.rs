@@ -168,6 +168,10 @@ impl ElasticSink {
 }
 
 impl Sink for ElasticSink {
+    fn set_shutdown(&mut self, stop: crate::shutdown::Shutdown) {
+        self.core.stop = stop;
+    }
+
     fn send(&mut self, batch: &[&AlertOut]) -> Result<(), SinkError> {
         for chunk in batch.chunks(self.s.batch_max.max(1)) {
             self.send_chunk(chunk)?;

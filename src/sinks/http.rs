@@ -5,7 +5,6 @@
 //! logged and never written to the dead-letter file.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rand::Rng;
@@ -14,10 +13,6 @@ use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
 use super::{AlertOut, SinkError};
-
-/// Raised when the daemon shuts down: retry loops stop waiting and dead-letter at once, so a
-/// SIGTERM is never held up by a slow receiver.
-pub static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
 
 /// Settings common to HTTP sinks.
 #[derive(Debug, Clone)]
@@ -61,6 +56,9 @@ pub struct HttpCore {
     /// Settings.
     pub settings: HttpSettings,
     dead: Option<crate::deadletter::DeadLetterFile>,
+    /// The process's shutdown handle: once requested, retry loops stop waiting and
+    /// dead-letter at once, so a SIGTERM is never held up by a slow receiver.
+    pub stop: crate::shutdown::Shutdown,
 }
 
 /// Is this status worth retrying?
@@ -115,13 +113,14 @@ impl HttpCore {
             client,
             settings,
             dead: None,
+            stop: crate::shutdown::Shutdown::new(),
         })
     }
 
     /// Waits before retry `attempt` (1-based): `Retry-After` if given, else full jitter over
     /// an exponentially growing cap. Returns false at shutdown (no more retries).
     pub fn wait(&self, attempt: u32, after: Option<Duration>) -> bool {
-        if SHUTTING_DOWN.load(Ordering::SeqCst) {
+        if self.stop.is_requested() {
             return false;
         }
         let d = match after {
@@ -139,7 +138,7 @@ impl HttpCore {
         // Sleep in slices so a shutdown cuts the wait short.
         let until = std::time::Instant::now() + d;
         while std::time::Instant::now() < until {
-            if SHUTTING_DOWN.load(Ordering::SeqCst) {
+            if self.stop.is_requested() {
                 return false;
             }
             std::thread::sleep(Duration::from_millis(50).min(until - std::time::Instant::now()));

@@ -132,6 +132,10 @@ impl SinkError {
 pub trait Sink: Send {
     /// Delivers a batch; returns when every alert is durably accepted.
     fn send(&mut self, batch: &[&AlertOut]) -> Result<(), SinkError>;
+
+    /// Hands the sink the process's shutdown handle (sinks that retry on their own stop
+    /// retrying once it is requested). Most sinks need nothing.
+    fn set_shutdown(&mut self, _stop: crate::shutdown::Shutdown) {}
 }
 
 /// A sink with its name and filter.
@@ -219,6 +223,15 @@ fn compile_filter(f: &SinkFilter) -> Result<(u8, GlobSet), String> {
 
 /// Builds every configured sink (`dead_letter`: the default dead-letter file of HTTP sinks).
 pub fn build(configs: &[SinkConfig], dead_letter: Option<&Path>) -> Result<Vec<Routed>, String> {
+    build_with_shutdown(configs, dead_letter, &crate::shutdown::Shutdown::new())
+}
+
+/// [`build`], with the shutdown handle the sinks obey.
+pub fn build_with_shutdown(
+    configs: &[SinkConfig],
+    dead_letter: Option<&Path>,
+    stop: &crate::shutdown::Shutdown,
+) -> Result<Vec<Routed>, String> {
     let mut out = Vec::new();
     for (i, c) in configs.iter().enumerate() {
         let name = c.name(i);
@@ -326,6 +339,8 @@ pub fn build(configs: &[SinkConfig], dead_letter: Option<&Path>) -> Result<Vec<R
                 )
             }
         };
+        let mut sink = sink;
+        sink.set_shutdown(stop.clone());
         if matches!(
             c,
             SinkConfig::File(_) | SinkConfig::Stdout(_) | SinkConfig::Kafka(_)

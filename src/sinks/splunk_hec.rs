@@ -156,10 +156,7 @@ impl SplunkHecSink {
                         // Acknowledgement not enabled on the token: accepted is all we get.
                         None => return Ok(()),
                         Some(id) if self.wait_ack(id) => return Ok(()),
-                        Some(id)
-                            if crate::sinks::http::SHUTTING_DOWN
-                                .load(std::sync::atomic::Ordering::SeqCst) =>
-                        {
+                        Some(id) if self.core.stop.is_requested() => {
                             // Accepted, probably indexed, not confirmed: keep a copy rather than
                             // resending (no duplicates at shutdown, nothing lost either).
                             return self.core.dead_letter(
@@ -190,6 +187,10 @@ impl SplunkHecSink {
 }
 
 impl Sink for SplunkHecSink {
+    fn set_shutdown(&mut self, stop: crate::shutdown::Shutdown) {
+        self.core.stop = stop;
+    }
+
     fn send(&mut self, batch: &[&AlertOut]) -> Result<(), SinkError> {
         for chunk in batch.chunks(self.s.batch_max.max(1)) {
             self.send_chunk(chunk)?;

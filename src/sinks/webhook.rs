@@ -166,6 +166,10 @@ impl WebhookSink {
 }
 
 impl Sink for WebhookSink {
+    fn set_shutdown(&mut self, stop: crate::shutdown::Shutdown) {
+        self.core.stop = stop;
+    }
+
     fn send(&mut self, batch: &[&AlertOut]) -> Result<(), SinkError> {
         for (i, a) in batch.iter().enumerate() {
             if !self.send_one(a)? {
