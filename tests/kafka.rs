@@ -13,7 +13,10 @@
 //!   committed; SIGTERM exits 0 in < 10 s; restart + the same records again → no first-seen
 //!   alert (no re-learning flood);
 //! - kill -9 mid-stream and restart: every replay alert, duplicates only with the same uid;
-//! - two instances in one group split the partitions and together raise every alert.
+//! - two instances in one group split the partitions and together raise every alert;
+//! - a sink down for three times `max.poll.interval.ms`: the member stays in its group (paused
+//!   partitions, polling on), nothing committed past undelivered alerts, all delivered after;
+//! - SIGTERM during such an outage: exit within 30 s, nothing lost, repeats only of the open batch.
 //!
 //! Without a broker these tests are skipped with a message, unless `CI` or
 //! `NHID_REQUIRE_KAFKA` is set, in which case they fail.
@@ -746,37 +749,7 @@ fn sink_outage_longer_than_max_poll_interval_keeps_the_member_and_loses_nothing(
     let sink_port = common::free_port();
     let port = common::free_port();
     let group = unique("g-outage");
-    let d = dir.path().display();
-    let cfg = dir.path().join("nhid.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-[[sources]]
-type = "kafka"
-brokers = "{brokers}"
-group_id = "{group}"
-topics = ["{topic}"]
-properties = {{ "session.timeout.ms" = "6000", "heartbeat.interval.ms" = "500", "max.poll.interval.ms" = "7000" }}
-[geoip]
-city = "{ROOT}/examples/geoip/test-city.mmdb"
-asn = "{ROOT}/examples/geoip/test-asn.mmdb"
-[dead_letter]
-path = "{d}/dead.jsonl"
-[server]
-listen = "127.0.0.1:{port}"
-[[sinks]]
-type = "file"
-path = "{d}/alerts.jsonl"
-[[sinks]]
-type = "kafka"
-brokers = "127.0.0.1:{sink_port}"
-topic = "alerts"
-properties = {{ "message.timeout.ms" = "2000" }}
-"#
-        ),
-    )
-    .unwrap();
+    let cfg = outage_config(dir.path(), &brokers, &group, &topic, sink_port, port);
     let mut daemon = Daemon::start(&cfg, port, Duration::from_secs(60));
 
     // The outage: three times max.poll.interval.ms.
@@ -815,20 +788,9 @@ properties = {{ "message.timeout.ms" = "2000" }}
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let got = read_topic(&sink_brokers, "alerts", 1, None);
-    let mut got_uids: Vec<String> = got
-        .iter()
-        .map(|(_, v)| {
-            let j: serde_json::Value = serde_json::from_slice(v).unwrap();
-            format!(
-                "{}#{}",
-                j["finding_info"]["uid"].as_str().unwrap(),
-                j["metadata"]["sequence"]
-            )
-        })
-        .collect();
+    let mut got_uids = sink_topic_uids(&sink_brokers);
     assert_eq!(
-        got.len(),
+        got_uids.len(),
         expected.len(),
         "every alert once on the sink topic"
     );
@@ -849,5 +811,174 @@ properties = {{ "message.timeout.ms" = "2000" }}
         "the member stayed in its group through the outage\n{m}"
     );
     assert!(metric_sum(&m, "nhid_source_pauses_total") >= 1.0, "{m}");
+    assert_eq!(daemon.sigterm_exit_code(), Some(0));
+}
+
+/// The outage tests' daemon: one Kafka source (max.poll.interval.ms 7 s), a file sink, and a
+/// Kafka sink on `sink_port` (down until the test starts a broker there).
+fn outage_config(
+    dir: &Path,
+    brokers: &str,
+    group: &str,
+    topic: &str,
+    sink_port: u16,
+    port: u16,
+) -> PathBuf {
+    let d = dir.display();
+    let cfg = dir.join(format!("nhid-{port}.toml"));
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[[sources]]
+type = "kafka"
+brokers = "{brokers}"
+group_id = "{group}"
+topics = ["{topic}"]
+properties = {{ "session.timeout.ms" = "6000", "heartbeat.interval.ms" = "500", "max.poll.interval.ms" = "7000" }}
+[geoip]
+city = "{ROOT}/examples/geoip/test-city.mmdb"
+asn = "{ROOT}/examples/geoip/test-asn.mmdb"
+[dead_letter]
+path = "{d}/dead.jsonl"
+[server]
+listen = "127.0.0.1:{port}"
+[[sinks]]
+type = "file"
+path = "{d}/alerts.jsonl"
+[[sinks]]
+type = "kafka"
+brokers = "127.0.0.1:{sink_port}"
+topic = "alerts"
+properties = {{ "message.timeout.ms" = "2000" }}
+"#
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+/// The alerts' `uid#sequence` on the sink topic.
+fn sink_topic_uids(sink_brokers: &str) -> Vec<String> {
+    read_topic(sink_brokers, "alerts", 1, None)
+        .iter()
+        .map(|(_, v)| {
+            let j: serde_json::Value = serde_json::from_slice(v).unwrap();
+            format!(
+                "{}#{}",
+                j["finding_info"]["uid"].as_str().unwrap(),
+                j["metadata"]["sequence"]
+            )
+        })
+        .collect()
+}
+
+/// SIGTERM while a sink is down: the daemon exits within 30 s (status 1: a delivery failed),
+/// commits nothing past the first record whose alert is undelivered, and a restart with the
+/// sink back delivers every alert; the only repeats are the open batch's, to the sink that had
+/// accepted it before the restart.
+#[test]
+fn sigterm_during_a_sink_outage_exits_promptly_and_loses_nothing() {
+    let Some(brokers) = broker() else { return };
+    if std::env::var_os("NHID_TANSU_BIN").is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "NHID_TANSU_BIN unset (scripts/kafka-broker.sh exports it)"
+        );
+        eprintln!("SKIPPED: NHID_TANSU_BIN unset");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let trail = PathBuf::from(format!("{ROOT}/tests/fixtures/lab-escalation/trail.jsonl"));
+    let lines: Vec<String> = std::fs::read_to_string(&trail)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let expected = alert_keys_of(&common::replay(&trail));
+    let first_alerting = first_alerting_record(&lines, dir.path()) as i64;
+    let topic = unique("sigterm-in");
+    nhid::produce::ensure_topic(&brokers, &topic, 1, &BTreeMap::new()).unwrap();
+    produce(&brokers, &topic, &lines, dir.path());
+    let sink_port = common::free_port();
+    let group = unique("g-sigterm");
+
+    let port = common::free_port();
+    let cfg = outage_config(dir.path(), &brokers, &group, &topic, sink_port, port);
+    let mut daemon = Daemon::start(&cfg, port, Duration::from_secs(60));
+    // Stuck: the Kafka sink has failed twice (retries with backoff under way).
+    daemon.wait_metrics_until(Duration::from_secs(60), |m| {
+        metric_sum(m, "nhid_sink_errors_total") >= 2.0
+    });
+    let t = Instant::now();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &daemon.pid().to_string()])
+        .status();
+    let code = loop {
+        if let Some(st) = daemon.child.try_wait().unwrap() {
+            break st.code();
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "no exit within 30 s of SIGTERM\n{}",
+            common::log_tail(&daemon.log)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        code,
+        Some(1),
+        "a delivery failed at shutdown\n{}",
+        common::log_tail(&daemon.log)
+    );
+    let c = committed(&brokers, &group, &topic);
+    assert!(
+        c <= first_alerting,
+        "committed {c}, past record {first_alerting}"
+    );
+    let before_restart = uids(&dir.path().join("alerts.jsonl"));
+    drop(daemon);
+
+    // The sink is back; a restart reads from the committed offset and delivers everything.
+    let _sink = start_sink_broker(sink_port, dir.path()).unwrap();
+    let sink_brokers = format!("127.0.0.1:{sink_port}");
+    nhid::produce::ensure_topic(&sink_brokers, "alerts", 1, &BTreeMap::new()).unwrap();
+    let port = common::free_port();
+    let cfg = outage_config(dir.path(), &brokers, &group, &topic, sink_port, port);
+    let mut daemon = Daemon::start(&cfg, port, Duration::from_secs(60));
+    let t = Instant::now();
+    while committed(&brokers, &group, &topic) < lines.len() as i64 {
+        assert!(
+            t.elapsed() < Duration::from_secs(90),
+            "not delivered after restart\n{}",
+            common::log_tail(&daemon.log)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut on_topic = sink_topic_uids(&sink_brokers);
+    assert_eq!(
+        on_topic.len(),
+        expected.len(),
+        "every alert once on the sink topic"
+    );
+    on_topic.sort();
+    on_topic.dedup();
+    assert_eq!(
+        on_topic.len(),
+        expected.len(),
+        "no duplicates on the sink topic"
+    );
+    // The file sink: every alert, and repeats only of what it had before the restart.
+    let file = uids(&dir.path().join("alerts.jsonl"));
+    let distinct: BTreeSet<AlertKey> = file.iter().cloned().collect();
+    let want: BTreeSet<AlertKey> = expected.iter().cloned().collect();
+    assert_eq!(distinct, want, "the file sink has every alert");
+    assert!(
+        file.len() <= expected.len() + before_restart.len(),
+        "repeats beyond the open batch: {} lines, {} alerts, {} before the restart",
+        file.len(),
+        expected.len(),
+        before_restart.len()
+    );
     assert_eq!(daemon.sigterm_exit_code(), Some(0));
 }
