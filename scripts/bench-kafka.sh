@@ -111,6 +111,9 @@ time.sleep(1.5)
 _, body = received()
 alerts = sum(float(l.rsplit(" ", 1)[1]) for l in body.splitlines() if l.startswith("nhid_alerts_total{"))
 hwm = [l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM")][0]
+# Arrival at the consumer to every sink's acceptance, over the whole run (at saturation).
+lat = {l.split('"')[1]: float(l.rsplit(" ", 1)[1]) for l in body.splitlines()
+       if l.startswith("nhid_delivery_latency_seconds{quantile=")}
 span = end - first[0]
 print(f"group join + first fetch: {first[0] - t0:.1f} s")
 print(f"consumed {records - first[1]} records after the first poll in {span:.2f} s: "
@@ -119,6 +122,8 @@ print(f"consumed {records - first[1]} records after the first poll in {span:.2f}
 print(f"CPU meanwhile: nhid {cpu1[0] - cpu0[0]:.1f} s ({(cpu1[0] - cpu0[0]) / span:.0%} of a core), "
       f"broker {cpu1[1] - cpu0[1]:.1f} s ({(cpu1[1] - cpu0[1]) / span:.0%}); "
       f"nhid {(cpu1[0] - cpu0[0]) * 1e6 / (records - first[1]):.1f} µs CPU per event (all its threads)")
+print("delivery latency (arrival to every sink's acceptance, saturated): "
+      + ", ".join(f"p{float(q) * 100:g} {v * 1000:.1f} ms" for q, v in sorted(lat.items())))
 PY
 kill -TERM $PID
 wait $PID
