@@ -1,9 +1,11 @@
 //! Hostile input against the release binary: decoys around the storm breaker, and floods
 //! against the memory budget (issue 15). Records are written here; nothing names a dataset.
 
+mod common;
+
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 
@@ -11,29 +13,11 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `nhid replay` with `extra` options over `file`; its whole output.
 fn replay(file: &std::path::Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "replay",
-        "--geoip-city",
-        "examples/geoip/test-city.mmdb",
-        "--geoip-asn",
-        "examples/geoip/test-asn.mmdb",
-    ];
-    args.extend_from_slice(extra);
-    let f = file.to_str().unwrap();
-    args.push(f);
-    let out = Command::new(env!("CARGO_BIN_EXE_nhid"))
-        .args(&args)
-        .current_dir(root())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    let mut args: Vec<&std::ffi::OsStr> = extra.iter().map(std::ffi::OsStr::new).collect();
+    args.push(file.as_os_str());
+    common::replay_output(&args)
 }
 
 fn alerts(out: &Output) -> Vec<Value> {

@@ -693,45 +693,36 @@ impl Drop for SinkBroker {
 }
 
 fn start_sink_broker(port: u16, dir: &Path) -> Option<SinkBroker> {
-    let bin = std::env::var_os("NHID_TANSU_BIN")?;
-    let child = std::process::Command::new(bin)
-        .arg("broker")
-        .args(["--listener-url", &format!("tcp://127.0.0.1:{port}")])
-        .args([
-            "--advertised-listener-url",
-            &format!("tcp://127.0.0.1:{port}"),
-        ])
-        .args(["--storage-engine", "memory://tansu/"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.join("sink-broker.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let b = SinkBroker(child);
-    let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "sink broker did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(b)
+    let bin = PathBuf::from(std::env::var_os("NHID_TANSU_BIN")?);
+    Some(SinkBroker(common::spawn_tansu(
+        &bin,
+        port,
+        port,
+        &dir.join("sink-broker.log"),
+    )))
 }
 
-/// A sink down for longer than `max.poll.interval.ms`: the member pauses its partitions and
-/// keeps polling, so it stays in the group (no revocation), `/healthz` stays 200, nothing is
-/// committed past the first record whose alert is undelivered, and after recovery every alert
-/// is delivered exactly once.
-#[test]
-fn sink_outage_longer_than_max_poll_interval_keeps_the_member_and_loses_nothing() {
-    let Some(brokers) = broker() else { return };
+/// What both outage tests start from: the lab trail produced to a fresh one-partition topic,
+/// replay's alerts for it, and the first record whose replay raises one. None (skip) without
+/// a broker or the broker binary, unless CI requires them.
+struct Outage {
+    brokers: String,
+    dir: tempfile::TempDir,
+    lines: Vec<String>,
+    expected: Vec<AlertKey>,
+    first_alerting: i64,
+    topic: String,
+}
+
+fn outage_case(topic_prefix: &str) -> Option<Outage> {
+    let brokers = broker()?;
     if std::env::var_os("NHID_TANSU_BIN").is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
             "NHID_TANSU_BIN unset (scripts/kafka-broker.sh exports it)"
         );
         eprintln!("SKIPPED: NHID_TANSU_BIN unset");
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let trail = PathBuf::from(format!("{ROOT}/tests/fixtures/lab-escalation/trail.jsonl"));
@@ -742,9 +733,49 @@ fn sink_outage_longer_than_max_poll_interval_keeps_the_member_and_loses_nothing(
         .collect();
     let expected = alert_keys_of(&common::replay(&trail));
     let first_alerting = first_alerting_record(&lines, dir.path()) as i64;
-    let topic = unique("outage-in");
+    let topic = unique(topic_prefix);
     nhid::produce::ensure_topic(&brokers, &topic, 1, &BTreeMap::new()).unwrap();
     produce(&brokers, &topic, &lines, dir.path());
+    Some(Outage {
+        brokers,
+        dir,
+        lines,
+        expected,
+        first_alerting,
+        topic,
+    })
+}
+
+/// Waits (90 s at most) until `group` committed `end` on partition 0 of `topic`.
+fn wait_committed(brokers: &str, group: &str, topic: &str, end: i64, daemon: &Daemon, after: &str) {
+    let t = Instant::now();
+    while committed(brokers, group, topic) < end {
+        assert!(
+            t.elapsed() < Duration::from_secs(90),
+            "not delivered after {after}\n{}",
+            common::log_tail(&daemon.log)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A sink down for longer than `max.poll.interval.ms`: the member pauses its partitions and
+/// keeps polling, so it stays in the group (no revocation), `/healthz` stays 200, nothing is
+/// committed past the first record whose alert is undelivered, and after recovery every alert
+/// is delivered exactly once.
+#[test]
+fn sink_outage_longer_than_max_poll_interval_keeps_the_member_and_loses_nothing() {
+    let Some(Outage {
+        brokers,
+        dir,
+        lines,
+        expected,
+        first_alerting,
+        topic,
+    }) = outage_case("outage-in")
+    else {
+        return;
+    };
 
     let sink_port = common::free_port();
     let port = common::free_port();
@@ -779,15 +810,14 @@ fn sink_outage_longer_than_max_poll_interval_keeps_the_member_and_loses_nothing(
     let _sink = start_sink_broker(sink_port, dir.path()).unwrap();
     let sink_brokers = format!("127.0.0.1:{sink_port}");
     nhid::produce::ensure_topic(&sink_brokers, "alerts", 1, &BTreeMap::new()).unwrap();
-    let t = Instant::now();
-    while committed(&brokers, &group, &topic) < lines.len() as i64 {
-        assert!(
-            t.elapsed() < Duration::from_secs(90),
-            "not delivered after recovery\n{}",
-            common::log_tail(&daemon.log)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_committed(
+        &brokers,
+        &group,
+        &topic,
+        lines.len() as i64,
+        &daemon,
+        "recovery",
+    );
     let mut got_uids = sink_topic_uids(&sink_brokers);
     assert_eq!(
         got_uids.len(),
@@ -879,27 +909,17 @@ fn sink_topic_uids(sink_brokers: &str) -> Vec<String> {
 /// accepted it before the restart.
 #[test]
 fn sigterm_during_a_sink_outage_exits_promptly_and_loses_nothing() {
-    let Some(brokers) = broker() else { return };
-    if std::env::var_os("NHID_TANSU_BIN").is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "NHID_TANSU_BIN unset (scripts/kafka-broker.sh exports it)"
-        );
-        eprintln!("SKIPPED: NHID_TANSU_BIN unset");
+    let Some(Outage {
+        brokers,
+        dir,
+        lines,
+        expected,
+        first_alerting,
+        topic,
+    }) = outage_case("sigterm-in")
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let trail = PathBuf::from(format!("{ROOT}/tests/fixtures/lab-escalation/trail.jsonl"));
-    let lines: Vec<String> = std::fs::read_to_string(&trail)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
-    let expected = alert_keys_of(&common::replay(&trail));
-    let first_alerting = first_alerting_record(&lines, dir.path()) as i64;
-    let topic = unique("sigterm-in");
-    nhid::produce::ensure_topic(&brokers, &topic, 1, &BTreeMap::new()).unwrap();
-    produce(&brokers, &topic, &lines, dir.path());
+    };
     let sink_port = common::free_port();
     let group = unique("g-sigterm");
 
@@ -946,15 +966,14 @@ fn sigterm_during_a_sink_outage_exits_promptly_and_loses_nothing() {
     let port = common::free_port();
     let cfg = outage_config(dir.path(), &brokers, &group, &topic, sink_port, port);
     let mut daemon = Daemon::start(&cfg, port, Duration::from_secs(60));
-    let t = Instant::now();
-    while committed(&brokers, &group, &topic) < lines.len() as i64 {
-        assert!(
-            t.elapsed() < Duration::from_secs(90),
-            "not delivered after restart\n{}",
-            common::log_tail(&daemon.log)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_committed(
+        &brokers,
+        &group,
+        &topic,
+        lines.len() as i64,
+        &daemon,
+        "restart",
+    );
     let mut on_topic = sink_topic_uids(&sink_brokers);
     assert_eq!(
         on_topic.len(),

@@ -126,41 +126,16 @@ impl Drop for TlsBroker {
     }
 }
 
-fn wait_listening(port: u16, what: &str, log: &Path) {
-    let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "{what} did not listen on {port}: {}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 impl TlsBroker {
     fn start(tansu: &Path, pki: &Pki, dir: &Path) -> TlsBroker {
         let plain = common::free_port();
         let tls_port = common::free_port();
-        let log = |n: &str| std::fs::File::create(dir.join(n)).unwrap();
-        let broker = Command::new(tansu)
-            .arg("broker")
-            .args(["--listener-url", &format!("tcp://127.0.0.1:{plain}")])
-            // Metadata names the TLS port: clients never learn the plain one.
-            .args([
-                "--advertised-listener-url",
-                &format!("tcp://127.0.0.1:{tls_port}"),
-            ])
-            .args(["--storage-engine", "memory://tansu/"])
-            .stdout(Stdio::null())
-            .stderr(log("tansu.log"))
-            .spawn()
-            .unwrap();
+        // Metadata names the TLS port: clients never learn the plain one.
+        let broker = common::spawn_tansu(tansu, plain, tls_port, &dir.join("tansu.log"));
         let mut b = TlsBroker {
             tls_port,
             children: vec![broker],
         };
-        wait_listening(plain, "tansu", &dir.join("tansu.log"));
         // verify=1 with cafile: a client must present a certificate signed by the test CA.
         let listen = format!(
             "OPENSSL-LISTEN:{tls_port},bind=127.0.0.1,reuseaddr,fork,cert={},key={},cafile={},verify=1",
@@ -171,11 +146,11 @@ impl TlsBroker {
         let socat = Command::new("socat")
             .args([&listen, &format!("TCP:127.0.0.1:{plain}")])
             .stdout(Stdio::null())
-            .stderr(log("socat.log"))
+            .stderr(std::fs::File::create(dir.join("socat.log")).unwrap())
             .spawn()
             .unwrap();
         b.children.push(socat);
-        wait_listening(tls_port, "socat", &dir.join("socat.log"));
+        common::wait_listening(tls_port, "socat", &dir.join("socat.log"));
         b
     }
 

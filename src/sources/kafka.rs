@@ -248,8 +248,9 @@ impl KafkaSource {
     }
 
     /// Back-pressure while a delivery is stuck: pauses the assigned partitions and polls the
-    /// consumer for `wait` (rebalances, heartbeats and `max.poll.interval.ms` are served by
-    /// polls), so the member stays in its group through a sink outage of any length. Nothing
+    /// consumer once, for `wait` at most (the caller repeats this; rebalances, heartbeats and
+    /// `max.poll.interval.ms` are served by polls), so the member stays in its group through a
+    /// sink outage of any length. Nothing
     /// is lost: a paused partition's prefetched messages are dropped by librdkafka and fetched
     /// again from the application's position on resume; a message a poll still returns is held
     /// for [`KafkaSource::poll`].
@@ -261,17 +262,10 @@ impl KafkaSource {
             tracing::warn!(source = %self.name, "delivery stuck: partitions paused, the group membership kept");
         }
         self.pause_assigned();
-        let until = std::time::Instant::now() + wait;
-        loop {
-            let left = until.saturating_duration_since(std::time::Instant::now());
-            if let Some(Ok(m)) = self.consumer.poll(left.min(Duration::from_millis(100))) {
-                let msg = self.to_msg(&m);
-                self.held.push_back(msg);
-                self.pause_assigned();
-            }
-            if left.is_zero() {
-                break;
-            }
+        if let Some(Ok(m)) = self.consumer.poll(wait) {
+            let msg = self.to_msg(&m);
+            self.held.push_back(msg);
+            self.pause_assigned();
         }
     }
 

@@ -226,8 +226,8 @@ pub fn uids(path: &Path) -> Vec<AlertKey> {
 }
 
 /// `nhid replay` (from the repository root) with the test GeoIP databases and `args`; its
-/// alert lines. Fails the test if replay fails.
-pub fn replay_args<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> String {
+/// whole output (alerts on stdout, the summary on stderr). Fails the test if replay fails.
+pub fn replay_output<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
     let out = Command::new(BIN)
         .current_dir(ROOT)
         .args([
@@ -238,6 +238,7 @@ pub fn replay_args<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> String {
             "examples/geoip/test-asn.mmdb",
         ])
         .args(args)
+        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(
@@ -245,7 +246,12 @@ pub fn replay_args<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
+    out
+}
+
+/// [`replay_output`]'s alert lines.
+pub fn replay_args<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> String {
+    String::from_utf8(replay_output(args).stdout).unwrap()
 }
 
 /// `nhid replay` over `input`; its alert lines.
@@ -285,4 +291,38 @@ pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
     }
     c.failure_persistence = None;
     c
+}
+
+/// Waits until something listens on loopback `port` (20 s at most; the failure shows `log`).
+pub fn wait_listening(port: u16, what: &str, log: &Path) {
+    let t = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{what} did not listen on {port}: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A second test broker (the Tansu binary `scripts/kafka-broker.sh` exports as
+/// `NHID_TANSU_BIN`), in memory, listening on loopback `port` and naming `advertised` in its
+/// metadata (another port when a TLS terminator stands in front of it); its log in `log`.
+/// Returns once it listens.
+pub fn spawn_tansu(bin: &Path, port: u16, advertised: u16, log: &Path) -> Child {
+    let child = Command::new(bin)
+        .arg("broker")
+        .args(["--listener-url", &format!("tcp://127.0.0.1:{port}")])
+        .args([
+            "--advertised-listener-url",
+            &format!("tcp://127.0.0.1:{advertised}"),
+        ])
+        .args(["--storage-engine", "memory://tansu/"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_listening(port, "tansu", log);
+    child
 }
